@@ -1,0 +1,46 @@
+import type { Platform } from '../oci/types.js';
+
+/** One source of the app layer: a directory's contents or a file, copied to `to` in the image. */
+export interface AppSource {
+  /** Absolute host path. */
+  from: string;
+  /** Absolute image path: the target directory for a directory, the file path for a file. */
+  to: string;
+  kind: 'dir' | 'file';
+}
+
+/** A layer the user named in `[[tool.shale.layers]]`. */
+export interface ExplicitLayer {
+  name: string;
+  packages?: 'all' | string[];
+  /** Absolute host paths of local source packages. */
+  paths?: string[];
+}
+
+/** Everything a build needs to know, validated and resolved against the project directory. */
+export interface BuildSpec {
+  projectDir: string;
+  configFile: string;
+  name: string;
+  domain?: string;
+  /** Repository the image is named by: "<domain>-<name>", or "<name>" without a domain. */
+  repository: string;
+  base: string;
+  python?: string;
+  platforms: Platform[];
+  workdir: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: Record<string, string>;
+  ports: number[];
+  user: string;
+  labels: Record<string, string>;
+  /** Absolute path of the lock file, or undefined when the app has no third-party packages. */
+  lock?: string;
+  indexUrl: string;
+  findLinks: string[];
+  noIndex: boolean;
+  app: AppSource[];
+  exclude: string[];
+  layers?: ExplicitLayer[];
+}

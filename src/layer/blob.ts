@@ -1,0 +1,41 @@
+import { createGzip, constants as zc } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import { DigestingStream } from '../oci/digest.js';
+import type { Digest } from '../oci/types.js';
+import type { Entry } from './entry.js';
+import { tarStream, type TarOptions } from './tar.js';
+
+/** Where compressed layer bytes go: anything with a streaming `put` (the local blob store). */
+export interface BlobSink {
+  put(src: Readable): Promise<{ digest: Digest; size: number }>;
+}
+
+/** The result of writing a layer: the compressed blob and the digest of its uncompressed tar. */
+export interface LayerBlob {
+  digest: Digest;
+  size: number;
+  diffId: Digest;
+}
+
+/**
+ * The gzip settings are part of the layer format: the same tar must always give the same bytes.
+ * Node's zlib writes a zero mtime and OS=3 in the gzip header, so only the level matters here.
+ */
+export const GZIP_LEVEL = 6;
+
+/** Bumped whenever the bytes a layer's inputs produce could change (part of every fingerprint). */
+export const LAYER_FORMAT_VERSION = 1;
+
+/** Writes the entries as a tar+gzip blob into the sink, hashing both forms in one pass. */
+export async function writeLayerBlob(entries: readonly Entry[], opts: TarOptions, sink: BlobSink): Promise<LayerBlob> {
+  const tarDigest = new DigestingStream();
+  const out = new PassThrough();
+  const stored = sink.put(out);
+  await Promise.all([
+    pipeline(tarStream(entries, opts), tarDigest, createGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }), out),
+    stored,
+  ]);
+  const { digest, size } = await stored;
+  return { digest, size, diffId: tarDigest.digest() };
+}

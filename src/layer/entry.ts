@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * One file-system entry of a layer, before it is written as tar. Paths are POSIX, relative to
+ * the image root, without a leading slash ("usr/local/lib/python3.11/site-packages/x.py").
+ * The tar writer adds parent directories, sorts entries and normalizes owners, modes and times.
+ */
+export type Entry = FileEntry | DirEntry | SymlinkEntry;
+
+export interface FileEntry {
+  type: 'file';
+  path: string;
+  /** Permission bits; normalized to 0o755 if any executable bit is set, else 0o644. */
+  mode: number;
+  size: number;
+  /** Opens the file's content; called once, when the layer's bytes are actually needed. */
+  open: () => Promise<Readable> | Readable;
+}
+
+export interface DirEntry {
+  type: 'dir';
+  path: string;
+  mode?: number;
+}
+
+export interface SymlinkEntry {
+  type: 'symlink';
+  path: string;
+  target: string;
+}
+
+/** A file entry with in-memory content. */
+export function bufferEntry(path: string, data: Buffer | string, mode = 0o644): FileEntry {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return {
+    type: 'file',
+    path,
+    mode,
+    size: buf.length,
+    open: async () => {
+      const { Readable } = await import('node:stream');
+      return Readable.from([buf]);
+    },
+  };
+}

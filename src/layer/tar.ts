@@ -1,0 +1,97 @@
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
+import { InputError } from '../errors.js';
+import type { Entry } from './entry.js';
+
+/** Options that fix every otherwise-variable field of a layer's tar. */
+export interface TarOptions {
+  /** Seconds since the epoch for every entry (SOURCE_DATE_EPOCH; default 0). */
+  mtime: number;
+}
+
+/**
+ * Puts entries in the canonical order and form: explicit parent directories, sorted by path
+ * (byte order), one entry per path, modes normalized. Two identical directory entries collapse;
+ * two different entries for one path are an error naming the path (a layering mistake).
+ */
+export function normalizeEntries(entries: readonly Entry[]): Entry[] {
+  const byPath = new Map<string, Entry>();
+  const add = (e: Entry, origin: 'given' | 'parent') => {
+    const prev = byPath.get(e.path);
+    if (!prev) {
+      byPath.set(e.path, e);
+      return;
+    }
+    if (prev.type === 'dir' && e.type === 'dir') return;
+    if (origin === 'parent' && prev.type === 'dir') return;
+    throw new InputError('SHALE_PATH_CONFLICT', `two entries write /${e.path} in the same layer (${prev.type} and ${e.type}); remove one of them or put them in different layers`);
+  };
+  for (const raw of entries) {
+    const path = cleanPath(raw.path);
+    add({ ...raw, path } as Entry, 'given');
+  }
+  for (const path of [...byPath.keys()]) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      const prev = byPath.get(parent);
+      if (prev && prev.type !== 'dir') {
+        throw new InputError('SHALE_PATH_CONFLICT', `/${parent} is a ${prev.type} in this layer but /${path} needs it to be a directory`);
+      }
+      if (!prev) byPath.set(parent, { type: 'dir', path: parent });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => compareBytes(a.path, b.path));
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Rejects absolute paths, `..` and empty components: layer paths are relative to the image root. */
+export function cleanPath(p: string): string {
+  const trimmed = p.replace(/^\/+/, '').replace(/\/+$/, '');
+  const parts = trimmed.split('/');
+  if (!trimmed || parts.some((x) => x === '' || x === '.' || x === '..')) {
+    throw new InputError('SHALE_BAD_PATH', `invalid path "${p}" for a layer entry: paths must stay inside the image root`);
+  }
+  return trimmed;
+}
+
+const fileMode = (m: number): number => ((m & 0o111) !== 0 ? 0o755 : 0o644);
+
+/**
+ * Streams the entries as a reproducible tar (ustar, PAX only for long names): uid/gid 0 with
+ * empty owner names, fixed mtime, normalized modes, sorted entries (Jib's ReproducibleLayerBuilder).
+ */
+export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable {
+  const pack = tar.pack();
+  const mtime = new Date(opts.mtime * 1000);
+  const base = { uid: 0, gid: 0, uname: '', gname: '', mtime };
+  const sorted = normalizeEntries(entries);
+  void (async () => {
+    for (const e of sorted) {
+      if (e.type === 'dir') {
+        await entryDone(pack, { ...base, name: `${e.path}/`, type: 'directory', mode: 0o755 });
+      } else if (e.type === 'symlink') {
+        await entryDone(pack, { ...base, name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
+      } else {
+        const src = await e.open();
+        await new Promise<void>((ok, fail) => {
+          const sink = pack.entry({ ...base, name: e.path, type: 'file', mode: fileMode(e.mode), size: e.size }, (err) => (err ? fail(err) : ok()));
+          pipeline(src, sink).catch(fail);
+        });
+      }
+    }
+    pack.finalize();
+  })().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  return pack as unknown as Readable;
+}
+
+function entryDone(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {
+  return new Promise((ok, fail) => {
+    pack.entry(header, (err) => (err ? fail(err) : ok()));
+  });
+}
