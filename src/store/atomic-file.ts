@@ -49,28 +49,29 @@ export interface WrittenBlob {
 }
 
 /**
- * Streams `src` into a temporary file beside `target`, hashing it on the way, and hands the
- * digest and size to `accept` before the file is renamed into place. `accept` throws to refuse
- * the content (say, a digest mismatch); then nothing is left at `target` or beside it.
+ * Streams `src` into a temporary file beside `near`, hashing it on the way, then renames it to
+ * the path `target` returns for the digest and size (content-addressed files learn their name
+ * only at the end). `target` throws to refuse the content (say, a digest mismatch); then nothing
+ * is left behind.
  */
 export async function writeStreamAtomic(
-  target: string,
+  near: string,
   src: Readable,
-  accept: (written: WrittenBlob) => void = () => undefined,
+  target: (written: WrittenBlob) => string,
 ): Promise<WrittenBlob> {
-  const tmp = tempPathFor(target);
+  const tmp = tempPathFor(near);
   const digesting = new DigestingStream();
   try {
     await pipeline(src, digesting, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
     const written: WrittenBlob = { digest: digesting.digest(), size: digesting.size };
-    accept(written);
+    const final = target(written);
     const fh = await open(tmp, 'r');
     try {
       await fh.datasync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, target);
+    await rename(tmp, final);
     return written;
   } catch (err) {
     src.destroy();

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import type { BuildSpec } from '../config/spec.js';
+import { InputError } from '../errors.js';
+import type { Events } from '../events.js';
+import { artifactDigest, type Artifact, type Image } from '../oci/image.js';
+import { platformString } from '../oci/types.js';
+import { collectFiles } from '../plan/app-files.js';
+import { planLayers } from '../plan/layers.js';
+import { pushArtifact } from '../publish/registry.js';
+import { writeLayout } from '../publish/layout.js';
+import { writeTarball } from '../publish/tarball.js';
+import { detectPythonLayout } from '../python/layout.js';
+import { parseReference, type Reference } from '../ref/reference.js';
+import { RegistryClient } from '../registry/client.js';
+import { FsBlobStore } from '../store/blob-store.js';
+import { FingerprintIndex } from '../store/fingerprint-index.js';
+import { assembleImage, assembleIndex } from './assemble.js';
+import { resolveBase } from './base.js';
+import { LayerMaker } from './materialize.js';
+import type { BuildOptions } from './options.js';
+import { PackageResolver } from './packages.js';
+import type { BuildResult, LayerReport } from './result.js';
+
+/** glibc assumed for wheel choice until the base's own is read (manylinux_2_28: Debian 10+, RHEL 8+). */
+const DEFAULT_GLIBC: [number, number] = [2, 28];
+
+function parseRef(value: string, what: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(err.code, `${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Builds the app's image: resolve the base per platform, install the locked wheels, plan and
+ * make the layers (from cache when their inputs are unchanged), assemble config and manifests,
+ * then publish to what was asked (registry, tarball, OCI layout; the layout by default).
+ */
+export async function build(spec: BuildSpec, opts: BuildOptions, events: Events): Promise<BuildResult> {
+  const started = performance.now();
+  const platforms = opts.platforms ?? spec.platforms;
+  const baseRef = parseRef(spec.base, `${spec.configFile}: \`base\``);
+  const pushRef = opts.push === undefined ? undefined : parseRef(opts.push, '--push');
+  const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries, events });
+  try {
+    const blobs = new FsBlobStore(opts.cacheDir);
+    const maker = new LayerMaker({ blobs, index: new FingerprintIndex(opts.cacheDir, blobs) }, { noCache: opts.noCache, epoch: opts.epoch, events });
+    const resolver = new PackageResolver(spec, opts.cacheDir, events);
+
+    events({ type: 'step', step: 'resolving base image', detail: spec.base });
+    const [bases, app] = await Promise.all([
+      resolveBase(client, baseRef, platforms, opts.mirrors),
+      collectFiles(spec.projectDir, spec.app, spec.exclude, events),
+    ]);
+
+    const built = await Promise.all(
+      platforms.map(async (platform, i) => {
+        const base = bases[i]!;
+        const plat = platformString(platform);
+        const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
+        const env = { python: py.python, platform, libc: { kind: 'glibc' as const, version: DEFAULT_GLIBC } };
+        const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
+        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch });
+        const made = await Promise.all(plans.map((p) => maker.make(p, plat)));
+        const reports: LayerReport[] = [
+          ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
+          ...made.map((m) => ({ name: m.layer.name, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
+        ];
+        const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch);
+        return { image, reports };
+      }),
+    );
+    const images: Image[] = built.map((b) => b.image);
+    const reports = built.flatMap((b) => b.reports);
+    const artifact: Artifact = images.length === 1 ? { kind: 'image', image: images[0]! } : { kind: 'index', index: assembleIndex(images, opts.epoch) };
+
+    const outputs: string[] = [];
+    const pushed = { bytes: 0, blobs: 0 };
+    const tag = pushRef?.tag ?? 'latest';
+    if (pushRef && opts.push !== undefined) {
+      events({ type: 'step', step: 'pushing', detail: opts.push });
+      const r = await pushArtifact(client, pushRef, artifact, events);
+      pushed.bytes = r.pushedBytes;
+      pushed.blobs = r.pushedBlobs;
+      outputs.push(opts.push);
+    }
+    if (opts.tar !== undefined) {
+      events({ type: 'step', step: 'writing tarball', detail: opts.tar });
+      const repoTag = pushRef ? `${pushRef.registry}/${pushRef.repository}:${tag}` : `${spec.repository}:${tag}`;
+      await writeTarball(opts.tar, artifact, { repoTags: [repoTag], events });
+      outputs.push(opts.tar);
+    }
+    if (opts.oci !== undefined || (!pushRef && opts.tar === undefined)) {
+      const dir = opts.oci ?? join(spec.projectDir, '.shale', 'image');
+      events({ type: 'step', step: 'writing OCI layout', detail: dir });
+      await writeLayout(dir, artifact, { tag, events });
+      outputs.push(dir);
+    }
+    return { digest: artifactDigest(artifact), layers: reports, pushed, seconds: Math.round(performance.now() - started) / 1000, outputs };
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,24 @@
+import type { LayerSource } from '../oci/image.js';
+import type { Digest } from '../oci/types.js';
+
+/** One layer of a build's result, as `--json` reports it. */
+export interface LayerReport {
+  name: string;
+  digest: Digest;
+  size: number;
+  source: LayerSource;
+  platform: string;
+  /** Why the layer was rebuilt or where it was reused from (for --explain). */
+  reason: string;
+}
+
+/** What `build` returns (SPEC.md, `--json`). */
+export interface BuildResult {
+  /** The manifest digest, or the index digest when there are several platforms. */
+  digest: Digest;
+  layers: LayerReport[];
+  pushed: { bytes: number; blobs: number };
+  seconds: number;
+  /** Where the image was written: a registry reference, an OCI layout dir, a tarball. */
+  outputs: string[];
+}

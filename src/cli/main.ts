@@ -1,0 +1,70 @@
+import { Command, CommanderError, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { parsePlatform, type Platform } from '../oci/types.js';
+import { reportError } from './run.js';
+import { buildCommand } from './build-command.js';
+import { historyCommand } from './history-command.js';
+
+/** Parses `--platform linux/amd64,linux/arm64`. */
+export function parsePlatforms(value: string): Platform[] {
+  return value.split(',').map((s) => {
+    const p = parsePlatform(s);
+    if (!p) throw new InputError('SHALE_BAD_PLATFORM', `--platform: "${s}" is not a platform; write it like linux/amd64 or linux/amd64,linux/arm64`);
+    return p;
+  });
+}
+
+/** The default cache directory: $SHALE_CACHE_DIR, else ~/.cache/shale (or $XDG_CACHE_HOME/shale). */
+export const defaultCacheDir = (): string =>
+  process.env.SHALE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shale');
+
+function program(): Command {
+  const p = new Command('shale')
+    .description('Daemonless, layered, reproducible container images for Python services')
+    .option('--debug', 'print error causes and stack traces')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  p.command('build')
+    .description('build the image for the app in DIR (default: .)')
+    .argument('[dir]', 'the app directory', '.')
+    .option('--platform <list>', 'override [tool.shale].platforms, e.g. linux/amd64,linux/arm64')
+    .option('--push <ref>', 'push to a registry (host[:port]/repo[:tag])')
+    .option('--oci <dir>', 'write an OCI image layout (default: DIR/.shale/image)')
+    .option('--tar <file>', 'write a tarball that docker load / podman load accept')
+    .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
+    .option('--no-cache', 'ignore local and registry-side caches')
+    .option('--explain', 'say, per layer, whether it was reused and why it was rebuilt')
+    .option('--json', 'print one JSON object on stdout')
+    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .action(async (dir: string, opts: Record<string, unknown>) => {
+      await buildCommand(dir, opts, p.opts().debug === true);
+    });
+
+  p.command('history')
+    .description('layers of an image: name, digest, size, what made it')
+    .argument('<image>', 'a registry reference, an OCI layout directory or a tarball')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .action(async (ref: string, opts: Record<string, unknown>) => {
+      await historyCommand(ref, opts);
+    });
+  return p;
+}
+
+/** Runs the CLI; the one place that catches errors and picks the exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are bad input.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err, debug);
+  }
+}

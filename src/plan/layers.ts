@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { relative } from 'node:path';
+import type { BuildSpec } from '../config/spec.js';
+import { InputError } from '../errors.js';
+import type { Entry } from '../layer/entry.js';
+import { LAYER_FORMAT_VERSION } from '../layer/blob.js';
+import type { InstallLayout } from '../python/layout.js';
+import type { Digest } from '../oci/types.js';
+import { entryInputs, fingerprint, type EntryInput } from './fingerprint.js';
+
+/** A third-party package ready for layering: its wheel and what installing it produced. */
+export interface PackageInput {
+  name: string;
+  version: string;
+  /** The wheel's file name and sha256 (hex): they decide the installed bytes. */
+  wheel: string;
+  sha256: string;
+  pure: boolean;
+  installedSize: number;
+  entries: Entry[];
+}
+
+/** A local source package (a `paths` entry of a layer), installed. */
+export interface LibInput {
+  name: string;
+  /** Project-relative directory, for history and explain. */
+  dir: string;
+  entries: Entry[];
+}
+
+/** One layer shale will make: its name, what it holds, and the fingerprint of its inputs. */
+export interface PlannedLayer {
+  name: string;
+  kind: 'packages' | 'libs' | 'app';
+  /** The history line (`created_by`) that names the layer. */
+  createdBy: string;
+  fingerprint: Digest;
+  /** The inputs the fingerprint was computed from, kept for --explain. */
+  inputs: LayerInputs;
+  entries: Entry[];
+}
+
+export type LayerInputs =
+  | { kind: 'packages'; format: number; epoch: number; layout: InstallLayout; wheels: { name: string; version: string; wheel: string; sha256: string }[] }
+  | { kind: 'libs' | 'app'; format: number; epoch: number; files: EntryInput[] };
+
+/** Packages at least this big (installed) get a layer of their own in automatic layering. */
+export const LARGE_PACKAGE_BYTES = 10 * 1024 * 1024;
+/** The long tail of small packages is spread over this many buckets per kind (pure, native). */
+export const BUCKETS = 4;
+
+export interface PlanInput {
+  spec: BuildSpec;
+  layout: InstallLayout;
+  packages: PackageInput[];
+  libs: LibInput[];
+  app: Entry[];
+  epoch: number;
+}
+
+const bucketOf = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0) % BUCKETS;
+
+function packageLayer(name: string, pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number): PlannedLayer {
+  const sorted = [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const inputs: LayerInputs = {
+    kind: 'packages',
+    format: LAYER_FORMAT_VERSION,
+    epoch,
+    layout,
+    wheels: sorted.map((p) => ({ name: p.name, version: p.version, wheel: p.wheel, sha256: p.sha256 })),
+  };
+  return {
+    name,
+    kind: 'packages',
+    createdBy: `shale: ${name}: ${sorted.map((p) => `${p.name}==${p.version}`).join(' ')}`,
+    fingerprint: fingerprint(inputs),
+    inputs,
+    entries: sorted.flatMap((p) => p.entries),
+  };
+}
+
+async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, entries: Entry[], epoch: number): Promise<PlannedLayer> {
+  const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries) };
+  return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries };
+}
+
+/**
+ * Automatic layering of third-party packages (DESIGN.md): each large package on its own layer,
+ * the long tail in a few buckets keyed by a hash of the package name (so bumping one package
+ * changes one bucket), pure and native packages never together (pure layers are the same blob
+ * on every platform).
+ */
+export function autoPackageLayers(pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number): PlannedLayer[] {
+  const large = pkgs.filter((p) => p.installedSize >= LARGE_PACKAGE_BYTES).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const small = pkgs.filter((p) => p.installedSize < LARGE_PACKAGE_BYTES);
+  const out = large.map((p) => packageLayer(`pkg-${p.name}`, [p], layout, epoch));
+  for (const pure of [true, false]) {
+    for (let b = 0; b < BUCKETS; b++) {
+      const group = small.filter((p) => p.pure === pure && bucketOf(p.name) === b);
+      if (group.length) out.push(packageLayer(`deps-${pure ? 'pure' : 'native'}-${b}`, group, layout, epoch));
+    }
+  }
+  return out;
+}
+
+/** Packages of explicit layers: a list of names, or "all" for every package no other layer names. */
+function explicitPackageGroups(spec: BuildSpec, pkgs: readonly PackageInput[]): Map<string, PackageInput[]> {
+  const layers = spec.layers ?? [];
+  const byName = new Map(pkgs.map((p) => [p.name, p]));
+  const named = new Set<string>();
+  const groups = new Map<string, PackageInput[]>();
+  for (const l of layers) {
+    if (!Array.isArray(l.packages)) continue;
+    const group: PackageInput[] = [];
+    for (const raw of l.packages) {
+      const n = raw.toLowerCase().replace(/[-_.]+/g, '-');
+      const p = byName.get(n);
+      if (!p) throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: layer "${l.name}" names package "${raw}", which is not in the lock ${spec.lock ? relative(spec.projectDir, spec.lock) : '(none)'}; add it to the lock or remove it from the layer`);
+      if (named.has(n)) throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: package "${raw}" is named by two layers; keep it in one`);
+      named.add(n);
+      group.push(p);
+    }
+    groups.set(l.name, group);
+  }
+  const allLayer = layers.find((l) => l.packages === 'all');
+  const rest = pkgs.filter((p) => !named.has(p.name));
+  if (allLayer) groups.set(allLayer.name, rest);
+  else if (rest.length) {
+    throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: packages ${rest.map((p) => p.name).join(', ')} are in the lock but in no layer; add packages = "all" to one [[tool.shale.layers]] entry or list them`);
+  }
+  return groups;
+}
+
+/**
+ * Plans every layer above the base, in order from least to most often changed: third-party
+ * packages, local libraries, then the app. With `[[tool.shale.layers]]` the user's layers come
+ * in their order; without, shale chooses.
+ */
+export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
+  const { spec, layout, packages, libs, app, epoch } = input;
+  const out: PlannedLayer[] = [];
+  if (spec.layers) {
+    const groups = explicitPackageGroups(spec, packages);
+    for (const l of spec.layers) {
+      const group = groups.get(l.name) ?? [];
+      const libsHere = libs.filter((lib) => l.paths?.some((p) => relative(spec.projectDir, p) === lib.dir));
+      if (group.length && libsHere.length) {
+        throw new InputError('SHALE_LAYER_MIXED', `${spec.configFile}: layer "${l.name}" has both packages and paths; third-party packages and local libraries change at different rates, so give each its own layer`);
+      }
+      if (group.length) out.push(packageLayer(l.name, group, layout, epoch));
+      else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch));
+    }
+  } else {
+    out.push(...autoPackageLayers(packages, layout, epoch));
+    if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch));
+  }
+  out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch));
+  const names = new Set<string>();
+  for (const l of out) {
+    if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${spec.configFile}: two layers are named "${l.name}"; layer names must be unique`);
+    names.add(l.name);
+  }
+  return out;
+}

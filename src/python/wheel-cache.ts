@@ -1,0 +1,96 @@
+/**
+ * Downloaded wheels kept by content: `<cacheDir>/wheels/<sha256>/<filename>`. Files are written
+ * to a temporary name and renamed into place, so readers (and a second shale process) never see
+ * a partial file; a cached file is hashed again whenever it is used.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ShaleError } from '../errors.js';
+import { noEvents, type Events } from '../events.js';
+import { httpGet, redact } from './http.js';
+
+/** The sha256 (hex) of a file's bytes. */
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+/** Where a wheel with this hash and name lives in the cache. */
+export function cachedWheelPath(cacheDir: string, sha256: string, filename: string): string {
+  return join(cacheDir, 'wheels', sha256, filename);
+}
+
+/**
+ * The cached file for (sha256, filename) if present and intact. A file whose bytes no longer
+ * match its hash is removed, so it gets downloaded again.
+ */
+export async function readCachedWheel(cacheDir: string, sha256: string, filename: string): Promise<string | undefined> {
+  const path = cachedWheelPath(cacheDir, sha256, filename);
+  try {
+    await stat(path);
+  } catch {
+    return undefined;
+  }
+  if ((await hashFile(path)) === sha256) return path;
+  await rm(path, { force: true });
+  return undefined;
+}
+
+/** The result of a download: the cached path and the hash of what arrived. */
+export interface Downloaded {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Downloads a URL into the cache. `check` sees the actual hash before the file is moved into
+ * place and may throw (a hash mismatch), in which case nothing is cached.
+ */
+export async function downloadToCache(
+  url: string,
+  filename: string,
+  cacheDir: string,
+  check: (sha256: string) => void,
+  events: Events = noEvents,
+  authFrom?: string,
+): Promise<Downloaded> {
+  const dir = join(cacheDir, 'wheels');
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const res = await httpGet(url, '*/*', authFrom);
+  if (!res.ok || !res.body) {
+    throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: HTTP ${res.status} ${res.statusText}`);
+  }
+  const total = Number(res.headers.get('content-length') ?? '') || undefined;
+  events({ type: 'download', what: filename, status: 'start', ...(total ? { total } : {}) });
+  const h = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), tap, createWriteStream(tmp));
+    const sha256 = h.digest('hex');
+    check(sha256);
+    const final = cachedWheelPath(cacheDir, sha256, filename);
+    await mkdir(join(dir, sha256), { recursive: true });
+    await rename(tmp, final);
+    events({ type: 'download', what: filename, status: 'done', bytes: size });
+    return { path: final, sha256, size };
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (err instanceof ShaleError) throw err;
+    throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}

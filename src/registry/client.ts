@@ -1,0 +1,300 @@
+import { pipeline, type Readable } from 'node:stream';
+import { InputError, ShaleError } from '../errors.js';
+import { noEvents, type Events } from '../events.js';
+import { isDigest, sha256 } from '../oci/digest.js';
+import { MediaType, type Descriptor, type Digest } from '../oci/types.js';
+import { Authenticator } from './auth.js';
+import { pullScope, pushScope, type Challenge } from './challenge.js';
+import { DockerCredentials, defaultDockerConfigPath } from './credentials.js';
+import { RegistryError, digestMismatch, parseErrorBody } from './errors.js';
+import { Http, discard, header, readBytes, readText, type HttpResponse } from './http.js';
+import { RegistryTransport, type RetryPolicy } from './transport.js';
+import { CountingStream, VerifyingStream } from './verify.js';
+
+/** Options for a RegistryClient. */
+export interface RegistryClientOptions {
+  /** Hosts (`host` or `host:port`) allowed plain HTTP and unverified TLS; loopback always is. */
+  insecureRegistries?: readonly string[];
+  /** Docker's config.json with credentials; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. */
+  dockerConfigPath?: string;
+  events?: Events;
+  userAgent?: string;
+  /** Retries of temporary failures; default 3 tries, 250 ms doubling. */
+  retry?: Partial<RetryPolicy>;
+}
+
+/** A manifest or index as the registry stored it. */
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+/** Every manifest kind shale reads: OCI and Docker, single images and indexes. */
+export const MANIFEST_ACCEPT: readonly string[] = [
+  MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest,
+];
+
+const MAX_MANIFEST_BYTES = 4 << 20;
+
+/**
+ * A client for the OCI distribution API. Methods name the registry (`docker.io`, `127.0.0.1:5000`)
+ * and repository explicitly; auth, endpoints, retries and digest checks happen inside.
+ */
+export class RegistryClient {
+  private readonly http: Http;
+  private readonly transport: RegistryTransport;
+  private readonly events: Events;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.events = options.events ?? noEvents;
+    const insecure = new Set(options.insecureRegistries ?? []);
+    this.http = new Http(options.userAgent ?? 'shale/0.1');
+    const credentials = new DockerCredentials(options.dockerConfigPath ?? defaultDockerConfigPath());
+    const auth = new Authenticator(this.http, credentials, insecure, this.events);
+    const retry: RetryPolicy = { tries: options.retry?.tries ?? 3, baseDelayMs: options.retry?.baseDelayMs ?? 250 };
+    this.transport = new RegistryTransport(this.http, auth, insecure, this.events, retry);
+  }
+
+  /** GET /v2/: checks the registry answers and learns how it wants to be authenticated. */
+  async ping(registry: string): Promise<Challenge> {
+    const { challenge } = await this.transport.ping(registry);
+    return challenge;
+  }
+
+  /**
+   * Fetches a manifest or index by tag or digest. Verifies the bytes against the digest asked for,
+   * and against Docker-Content-Digest when the registry sends it.
+   * Throws `InputError('SHALE_MANIFEST_UNKNOWN')` when the registry has no such manifest.
+   */
+  async getManifest(registry: string, repository: string, reference: string, accept: readonly string[] = MANIFEST_ACCEPT): Promise<FetchedManifest> {
+    const name = refName(registry, repository, reference);
+    const action = `getting manifest ${name}`;
+    return this.transport.retrying(action, async () => {
+      const res = await this.transport.send({
+        registry, method: 'GET', target: manifestPath(repository, reference), scopes: [pullScope(repository)],
+        headers: { accept: accept.join(', ') }, followRedirects: true,
+      });
+      if (res.statusCode !== 200) throw await manifestError(res, action, registry, name);
+      const bytes = await readBytes(res, MAX_MANIFEST_BYTES);
+      const digest = sha256(bytes);
+      if (isDigest(reference) && reference !== digest) throw digestMismatch(action, reference, digest);
+      const claimed = header(res, 'docker-content-digest');
+      if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(`${action} (Docker-Content-Digest)`, claimed, digest);
+      return { bytes, digest, mediaType: contentType(res) ?? mediaTypeField(bytes) ?? MediaType.OciManifest };
+    });
+  }
+
+  /** HEADs a manifest: its descriptor, or undefined when the registry does not have it. */
+  async headManifest(registry: string, repository: string, reference: string, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Descriptor | undefined> {
+    const name = refName(registry, repository, reference);
+    const action = `checking manifest ${name}`;
+    const found = await this.transport.retrying(action, async () => {
+      const res = await this.transport.send({
+        registry, method: 'HEAD', target: manifestPath(repository, reference), scopes: [pullScope(repository)],
+        headers: { accept: accept.join(', ') }, followRedirects: true,
+      });
+      await discard(res);
+      if (res.statusCode === 404) return undefined;
+      if (res.statusCode !== 200) throw new RegistryError(action, res.statusCode, []);
+      const digest = header(res, 'docker-content-digest');
+      const size = Number(header(res, 'content-length'));
+      const mediaType = contentType(res);
+      return digest && isDigest(digest) && Number.isFinite(size) && mediaType ? { mediaType, digest, size } : null;
+    });
+    if (found !== null) return found;
+    // Registries need not send the digest on HEAD; then the manifest itself tells.
+    const m = await this.getManifest(registry, repository, reference, accept);
+    return { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+  }
+
+  /**
+   * Opens a blob for reading. The stream fails at its end if the bytes do not match `digest`
+   * (and `size`, when given), so corrupt content is never taken for good.
+   */
+  async getBlob(registry: string, repository: string, digest: Digest, size?: number): Promise<Readable> {
+    const what = `reading blob ${digest} from ${registry}/${repository}`;
+    const res = await this.transport.retrying(what, async () => {
+      const r = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], followRedirects: true });
+      if (r.statusCode !== 200) throw await blobError(r, what, registry, repository, digest);
+      return r;
+    });
+    const verifier = new VerifyingStream(digest, what, size);
+    // pipeline destroys the verifier with the source's error, so readers see network failures too.
+    pipeline(res.body, verifier, () => {});
+    return verifier;
+  }
+
+  /** Reads a small blob (an image config) fully, verified against its digest. */
+  async getBlobBytes(registry: string, repository: string, digest: Digest, maxBytes = 64 << 20): Promise<Buffer> {
+    const what = `reading blob ${digest} from ${registry}/${repository}`;
+    return this.transport.retrying(what, async () => {
+      const res = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], followRedirects: true });
+      if (res.statusCode !== 200) throw await blobError(res, what, registry, repository, digest);
+      const bytes = await readBytes(res, maxBytes);
+      const actual = sha256(bytes);
+      if (actual !== digest) throw digestMismatch(what, digest, actual);
+      return bytes;
+    });
+  }
+
+  /** Whether the repository has the blob (HEAD). Asks for push scope: it is the first step of a push. */
+  async hasBlob(registry: string, repository: string, digest: Digest): Promise<boolean> {
+    const action = `checking blob ${digest} in ${registry}/${repository}`;
+    return this.transport.retrying(action, async () => {
+      const res = await this.transport.send({ registry, method: 'HEAD', target: blobPath(repository, digest), scopes: [pushScope(repository)], followRedirects: true });
+      await discard(res);
+      if (res.statusCode === 200) return true;
+      if (res.statusCode === 404) return false;
+      throw new RegistryError(action, res.statusCode, []);
+    });
+  }
+
+  /**
+   * Asks the registry to link a blob from another repository on the same registry (cross-repo
+   * mount). True when mounted; false when the registry refused and the caller must upload.
+   */
+  async mountBlob(registry: string, repository: string, digest: Digest, fromRepository: string): Promise<boolean> {
+    const action = `mounting blob ${digest} from ${fromRepository} into ${registry}/${repository}`;
+    return this.transport.retrying(action, async () => {
+      const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`;
+      const res = await this.transport.send({
+        registry, method: 'POST', target: `${uploadsPath(repository)}${query}`,
+        scopes: [pushScope(repository), pullScope(fromRepository)], headers: { 'content-length': '0' },
+      });
+      if (res.statusCode === 201) {
+        await discard(res);
+        return true;
+      }
+      if (res.statusCode === 202) {
+        // The registry opened an upload session instead; close it so it does not linger.
+        const location = header(res, 'location');
+        await discard(res);
+        if (location) await this.cancelUpload(registry, repository, location);
+        return false;
+      }
+      throw await registryError(res, action);
+    });
+  }
+
+  /**
+   * Uploads a blob in one streamed PUT (POST to open the session, PUT with ?digest= to finish).
+   * `open` is called per attempt, so retries re-read the source. Returns the bytes sent.
+   */
+  async uploadBlob(
+    registry: string, repository: string, digest: Digest, size: number,
+    open: () => Promise<Readable>, options: { onProgress?: (bytes: number) => void } = {},
+  ): Promise<number> {
+    const action = `pushing blob ${digest} to ${registry}/${repository}`;
+    const scopes = [pushScope(repository)];
+    return this.transport.retrying(action, async () => {
+      const started = await this.transport.send({ registry, method: 'POST', target: uploadsPath(repository), scopes, headers: { 'content-length': '0' } });
+      if (started.statusCode !== 202 && started.statusCode !== 201) throw await registryError(started, action);
+      const location = header(started, 'location');
+      await discard(started);
+      if (!location) throw new ShaleError('SHALE_REGISTRY_PROTOCOL', `${action}: the registry opened an upload without a Location header`);
+      let counter: CountingStream | undefined;
+      const res = await this.transport.send({
+        registry, method: 'PUT', target: withQuery(location, 'digest', digest), scopes,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: async () => {
+          const src = await open();
+          const c = new CountingStream(options.onProgress);
+          counter = c;
+          pipeline(src, c, () => {});
+          return c;
+        },
+      });
+      if (res.statusCode !== 201 && res.statusCode !== 204) throw await registryError(res, action);
+      await discard(res);
+      const claimed = header(res, 'docker-content-digest');
+      if (claimed && claimed !== digest) throw digestMismatch(action, digest, claimed);
+      return counter?.bytes ?? 0;
+    });
+  }
+
+  /** Stores a manifest or index under a tag or its digest; returns its digest (verified against the registry's). */
+  async putManifest(registry: string, repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    const digest = sha256(bytes);
+    const action = `pushing manifest ${refName(registry, repository, reference)}`;
+    if (isDigest(reference) && reference !== digest) {
+      throw new ShaleError('SHALE_DIGEST_MISMATCH', `${action}: the manifest's bytes hash to ${digest}, not to the digest it is pushed as`);
+    }
+    return this.transport.retrying(action, async () => {
+      const res = await this.transport.send({
+        registry, method: 'PUT', target: manifestPath(repository, reference), scopes: [pushScope(repository)],
+        headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, body: () => bytes,
+      });
+      if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 204) throw await registryError(res, action);
+      await discard(res);
+      const claimed = header(res, 'docker-content-digest');
+      if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(action, digest, claimed);
+      return digest;
+    });
+  }
+
+  /** Closes pooled connections. */
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private async cancelUpload(registry: string, repository: string, location: string): Promise<void> {
+    try {
+      const res = await this.transport.send({ registry, method: 'DELETE', target: location, scopes: [pushScope(repository)] });
+      await discard(res);
+    } catch (err) {
+      this.events({ type: 'log', level: 'debug', message: `cancelling an upload session on ${registry}: ${(err as Error).message}` });
+    }
+  }
+}
+
+const manifestPath = (repository: string, reference: string): string => `/v2/${repository}/manifests/${reference}`;
+const blobPath = (repository: string, digest: Digest): string => `/v2/${repository}/blobs/${digest}`;
+const uploadsPath = (repository: string): string => `/v2/${repository}/blobs/uploads/`;
+const refName = (registry: string, repository: string, reference: string): string =>
+  `${registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
+
+/** Adds a query parameter to a Location that may be relative and may already carry a query. */
+export function withQuery(location: string, key: string, value: string): string {
+  const hashAt = location.indexOf('#');
+  const base = hashAt >= 0 ? location.slice(0, hashAt) : location;
+  return `${base}${base.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`;
+}
+
+function contentType(res: HttpResponse): string | undefined {
+  const ct = header(res, 'content-type')?.split(';')[0]?.trim();
+  return ct && ct !== 'application/json' && ct !== 'text/plain' ? ct : undefined;
+}
+
+function mediaTypeField(bytes: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    return typeof parsed.mediaType === 'string' ? parsed.mediaType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function registryError(res: HttpResponse, action: string): Promise<RegistryError> {
+  return new RegistryError(action, res.statusCode, parseErrorBody(await readText(res, 1 << 16)));
+}
+
+async function manifestError(res: HttpResponse, action: string, registry: string, name: string): Promise<ShaleError> {
+  const err = await registryError(res, action);
+  if (res.statusCode === 404 || err.hasCode('MANIFEST_UNKNOWN', 'NAME_UNKNOWN')) {
+    return new InputError(
+      'SHALE_MANIFEST_UNKNOWN',
+      `image ${name} not found in registry ${registry}${err.errors[0] ? ` (${err.errors[0].code})` : ''}: check the repository name and the tag or digest`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+async function blobError(res: HttpResponse, what: string, registry: string, repository: string, digest: Digest): Promise<ShaleError> {
+  const err = await registryError(res, what);
+  if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN')) {
+    return new ShaleError('SHALE_BLOB_UNKNOWN', `${what}: registry ${registry} has no blob ${digest} in ${repository}`, { cause: err });
+  }
+  return err;
+}

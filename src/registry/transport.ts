@@ -1,0 +1,152 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ShaleError } from '../errors.js';
+import type { Events } from '../events.js';
+import { registryApiHost } from '../ref/reference.js';
+import { accessDenied, loginRequired, refusedCredentials, type Authenticator } from './auth.js';
+import { parseChallenge, type Challenge } from './challenge.js';
+import { RegistryError, parseErrorBody } from './errors.js';
+import {
+  NetworkError, discard, endpointCandidates, header, readText,
+  type Endpoint, type Http, type HttpResponse, type Method,
+} from './http.js';
+
+/** How often and how patiently to retry temporary failures (network errors, 429, 5xx). */
+export interface RetryPolicy {
+  tries: number;
+  baseDelayMs: number;
+}
+
+/** One API call: the registry, what to send, and the token scopes it needs. */
+export interface Exchange {
+  registry: string;
+  method: Method;
+  /** A path on the registry (`/v2/...`) or an absolute URL the registry gave (an upload Location). */
+  target: string | URL;
+  scopes: readonly string[];
+  headers?: Record<string, string>;
+  /** Opens the body; called again if the request must be re-sent after an auth challenge. */
+  body?: () => Promise<Buffer | Readable> | Buffer;
+  followRedirects?: boolean;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The registry connection: finds each registry's endpoint and auth challenge with one ping, then
+ * sends requests with the right Authorization, answers 401 challenges once, follows redirects
+ * (without credentials when they leave the registry) and retries temporary failures.
+ */
+export class RegistryTransport {
+  private readonly pings = new Map<string, Promise<Endpoint>>();
+  constructor(
+    private readonly http: Http,
+    private readonly auth: Authenticator,
+    private readonly insecure: ReadonlySet<string>,
+    private readonly events: Events,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  /** The registry's endpoint, pinging it the first time (cached, also when it fails, per call). */
+  endpoint(registry: string): Promise<Endpoint> {
+    let p = this.pings.get(registry);
+    if (!p) {
+      p = this.retrying(`contacting registry ${registry}`, () => this.ping(registry)).then((r) => r.endpoint);
+      this.pings.set(registry, p);
+      p.catch(() => this.pings.delete(registry));
+    }
+    return p;
+  }
+
+  /** GET /v2/ on each candidate endpoint; learns the scheme that works and the auth challenge. */
+  async ping(registry: string): Promise<{ endpoint: Endpoint; challenge: Challenge }> {
+    const host = registryApiHost(registry);
+    let lastErr: unknown;
+    for (const endpoint of endpointCandidates(host, this.insecure)) {
+      let res: HttpResponse;
+      try {
+        res = await this.http.send({ method: 'GET', url: new URL('/v2/', endpoint.origin), headers: {}, verifyTls: endpoint.verifyTls });
+      } catch (err) {
+        lastErr = err instanceof NetworkError && !err.temporary ? rename(err, host, registry) : err;
+        continue;
+      }
+      if (res.statusCode === 200 || res.statusCode === 401) {
+        const challenge = res.statusCode === 401 ? (parseChallenge(header(res, 'www-authenticate')) ?? { scheme: 'basic' as const }) : { scheme: 'none' as const };
+        await discard(res);
+        this.auth.setChallenge(registry, challenge);
+        return { endpoint, challenge };
+      }
+      const errors = parseErrorBody(await readText(res, 1 << 16));
+      const hint = res.statusCode === 404 ? ' (no /v2/ API there: is this a container registry?)' : '';
+      throw new RegistryError(`contacting registry ${registry} at ${endpoint.origin}/v2/${hint}`, res.statusCode, errors);
+    }
+    throw lastErr;
+  }
+
+  /** Sends one API call and returns the response, whatever its status (auth failures throw). */
+  async send(x: Exchange): Promise<HttpResponse> {
+    const endpoint = await this.endpoint(x.registry);
+    let url = typeof x.target === 'string' ? new URL(x.target, endpoint.origin) : x.target;
+    let scopes = x.scopes;
+    let challenged = false;
+    for (let hops = 0; ; ) {
+      const sameOrigin = url.origin === endpoint.origin;
+      const authz = sameOrigin ? await this.auth.authorization(x.registry, scopes) : {};
+      const headers: Record<string, string> = { ...x.headers };
+      if (authz.header) headers['authorization'] = authz.header;
+      const body = x.body ? await x.body() : undefined;
+      const verifyTls = sameOrigin ? endpoint.verifyTls : !(this.insecure.has(url.host) || this.insecure.has(url.hostname));
+      const res = await this.http.send(body === undefined ? { method: x.method, url, headers, verifyTls } : { method: x.method, url, headers, body, verifyTls });
+
+      if (res.statusCode === 401 && sameOrigin) {
+        const challenge = parseChallenge(header(res, 'www-authenticate'));
+        await discard(res);
+        if (!challenged) {
+          // The registry wants something else (a token with more scope, or auth it did not ask for at ping).
+          challenged = true;
+          if (challenge) this.auth.setChallenge(x.registry, challenge);
+          this.auth.invalidate(x.registry, scopes);
+          if (challenge?.scheme === 'bearer' && challenge.scope && !scopes.includes(challenge.scope)) scopes = [...scopes, challenge.scope];
+          continue;
+        }
+        if (!authz.credential) throw loginRequired(x.registry, scopes);
+        throw challenge?.scheme === 'bearer' ? accessDenied(x.registry, scopes, authz.credential) : refusedCredentials(x.registry, authz.credential);
+      }
+      if (x.followRedirects && REDIRECTS.has(res.statusCode)) {
+        const location = header(res, 'location');
+        await discard(res);
+        if (!location || ++hops > 5) throw new ShaleError('SHALE_REGISTRY_REDIRECT', `registry ${x.registry} redirected ${x.method} ${url.pathname} too often or without a Location`);
+        url = new URL(location, url);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /**
+   * Runs `fn`, retrying when it throws a temporary failure (a network error, or a RegistryError for
+   * 429/5xx), up to the policy's tries, with doubling delays. `action` names the work in log events.
+   */
+  async retrying<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTemporary(err) || attempt >= this.retry.tries) throw err;
+        const delay = this.retry.baseDelayMs * 2 ** (attempt - 1);
+        this.events({ type: 'log', level: 'debug', message: `${action}: ${(err as Error).message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${this.retry.tries})` });
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+/** Whether an error is worth retrying. */
+export const isTemporary = (err: unknown): boolean =>
+  (err instanceof RegistryError || err instanceof NetworkError) && err.temporary;
+
+// Messages name the registry the user wrote ("docker.io"), not only its API host.
+function rename(err: NetworkError, host: string, registry: string): NetworkError {
+  if (host === registry) return err;
+  return new NetworkError(err.message.replace(`registry ${host}`, `registry ${registry} (${host})`), err.netCode, err.temporary, err.cause);
+}

@@ -1,0 +1,81 @@
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { pipeline as pipeStreams, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack as tarPack, type Pack } from 'tar-stream';
+import { DigestingStream } from '../oci/digest.js';
+import type { Digest } from '../oci/types.js';
+import { removeQuietly, tempPathFor } from './atomic-file.js';
+import { digestMismatch } from './verifying-stream.js';
+
+/** Fixed header fields, so the same content always gives the same tar bytes. */
+const HEADER = { mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) } as const;
+
+/** Adds a file entry from bytes in memory. */
+export async function addBytes(pack: Pack, name: string, bytes: Buffer): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    pack.entry({ ...HEADER, name, type: 'file', size: bytes.length }, bytes, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Adds a directory entry. */
+export async function addDir(pack: Pack, name: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    pack.entry({ ...HEADER, mode: 0o755, name, type: 'directory' }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Streams `src` into a file entry of `size` bytes, checking on the way that the content hashes
+ * to `expect` (a tar header carries the size up front, so a blob that is not what its
+ * descriptor says must fail the write, not make a broken archive).
+ */
+export async function addStream(pack: Pack, name: string, size: number, src: Readable, expect: Digest): Promise<void> {
+  let settle: (err?: Error | null) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err ? reject(err) : resolve());
+  });
+  done.catch(() => undefined); // observed below; this only keeps an early failure from going unhandled
+  const sink = pack.entry({ ...HEADER, name, type: 'file', size }, (err) => settle(err));
+  const digesting = new DigestingStream();
+  try {
+    // pipeline (not pipe) so an error in `src` ends the loop instead of leaving it waiting.
+    for await (const chunk of pipeStreams(src, digesting, () => undefined)) {
+      if (digesting.size > size) break;
+      if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+    }
+    if (digesting.size !== size || digesting.digest() !== expect) {
+      throw digestMismatch(`writing ${name}`, expect, digesting.digest(), digesting.size);
+    }
+    sink.end(undefined);
+  } catch (err) {
+    src.destroy();
+    sink.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+  await done;
+}
+
+/**
+ * Writes a tar file atomically: `fill` adds the entries to a tar-stream pack, which is written to
+ * a temporary file beside `file` and renamed into place only when everything succeeded, so a
+ * failed write leaves no archive (and no half archive) at `file`.
+ */
+export async function writeTarAtomic(file: string, fill: (pack: Pack) => Promise<void>): Promise<void> {
+  const tmp = tempPathFor(file);
+  const pack = tarPack();
+  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+  const written = pipeline(pack as AsyncIterable<Buffer>, out);
+  try {
+    await fill(pack);
+    pack.finalize();
+    await written;
+    await rename(tmp, file);
+  } catch (err) {
+    pack.destroy();
+    out.destroy();
+    await written.catch(() => undefined);
+    await removeQuietly(tmp);
+    throw err;
+  }
+}

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBuildSpec } from '../../../src/config/load.js';
+import { InputError } from '../../../src/errors.js';
+
+async function project(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shale-config-'));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+const minimal = '[tool.shale]\nname = "hello"\nbase = "python:3.11-slim"\n';
+
+async function inputError(dir: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(loadBuildSpec(dir), (e: unknown) => {
+    assert.ok(e instanceof InputError, `expected InputError, got ${String(e)}`);
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('a minimal [tool.shale] gets the documented defaults', async () => {
+  const dir = await project({ 'pyproject.toml': minimal, 'main.py': 'print(1)\n' });
+  const spec = await loadBuildSpec(dir);
+  assert.equal(spec.repository, 'hello');
+  assert.deepEqual(spec.platforms, [{ os: 'linux', architecture: 'amd64' }]);
+  assert.equal(spec.workdir, '/app');
+  assert.deepEqual(spec.app, [{ from: dir, to: '/app', kind: 'dir' }]);
+  assert.equal(spec.indexUrl, 'https://pypi.org/simple');
+  assert.equal(spec.lock, undefined);
+});
+
+test('domain prefixes the repository; shale.toml works at the top level; requirements.txt is the default lock', async () => {
+  const dir = await project({ 'shale.toml': 'name = "api"\ndomain = "payments"\nbase = "python:3.11-slim"\napp = ["main.py", { from = "static", to = "/srv/static" }]\n', 'main.py': '', 'static/a.css': '', 'requirements.txt': 'six==1.17.0\n' });
+  const spec = await loadBuildSpec(dir);
+  assert.equal(spec.repository, 'payments-api');
+  assert.deepEqual(spec.app.map((a) => [a.to, a.kind]), [['/app/main.py', 'file'], ['/srv/static', 'dir']]);
+  assert.equal(spec.lock, join(dir, 'requirements.txt'));
+});
+
+test('invalid TOML names the file, line and column', async () => {
+  await inputError(await project({ 'pyproject.toml': '[tool.shale]\nname = "x\n' }), /pyproject\.toml:2:\d+: invalid TOML/);
+});
+
+test('a wrong type names the key', async () => {
+  await inputError(await project({ 'pyproject.toml': `${minimal}ports = "8000"\n` }), /`\[tool\.shale\]\.ports`: expected array/);
+  await inputError(await project({ 'pyproject.toml': `${minimal}env = { PORT = 8000 }\n` }), /`\[tool\.shale\]\.env\.PORT`: expected string/);
+});
+
+test('an unknown key is named', async () => {
+  await inputError(await project({ 'pyproject.toml': `${minimal}entry_point = ["x"]\n` }), /unknown key `entry_point` in \[tool\.shale\]/);
+  await inputError(await project({ 'pyproject.toml': `${minimal}[[tool.shale.layers]]\nname = "deps"\npackage = "all"\n` }), /unknown key `package` in \[tool\.shale\]\.layers\[0\]/);
+});
+
+test('a missing required key is named', async () => {
+  await inputError(await project({ 'pyproject.toml': '[tool.shale]\nname = "x"\n' }), /missing required key `\[tool\.shale\]\.base`/);
+});
+
+test('an app path outside the project is refused', async () => {
+  await inputError(await project({ 'pyproject.toml': `${minimal}app = ["../secrets"]\n` }), /`\[tool\.shale\]\.app\[0\]` path "\.\.\/secrets" is outside the project directory/);
+});
+
+test('a missing project directory, a missing config and a bad platform are clear', async () => {
+  await inputError('/nonexistent/shale-project', /project directory \/nonexistent\/shale-project does not exist/);
+  await inputError(await project({ 'README.md': '' }), /no shale configuration .*shale init/);
+  await inputError(await project({ 'pyproject.toml': `${minimal}platforms = ["amd64"]\n` }), /"amd64" is not a platform/);
+});
