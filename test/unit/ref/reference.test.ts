@@ -5,7 +5,7 @@ import {
   manifestReference, parseReference, referenceString, registryApiHost, repoString, type Reference,
 } from '../../../src/ref/reference.js';
 
-const D = `sha256:${'a'.repeat(64)}`;
+const D: `sha256:${string}` = `sha256:${"a".repeat(64)}`;
 
 describe('parseReference normalizes like Docker', () => {
   const table: [string, Reference][] = [
