@@ -74,6 +74,13 @@ export async function findWheel(
     throw new InputError('SHALE_NO_WHEEL', `no files for ${pin} ${at} found in: ${describeSources(sources).join(', ') || 'no sources (no-index and no find-links)'}.${others}`);
   }
 
+  // A file name is one file on an index, so a hash published by any source applies to all links to it.
+  const known = new Map<string, string>();
+  for (const w of wheels) if (w.sha256) known.set(w.filename, w.sha256);
+  for (const w of wheels) {
+    const h = known.get(w.filename);
+    if (h && !w.sha256) w.sha256 = h;
+  }
   const idx = tagIndex(env);
   const allowed = (c: Candidate): boolean => pkg.hashes.length === 0 || c.sha256 === undefined || pkg.hashes.includes(`sha256:${c.sha256}`);
   const rank = (cands: Candidate[]): Candidate | undefined => {

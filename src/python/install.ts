@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import { InputError } from '../errors.js';
 import { bufferEntry, type Entry, type FileEntry } from '../layer/entry.js';
 import { launcherScript, parseScriptEntryPoints } from './entry-points.js';
@@ -13,7 +14,7 @@ import type { WheelFile } from './finder.js';
 import type { InstallLayout } from './layout.js';
 import { normalizeName, parseWheelFilename } from './names.js';
 import { formatRecord, parseRecord, recordHash, recordHashFromHex, type RecordRow } from './record.js';
-import { openMember, readMember, readZipIndex, type ZipMember } from './zip.js';
+import { openMember, readMember, readZipIndex, withZip, type ZipMember } from './zip.js';
 
 /** A distribution installed into entries of an image. */
 export interface InstalledDist {
@@ -75,16 +76,21 @@ function findDistInfo(members: ZipMember[], wheel: WheelFile): { dir: string; na
 }
 
 /** Hashes one member, returning its sha256 (hex) and the digest in the RECORD's algorithm. */
-async function hashMember(path: string, m: ZipMember, algo: string): Promise<{ sha256: string; expected: string; size: number }> {
+async function hashMember(open: (e: ZipMember['entry']) => Promise<Readable>, m: ZipMember, algo: string): Promise<{ sha256: string; expected: string; size: number }> {
   const sha = createHash('sha256');
   const other = algo === 'sha256' ? undefined : createHash(algo);
   let size = 0;
-  for await (const c of await openMember(path, m.entry)) {
-    const chunk = c as Buffer;
-    sha.update(chunk);
-    other?.update(chunk);
-    size += chunk.length;
-  }
+  const stream = await open(m.entry);
+  // 'data' events rather than for-await: async iteration costs several times the hashing itself.
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      sha.update(chunk);
+      other?.update(chunk);
+      size += chunk.length;
+    });
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
   const hex = sha.digest('hex');
   const expected = other ? other.digest('base64url') : Buffer.from(hex, 'hex').toString('base64url');
   return { sha256: hex, expected, size };
@@ -164,35 +170,40 @@ export async function installWheel(wheel: WheelFile, layout: InstallLayout): Pro
   if (invalid.length) throw badWheel(wheel.filename, `has console/gui script entry points shale cannot read: ${invalid.join('; ')}`);
   const generated = new Set(eps.map((e) => posix.join(layout.scripts, e.name)));
 
-  for (const m of files) {
-    const base = m.name.slice(info.dir.length + 1);
-    if (m.name.startsWith(`${info.dir}/`) && (base === 'RECORD' || base === 'INSTALLER' || SIGNATURES.has(base))) continue;
-    const row = record.get(m.name);
-    // An unhashed .pyc is a cache the interpreter rebuilds; leaving it out is safer than trusting it.
-    if (m.name.endsWith('.pyc') && !row?.hash) continue;
-    if (!row || !row.hash) throw badWheel(wheel.filename, `has ${m.name}, which its RECORD does not list with a hash; the wheel is damaged or was modified`);
-    const eq = row.hash.indexOf('=');
-    const algo = row.hash.slice(0, eq);
-    if (eq < 0 || !SUPPORTED_HASHES.has(algo)) throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
-    const got = await hashMember(wheel.path, m, algo);
-    if (got.expected !== row.hash.slice(eq + 1) || (row.size !== '' && Number(row.size) !== got.size)) {
-      throw new InputError(
-        'SHALE_RECORD_MISMATCH',
-        `wheel ${wheel.filename}: ${m.name} does not match its RECORD entry (RECORD says ${row.hash}, ${row.size || '?'} bytes; the file has ${algo}=${got.expected}, ${got.size} bytes); the wheel is damaged or was modified. Delete it from the cache or find-links and download it again`,
-      );
+  // One pass over the zip checks every member against RECORD before anything is installed.
+  await withZip(wheel.path, async (open) => {
+    for (const m of files) {
+      const base = m.name.slice(info.dir.length + 1);
+      if (m.name.startsWith(`${info.dir}/`) && (base === 'RECORD' || base === 'INSTALLER' || SIGNATURES.has(base))) continue;
+      const row = record.get(m.name);
+      // An unhashed .pyc is a cache the interpreter rebuilds; leaving it out is safer than trusting it.
+      if (m.name.endsWith('.pyc') && !row?.hash) continue;
+      if (!row || !row.hash) throw badWheel(wheel.filename, `has ${m.name}, which its RECORD does not list with a hash; the wheel is damaged or was modified`);
+      const eq = row.hash.indexOf('=');
+      const algo = row.hash.slice(0, eq);
+      if (eq < 0 || !SUPPORTED_HASHES.has(algo)) throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
+      const got = await hashMember(open, m, algo);
+      if (got.expected !== row.hash.slice(eq + 1) || (row.size !== '' && Number(row.size) !== got.size)) {
+        throw new InputError(
+          'SHALE_RECORD_MISMATCH',
+          `wheel ${wheel.filename}: ${m.name} does not match its RECORD entry (RECORD says ${row.hash}, ${row.size || '?'} bytes; the file has ${algo}=${got.expected}, ${got.size} bytes); the wheel is damaged or was modified. Delete it from the cache or find-links and download it again`,
+        );
+      }
+      const { dest, scheme } = destination(m.name, dataDir, rootDir, layout, info.name, wheel.filename);
+      if (scheme === 'scripts') {
+        if (generated.has(dest)) continue; // the entry point's launcher replaces it, as with pip
+        const chunks: Buffer[] = [];
+        for await (const c of await open(m.entry)) chunks.push(c as Buffer);
+        const data = rewriteShebang(Buffer.concat(chunks), layout.interpreter);
+        add(dest, bufferEntry(imagePath(dest), data, 0o755), recordHash(data));
+        continue;
+      }
+      const mode = m.mode & 0o111 ? 0o755 : 0o644;
+      const path = wheel.path;
+      const entry = m.entry;
+      add(dest, { type: 'file', path: imagePath(dest), mode, size: got.size, open: () => openMember(path, entry) }, recordHashFromHex(got.sha256));
     }
-    const { dest, scheme } = destination(m.name, dataDir, rootDir, layout, info.name, wheel.filename);
-    if (scheme === 'scripts') {
-      if (generated.has(dest)) continue; // the entry point's launcher replaces it, as with pip
-      const data = rewriteShebang(await readMember(wheel.path, m.entry), layout.interpreter);
-      add(dest, bufferEntry(imagePath(dest), data, 0o755), recordHash(data));
-      continue;
-    }
-    const mode = m.mode & 0o111 ? 0o755 : 0o644;
-    const path = wheel.path;
-    const entry = m.entry;
-    add(dest, { type: 'file', path: imagePath(dest), mode, size: got.size, open: () => openMember(path, entry) }, recordHashFromHex(got.sha256));
-  }
+  });
 
   for (const ep of eps) {
     const dest = posix.join(layout.scripts, ep.name);

@@ -75,14 +75,14 @@ export function logicalLines(content: string): Line[] {
   let buf: string | undefined;
   let start = 0;
   raw.forEach((text, i) => {
-    const cont = /(^|[^\\])\\$/.test(text);
-    const body = cont ? text.slice(0, -1) : text;
+    // As pip's join_lines: a comment line never continues, and it ends a continued line.
+    const comment = /^\s*#/.test(text);
+    const cont = !comment && text.endsWith('\\');
     if (buf === undefined) {
       buf = '';
       start = i + 1;
     }
-    // A comment line inside a continuation is skipped, as pip does.
-    if (!/^\s*#/.test(body) || buf === '') buf += body;
+    buf += comment ? ` ${text}` : cont ? text.slice(0, -1) : text;
     if (!cont) {
       const stripped = buf.replace(/(^|\s+)#.*$/, '').trim();
       if (stripped) out.push({ text: stripped, line: start });

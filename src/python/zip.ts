@@ -74,6 +74,19 @@ export async function openMember(path: string, entry: yauzl.Entry): Promise<Read
   }
 }
 
+/**
+ * Runs fn with the zip open once, for reading many members in a row (verifying a whole wheel);
+ * `open` streams one member at a time.
+ */
+export async function withZip<T>(path: string, fn: (open: (entry: yauzl.Entry) => Promise<Readable>) => Promise<T>): Promise<T> {
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+  try {
+    return await fn((entry) => zip.openReadStreamPromise(entry));
+  } finally {
+    zip.close();
+  }
+}
+
 /** Reads a member fully into memory (for small metadata files). */
 export async function readMember(path: string, entry: yauzl.Entry): Promise<Buffer> {
   const chunks: Buffer[] = [];

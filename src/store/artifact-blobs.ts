@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Artifact, Image } from '../oci/image.js';
-import type { Digest } from '../oci/types.js';
+import type { Digest, Platform } from '../oci/types.js';
 
 /** One blob an output must hold, with a way to get its bytes. */
 export interface ArtifactBlob {
@@ -43,7 +43,7 @@ function bytesBlob(digest: Digest, bytes: Buffer, kind: 'config' | 'manifest' | 
 }
 
 /** The platform an image runs on, from its config. */
-export function imagePlatform(img: Image): { os: string; architecture: string; variant?: string } {
+export function imagePlatform(img: Image): Platform {
   const { os, architecture, variant } = img.config;
   return variant ? { os, architecture, variant } : { os, architecture };
 }

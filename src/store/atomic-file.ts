@@ -64,18 +64,25 @@ export async function writeStreamAtomic(
   try {
     await pipeline(src, digesting, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
     const written: WrittenBlob = { digest: digesting.digest(), size: digesting.size };
-    const final = target(written);
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, final);
+    await syncAndRename(tmp, target(written));
     return written;
   } catch (err) {
     src.destroy();
     await removeQuietly(tmp);
     throw err;
   }
+}
+
+/**
+ * Flushes a finished temporary file to disk and renames it over `target`. Without the flush a
+ * crash soon after could leave a renamed but empty file where a complete one was promised.
+ */
+export async function syncAndRename(tmp: string, target: string): Promise<void> {
+  const fh = await open(tmp, 'r');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, target);
 }

@@ -1,11 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import { pipeline as pipeStreams, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { DigestingStream } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
-import { removeQuietly, tempPathFor } from './atomic-file.js';
+import { removeQuietly, syncAndRename, tempPathFor } from './atomic-file.js';
 import { digestMismatch } from './verifying-stream.js';
 
 /** Fixed header fields, so the same content always gives the same tar bytes. */
@@ -42,7 +41,8 @@ export async function addStream(pack: Pack, name: string, size: number, src: Rea
     // pipeline (not pipe) so an error in `src` ends the loop instead of leaving it waiting.
     for await (const chunk of pipeStreams(src, digesting, () => undefined)) {
       if (digesting.size > size) break;
-      if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+      if (sink.destroying) throw new Error(`the archive was closed while ${name} was being written`);
+      if (!sink.write(chunk)) await drained(sink);
     }
     if (digesting.size !== size || digesting.digest() !== expect) {
       throw digestMismatch(`writing ${name}`, expect, digesting.digest(), digesting.size);
@@ -67,10 +67,9 @@ export async function writeTarAtomic(file: string, fill: (pack: Pack) => Promise
   const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
   const written = pipeline(pack as AsyncIterable<Buffer>, out);
   try {
-    await fill(pack);
-    pack.finalize();
-    await written;
-    await rename(tmp, file);
+    // If the output fails (disk full), stop at once rather than wait for `fill` to notice.
+    await Promise.all([fill(pack).then(() => pack.finalize()), written]);
+    await syncAndRename(tmp, file);
   } catch (err) {
     pack.destroy();
     out.destroy();
@@ -78,4 +77,18 @@ export async function writeTarAtomic(file: string, fill: (pack: Pack) => Promise
     await removeQuietly(tmp);
     throw err;
   }
+}
+
+/** Waits until a tar entry wants more data, or is closed (then the loop reports it). */
+function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
+  if (sink.destroying) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+  });
 }

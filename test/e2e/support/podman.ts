@@ -51,6 +51,8 @@ export interface RunImageOptions {
   /** Arguments after the image (replace its CMD). */
   args?: string[];
   pull?: PullPolicy;
+  /** `-v` mounts, e.g. `/tmp/site:/site:ro`. */
+  volumes?: string[];
   /** Wait until http://127.0.0.1:PORT/ answers; 0 = do not wait. Default 60 000 ms. */
   waitMs?: number;
 }
@@ -91,7 +93,8 @@ export async function runImage(ref: string, opts: RunImageOptions): Promise<Runn
     },
   };
   try {
-    await run('podman', ['run', '-d', '--name', name, ...RUN_FLAGS, ...envFlags(env), ref, ...(opts.args ?? [])]);
+    const mounts = (opts.volumes ?? []).flatMap((v) => ['-v', v]);
+    await run('podman', ['run', '-d', '--name', name, ...RUN_FLAGS, ...mounts, ...envFlags(env), ref, ...(opts.args ?? [])]);
     const waitMs = opts.waitMs ?? 60_000;
     if (waitMs > 0) await waitForHttp(`${url}/`, waitMs);
   } catch (e) {
@@ -156,6 +159,10 @@ export interface PodmanRunOptions {
   /** Overrides the image's ENTRYPOINT (`--entrypoint`); use [] to clear it. */
   entrypoint?: string[];
   pull?: PullPolicy;
+  /** `-v` mounts, e.g. `/tmp/site:/site:ro`. */
+  volumes?: string[];
+  /** `-w` working directory. */
+  workdir?: string;
   /** Resolve with the exit code instead of throwing when the command fails. */
   allowFailure?: boolean;
   timeoutMs?: number;
@@ -167,6 +174,8 @@ export async function podmanRun(ref: string, cmd: string[], opts: PodmanRunOptio
   await maybePull(ref, opts.pull);
   const name = containerName();
   const args = ['run', '--rm', '--name', name, ...RUN_FLAGS, ...envFlags(opts.env)];
+  for (const v of opts.volumes ?? []) args.push('-v', v);
+  if (opts.workdir !== undefined) args.push('-w', opts.workdir);
   if (opts.entrypoint) args.push('--entrypoint', JSON.stringify(opts.entrypoint));
   args.push(ref, ...cmd);
   liveContainers.add(name);

@@ -15,6 +15,8 @@ export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 (see `caFile`). */
   tls?: boolean;
+  /** Listen on this port instead of a free one (e.g. 5000 for a long-running dev registry). */
+  port?: number;
 }
 
 export interface Registry {
@@ -113,8 +115,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     const ca = tls ? readFileSync(tls.cert) : undefined;
     // The free port can be taken between our check and the registry's bind: retry a few times.
     let lastError = '';
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
+    for (let attempt = 0; attempt < (opts.port === undefined ? 3 : 1); attempt++) {
+      const port = opts.port ?? (await freePort());
       const configFile = join(dir, 'config.yml');
       await writeFile(configFile, configYaml(dir, port, tls, htpasswdFile));
       const started = await launch(configFile, port, tls !== undefined, ca);

@@ -1,9 +1,10 @@
 /** Tiny but real images for the publish tests: gzip'd tar layers, configs with diff_ids, manifests. */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { after } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import { canonicalBytes } from '../../../src/oci/canonical-json.js';
@@ -11,8 +12,15 @@ import { sha256 } from '../../../src/oci/digest.js';
 import type { Artifact, Image, Index, Layer } from '../../../src/oci/image.js';
 import { Annotation, MediaType, type ImageConfig, type ImageIndex, type Manifest } from '../../../src/oci/types.js';
 
-/** A fresh temporary directory. */
-export const tmp = (prefix = 'shale-test-'): Promise<string> => mkdtemp(join(tmpdir(), prefix));
+const made: string[] = [];
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
+
+/** A fresh temporary directory, removed when the test file is done. */
+export async function tmp(prefix = 'shale-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 /** Whether a program is on PATH (tests that need skopeo, umoci or podman skip without it). */
 export function hasBinary(name: string): boolean {
@@ -66,11 +74,13 @@ export function failingLayer(): Layer {
 /** An image of the given layers for one architecture. */
 export function makeImage(layers: Layer[], architecture = 'amd64'): Image {
   const config: ImageConfig = {
+    // umoci stat crashes on history entries without `created`; real shale images always set it.
+    created: '1970-01-01T00:00:00Z',
     architecture,
     os: 'linux',
     config: { Cmd: ['/bin/true'], Env: ['PATH=/usr/bin:/bin'] },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((l) => ({ created_by: `shale test layer ${l.name}` })),
+    history: layers.map((l) => ({ created: '1970-01-01T00:00:00Z', created_by: `shale test layer ${l.name}` })),
   };
   const configBytes = canonicalBytes(config);
   const manifest: Manifest = {

@@ -55,7 +55,7 @@ export function blobStoreContract(driver: string, make: () => Promise<BlobStore>
     assert.deepEqual(await read(await store.open(sha256(data))), data);
   });
 
-  test(`${driver}: a source that fails leaves nothing behind`, async () => {
+  test(`${driver}: a source that fails makes put fail with its error`, async () => {
     const store = await make();
     const src = new Readable({
       read() {

@@ -4,7 +4,6 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { digestHex, sha256 } from '../../../src/oci/digest.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
 import { tmp } from '../publish/fixtures.js';
@@ -106,5 +105,4 @@ test('FsBlobStore: two processes writing the same blob at once both succeed', as
   }
   assert.equal(await store.verify(sha256(data)), 'ok');
   assert.deepEqual(await leftovers(root), []);
-  void fileURLToPath;
 });
