@@ -63,16 +63,11 @@ export function findTool(tool: string): string | undefined {
   return undefined;
 }
 
-/** Throws ToolMissingError unless every tool is installed; returns the path of the first. */
-export function requireTools(...tools: string[]): string {
-  let first: string | undefined;
+/** Throws ToolMissingError (naming the Debian package) unless every tool is on PATH. */
+export function requireTools(...tools: string[]): void {
   for (const t of tools) {
-    const p = findTool(t);
-    if (p === undefined) throw new ToolMissingError(t);
-    first ??= p;
+    if (findTool(t) === undefined) throw new ToolMissingError(t);
   }
-  if (first === undefined) throw new Error('requireTools needs at least one tool name');
-  return first;
 }
 
 export interface RunOptions {
