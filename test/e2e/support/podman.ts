@@ -209,12 +209,13 @@ export interface SkopeoInspect {
 
 /**
  * skopeo transport for a reference: `oci:DIR[:tag]`, `docker-archive:FILE`, `docker://...` are
- * taken as they are; an existing directory is an OCI layout, an existing file a docker archive,
- * anything else a registry reference.
+ * taken as they are; an existing directory is an OCI layout, an existing file (or a *.tar path)
+ * a docker archive, anything else a registry reference.
  */
 export function skopeoRef(ref: string): string {
   if (/^(oci|docker|docker-archive|oci-archive|containers-storage|dir):/.test(ref)) return ref;
   if (existsSync(ref)) return statSync(ref).isDirectory() ? `oci:${ref}` : `docker-archive:${ref}`;
+  if (ref.endsWith('.tar')) return `docker-archive:${ref}`;
   return `docker://${ref}`;
 }
 
