@@ -20,15 +20,22 @@ interface Located {
  */
 async function locate(client: RegistryClient, ref: Reference, mirrors: Mirrors): Promise<Located> {
   const hosts = mirrorsFor(mirrors, ref.registry);
-  let lastErr: unknown;
+  const failures: { host: string; err: unknown }[] = [];
   for (const host of hosts) {
     try {
       return { host, top: await client.getManifest(host, ref.repository, manifestReference(ref)) };
     } catch (err) {
-      lastErr = err;
+      failures.push({ host, err });
     }
   }
-  throw lastErr;
+  const last = failures.at(-1)?.err;
+  if (failures.length < 2 || last instanceof InputError) throw last;
+  // The registry itself failed (say, unreachable) after a mirror answered: a mirror's "not found"
+  // is the more useful answer, so report every host's.
+  const notFound = failures.find((f) => f.err instanceof InputError);
+  const detail = failures.map((f) => `${f.host}: ${f.err instanceof Error ? f.err.message : String(f.err)}`).join('; ');
+  if (notFound) throw new InputError('SHALE_MANIFEST_UNKNOWN', `base image ${referenceString(ref)} was not found (${detail})`, { cause: notFound.err });
+  throw new ShaleError('SHALE_BASE_UNREACHABLE', `cannot get base image ${referenceString(ref)} from any of ${hosts.join(', ')} (${detail})`, { cause: last });
 }
 
 /**
