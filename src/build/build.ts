@@ -63,7 +63,7 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
         const env = { python: py.python, platform, libc: { kind: 'glibc' as const, version: DEFAULT_GLIBC } };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
         const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch });
-        const made = await Promise.all(plans.map((p) => maker.make(p, plat)));
+        const made = await Promise.all(plans.map((p) => maker.make(p, platforms.length > 1 ? plat : undefined)));
         const reports: LayerReport[] = [
           ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
           ...made.map((m) => ({ name: m.layer.name, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),

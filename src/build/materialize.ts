@@ -32,7 +32,7 @@ export class LayerMaker {
     private readonly opts: { noCache: boolean; epoch: number; events: Events },
   ) {}
 
-  make(plan: PlannedLayer, platform: string): Promise<MaterializedLayer> {
+  make(plan: PlannedLayer, platform?: string): Promise<MaterializedLayer> {
     let p = this.inflight.get(plan.fingerprint);
     if (!p) {
       p = this.makeOnce(plan, platform);
@@ -41,16 +41,16 @@ export class LayerMaker {
     return p;
   }
 
-  private async makeOnce(plan: PlannedLayer, platform: string): Promise<MaterializedLayer> {
+  private async makeOnce(plan: PlannedLayer, platform: string | undefined): Promise<MaterializedLayer> {
     const { events } = this.opts;
     if (!this.opts.noCache) {
       const hit = await this.cache.index.get(plan.fingerprint);
       if (hit) {
-        events({ type: 'layer', name: plan.name, platform, status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
+        events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
         return { layer: cachedLayer(this.cache.blobs, hit), reason: 'reused from local cache (same inputs)' };
       }
     }
-    events({ type: 'layer', name: plan.name, platform, status: 'building' });
+    events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'building' });
     const blob = await writeLayerBlob(plan.entries, { mtime: this.opts.epoch }, this.cache.blobs);
     const descriptor: Descriptor = {
       mediaType: MediaType.OciLayerGzip,
@@ -59,7 +59,7 @@ export class LayerMaker {
       annotations: { [Annotation.LayerName]: plan.name, [Annotation.LayerInputs]: plan.fingerprint },
     };
     await this.cache.index.set(plan.fingerprint, { descriptor, diffId: blob.diffId, name: plan.name });
-    events({ type: 'layer', name: plan.name, platform, status: 'built', digest: blob.digest, size: blob.size });
+    events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'built', digest: blob.digest, size: blob.size });
     const layer = blobLayer(descriptor, blob.diffId, 'built', () => this.cache.blobs.open(blob.digest), plan.name);
     return { layer, reason: this.opts.noCache ? 'built (--no-cache)' : 'built (no cached layer with these inputs)' };
   }

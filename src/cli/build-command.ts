@@ -29,7 +29,12 @@ export async function buildCommand(dir: string, flags: Record<string, unknown>, 
   if (typeof flags.oci === 'string') opts.oci = flags.oci;
   if (typeof flags.tar === 'string') opts.tar = flags.tar;
   const events = terminalEvents({ tty: process.stderr.isTTY === true && flags.json !== true, debug });
-  const result = await build(spec, opts, events);
+  let result: BuildResult;
+  try {
+    result = await build(spec, opts, events);
+  } finally {
+    events.stop();
+  }
   if (flags.json === true) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;

@@ -33,7 +33,6 @@ const LAYER_CONCURRENCY = 4;
  */
 export async function writeLayout(dir: string, artifact: Artifact, opts: LayoutOptions = {}): Promise<Digest> {
   const events = opts.events ?? noEvents;
-  events({ type: 'step', step: 'oci-layout', detail: dir });
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await ensureLayoutFile(dir);
   const existing = await readIndexFile(dir);

@@ -35,7 +35,6 @@ export async function writeTarball(file: string, artifact: Artifact, opts: Tarba
     if (t === '' || /\s/.test(t)) throw new InputError('SHALE_BAD_TAG', `"${t}" is not a usable image name for the tarball; use repo[:tag], e.g. "hello:1.0".`);
   }
   const image = chooseImage(artifact, opts.platform);
-  events({ type: 'step', step: 'tarball', detail: file });
   const blobPath = (d: Digest): string => `blobs/sha256/${digestHex(d)}`;
   const dockerManifest = [{ Config: blobPath(image.manifest.config.digest), RepoTags: opts.repoTags, Layers: image.layers.map((l) => blobPath(l.descriptor.digest)) }];
 
