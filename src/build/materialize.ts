@@ -51,7 +51,7 @@ export class LayerMaker {
       }
     }
     events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'building' });
-    const blob = await writeLayerBlob(plan.entries, { mtime: this.opts.epoch }, this.cache.blobs);
+    const blob = await writeLayerBlob(await plan.entries(), { mtime: this.opts.epoch }, this.cache.blobs);
     const descriptor: Descriptor = {
       mediaType: MediaType.OciLayerGzip,
       digest: blob.digest,

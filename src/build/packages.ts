@@ -1,23 +1,27 @@
 import { relative } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
 import type { Events } from '../events.js';
-import { findWheel, type WheelFile } from '../python/finder.js';
+import { resolveWheel, type WheelChoice } from '../python/finder.js';
 import { installWheel, type InstalledDist } from '../python/install.js';
 import { installLocalLib } from '../python/local-lib.js';
 import type { InstallLayout } from '../python/layout.js';
 import { readRequirements, selectForEnv, type Requirements } from '../python/requirements.js';
+import type { Link } from '../python/links.js';
 import type { TargetEnv } from '../python/tags.js';
 import type { LibInput, PackageInput } from '../plan/layers.js';
 import { mapLimit } from '../store/map-limit.js';
 
 /**
  * Resolves the app's third-party packages and local libraries for one platform: the wheel that
- * fits each locked package, installed into the image's layout. Installs are shared between
- * platforms when the wheel and layout are the same (pure wheels).
+ * fits each locked package, named by hash and size without downloading where possible, and
+ * installed into the image's layout only when a layer's entries are asked for. Installs are
+ * shared between platforms when the wheel and layout are the same (pure wheels).
  */
 export class PackageResolver {
   private lock: Promise<Requirements | undefined> | undefined;
   private readonly installs = new Map<string, Promise<InstalledDist>>();
+  /** Index and find-links pages, read once per build. */
+  private readonly pages = new Map<string, Promise<Link[]>>();
 
   constructor(
     private readonly spec: BuildSpec,
@@ -31,7 +35,7 @@ export class PackageResolver {
     return this.lock;
   }
 
-  /** Every locked package that applies to `env`, installed for `layout`. */
+  /** Every locked package that applies to `env`; `entries()` installs it for `layout` on first use. */
   async packages(env: TargetEnv, layout: InstallLayout): Promise<PackageInput[]> {
     const req = await this.requirements();
     if (!req) return [];
@@ -41,19 +45,28 @@ export class PackageResolver {
       indexUrl: req.options.indexUrl ?? this.spec.indexUrl,
       noIndex: this.spec.noIndex || req.options.noIndex,
       projectDir: this.spec.projectDir,
+      pages: this.pages,
     };
-    return mapLimit(pkgs, 4, async (pkg) => {
-      const wheel = await findWheel(pkg, env, sources, this.cacheDir, this.events);
-      const dist = await this.install(wheel, layout);
-      return { name: pkg.name, version: pkg.version, wheel: wheel.filename, sha256: wheel.sha256, pure: wheel.pure, installedSize: dist.installedSize, entries: dist.entries };
+    return mapLimit(pkgs, 4, async (pkg): Promise<PackageInput> => {
+      const wheel = await resolveWheel(pkg, env, sources, this.cacheDir, this.events);
+      return {
+        name: pkg.name,
+        version: pkg.version,
+        wheel: wheel.filename,
+        sha256: wheel.sha256,
+        pure: wheel.pure,
+        size: wheel.size,
+        entries: async () => (await this.install(wheel, layout)).entries,
+      };
     });
   }
 
-  private install(wheel: WheelFile, layout: InstallLayout): Promise<InstalledDist> {
+  /** Fetches and installs a wheel, once per sha256 and layout. */
+  private install(wheel: WheelChoice, layout: InstallLayout): Promise<InstalledDist> {
     const key = `${wheel.sha256}|${JSON.stringify(layout)}`;
     let p = this.installs.get(key);
     if (!p) {
-      p = installWheel(wheel, layout);
+      p = wheel.fetch().then((file) => installWheel(file, layout));
       this.installs.set(key, p);
     }
     return p;

@@ -6,9 +6,10 @@ import type { Entry } from '../layer/entry.js';
 import { LAYER_FORMAT_VERSION } from '../layer/blob.js';
 import type { InstallLayout } from '../python/layout.js';
 import type { Digest } from '../oci/types.js';
+import { mapLimit } from '../store/map-limit.js';
 import { entryInputs, fingerprint, type EntryInput } from './fingerprint.js';
 
-/** A third-party package ready for layering: its wheel and what installing it produced. */
+/** A third-party package ready for layering: its wheel, and its installed files on demand. */
 export interface PackageInput {
   name: string;
   version: string;
@@ -16,8 +17,10 @@ export interface PackageInput {
   wheel: string;
   sha256: string;
   pure: boolean;
-  installedSize: number;
-  entries: Entry[];
+  /** Bytes of the wheel file: known without downloading it, so it decides the grouping. */
+  size: number;
+  /** The installed files; fetches and installs the wheel on first call (memoized). */
+  entries(): Promise<Entry[]>;
 }
 
 /** A local source package (a `paths` entry of a layer), installed. */
@@ -37,15 +40,19 @@ export interface PlannedLayer {
   fingerprint: Digest;
   /** The inputs the fingerprint was computed from, kept for --explain. */
   inputs: LayerInputs;
-  entries: Entry[];
+  /** What the layer holds. For package layers this fetches and installs wheels, so call it only to build the layer. */
+  entries(): Promise<Entry[]>;
 }
 
 export type LayerInputs =
   | { kind: 'packages'; format: number; epoch: number; layout: InstallLayout; wheels: { name: string; version: string; wheel: string; sha256: string }[] }
   | { kind: 'libs' | 'app'; format: number; epoch: number; files: EntryInput[] };
 
-/** Packages at least this big (installed) get a layer of their own in automatic layering. */
-export const LARGE_PACKAGE_BYTES = 10 * 1024 * 1024;
+/**
+ * Packages whose wheel file is at least this big get a layer of their own in automatic layering.
+ * The wheel's size, not the installed size, so a runner can plan layers without downloading.
+ */
+export const LARGE_WHEEL_BYTES = 4 * 1024 * 1024;
 /** The long tail of small packages is spread over this many buckets per kind (pure, native). */
 export const BUCKETS = 4;
 
@@ -75,24 +82,25 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
     createdBy: `shale: ${name}: ${sorted.map((p) => `${p.name}==${p.version}`).join(' ')}`,
     fingerprint: fingerprint(inputs),
     inputs,
-    entries: sorted.flatMap((p) => p.entries),
+    // At most a few wheels fetched and installed at once, as before planning became lazy.
+    entries: async () => (await mapLimit(sorted, 4, (p) => p.entries())).flat(),
   };
 }
 
 async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, entries: Entry[], epoch: number): Promise<PlannedLayer> {
   const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries) };
-  return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries };
+  return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries) };
 }
 
 /**
- * Automatic layering of third-party packages (DESIGN.md): each large package on its own layer,
- * the long tail in a few buckets keyed by a hash of the package name (so bumping one package
- * changes one bucket), pure and native packages never together (pure layers are the same blob
- * on every platform).
+ * Automatic layering of third-party packages (DESIGN.md): each large package (wheel of at least
+ * {@link LARGE_WHEEL_BYTES}) on its own layer, the long tail in a few buckets keyed by a hash of
+ * the package name (so bumping one package changes one bucket), pure and native packages never
+ * together (pure layers are the same blob on every platform). Needs no wheel's contents.
  */
 export function autoPackageLayers(pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number): PlannedLayer[] {
-  const large = pkgs.filter((p) => p.installedSize >= LARGE_PACKAGE_BYTES).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const small = pkgs.filter((p) => p.installedSize < LARGE_PACKAGE_BYTES);
+  const large = pkgs.filter((p) => p.size >= LARGE_WHEEL_BYTES).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const small = pkgs.filter((p) => p.size < LARGE_WHEEL_BYTES);
   const out = large.map((p) => packageLayer(`pkg-${p.name}`, [p], layout, epoch));
   for (const pure of [true, false]) {
     for (let b = 0; b < BUCKETS; b++) {

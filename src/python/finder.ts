@@ -1,28 +1,18 @@
 /**
- * Finds, downloads and verifies the wheel of one locked package for one target image, the way
- * pip would pick it (packaging tag order), but from a lock: no resolution, hashes enforced.
+ * Finds the wheel of one locked package for one target image, the way pip would pick it
+ * (packaging tag order), but from a lock: no resolution, hashes enforced. `resolveWheel` names
+ * the file (sha256, size) without downloading when it can; `findWheel` also fetches it.
  */
 import { InputError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
-import { redact } from './http.js';
-import { isPureWheel, matchSdistFilename, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
+import { matchSdistFilename, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
 import { describeSources, listCandidates, type Candidate, type PackageSources } from './sources.js';
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
-import { downloadToCache, hashFile, readCachedWheel } from './wheel-cache.js';
+import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
 
 export type { PackageSources } from './sources.js';
-
-/** A wheel on local disk, verified. */
-export interface WheelFile {
-  /** A local file: in the cache for downloads, in place for find-links directories. */
-  path: string;
-  filename: string;
-  /** Hex. */
-  sha256: string;
-  /** Every tag is abi `none` and platform `any`: the same file for every platform. */
-  pure: boolean;
-}
+export type { WheelChoice, WheelFile } from './wheel-choice.js';
 
 const MAX_LISTED = 25;
 
@@ -32,9 +22,7 @@ function listNames(names: string[]): string {
 }
 
 /**
- * The wheel for `pkg` on `env`: candidates from find-links and the index, filtered by name and
- * version, ranked by tag, then taken from the cache or downloaded, and checked against the lock's
- * hashes and the link's `#sha256=`. Errors say which files exist when none fits.
+ * The wheel for `pkg` on `env`, on disk and verified: {@link resolveWheel}, then its `fetch()`.
  */
 export async function findWheel(
   pkg: LockedPackage,
@@ -43,6 +31,23 @@ export async function findWheel(
   cacheDir: string,
   events: Events = noEvents,
 ): Promise<WheelFile> {
+  return (await resolveWheel(pkg, env, sources, cacheDir, events)).fetch();
+}
+
+/**
+ * The wheel for `pkg` on `env`: candidates from find-links and the index, filtered by name and
+ * version, ranked by tag. Its sha256 and size come from the local file, the link's `#sha256=` or
+ * PEP 691 hashes, an unambiguous lock hash, the cache, PEP 700 `size` or a HEAD; it is downloaded
+ * here only when its hash cannot be known otherwise. `fetch()` downloads (once) and checks it
+ * against the lock's hashes and the link's hash. Errors say which files exist when none fits.
+ */
+export async function resolveWheel(
+  pkg: LockedPackage,
+  env: TargetEnv,
+  sources: PackageSources,
+  cacheDir: string,
+  events: Events = noEvents,
+): Promise<WheelChoice> {
   const name = normalizeName(pkg.name);
   const version = normalizeVersion(pkg.version);
   const all = await listCandidates(name, sources);
@@ -74,12 +79,18 @@ export async function findWheel(
     throw new InputError('SHALE_NO_WHEEL', `no files for ${pin} ${at} found in: ${describeSources(sources).join(', ') || 'no sources (no-index and no find-links)'}.${others}`);
   }
 
-  // A file name is one file on an index, so a hash published by any source applies to all links to it.
+  // A file name is one file on an index, so a hash (or size) published by any source applies to all links to it.
   const known = new Map<string, string>();
-  for (const w of wheels) if (w.sha256) known.set(w.filename, w.sha256);
+  const sizes = new Map<string, number>();
+  for (const w of wheels) {
+    if (w.sha256) known.set(w.filename, w.sha256);
+    if (w.size !== undefined) sizes.set(w.filename, w.size);
+  }
   for (const w of wheels) {
     const h = known.get(w.filename);
     if (h && !w.sha256) w.sha256 = h;
+    const n = sizes.get(w.filename);
+    if (n !== undefined && w.size === undefined && !w.path) w.size = n;
   }
   const idx = tagIndex(env);
   const allowed = (c: Candidate): boolean => pkg.hashes.length === 0 || c.sha256 === undefined || pkg.hashes.includes(`sha256:${c.sha256}`);
@@ -101,44 +112,5 @@ export async function findWheel(
         'Pick a base image and platforms these wheels support, pin a version that has a fitting wheel, or add one to find-links.',
     );
   }
-  return fetchCandidate(pkg, chosen, cacheDir, events);
-}
-
-function verify(pkg: LockedPackage, c: Candidate, actual: string): void {
-  const where = c.url ? redact(c.url) : (c.path ?? c.filename);
-  if (c.sha256 && c.sha256 !== actual) {
-    throw new InputError(
-      'SHALE_HASH_MISMATCH',
-      `${c.filename} of ${pkg.name}==${pkg.version} from ${where} has sha256:${actual}, but its link says sha256:${c.sha256}; the file is corrupt or was replaced. Check the ${c.origin}`,
-    );
-  }
-  if (pkg.hashes.length > 0 && !pkg.hashes.includes(`sha256:${actual}`)) {
-    throw new InputError(
-      'SHALE_HASH_MISMATCH',
-      `${c.filename} of ${pkg.name}==${pkg.version} from ${where} has sha256:${actual}, but ${pkg.source.file}:${pkg.source.line} allows only ${pkg.hashes.join(', ')}. ` +
-        'If the lock is stale, recompile it with hashes (uv pip compile --generate-hashes); otherwise the file was tampered with',
-    );
-  }
-}
-
-async function fetchCandidate(pkg: LockedPackage, c: Candidate, cacheDir: string, events: Events): Promise<WheelFile> {
-  const w = parseWheelFilename(c.filename);
-  const pure = w ? isPureWheel(w) : false;
-  if (c.path) {
-    const sha256 = await hashFile(c.path);
-    verify(pkg, c, sha256);
-    return { path: c.path, filename: c.filename, sha256, pure };
-  }
-  const url = c.url ?? '';
-  // With a known hash, a cached copy saves the download.
-  const known = c.sha256 ? [c.sha256] : pkg.hashes.map((h) => h.slice('sha256:'.length));
-  for (const sha of known) {
-    const path = await readCachedWheel(cacheDir, sha, c.filename);
-    if (path) {
-      verify(pkg, c, sha);
-      return { path, filename: c.filename, sha256: sha, pure };
-    }
-  }
-  const got = await downloadToCache(url, c.filename, cacheDir, (sha) => verify(pkg, c, sha), events, c.authFrom);
-  return { path: got.path, filename: c.filename, sha256: got.sha256, pure };
+  return chooseCandidate(pkg, chosen, cacheDir, events);
 }

@@ -1,5 +1,5 @@
 /**
- * The little HTTP shale's Python side needs: GET a page, download a file. Credentials in a URL
+ * The little HTTP shale's Python side needs: GET a page, download a file, HEAD a file for its size. Credentials in a URL
  * (https://user:token@host/simple) become a Basic Authorization header, since fetch refuses them.
  */
 import { ShaleError } from '../errors.js';
@@ -29,7 +29,16 @@ export function redact(url: string): string {
 }
 
 /** GETs a URL. Network failures are runtime errors naming the URL; the caller reads the status. */
-export async function httpGet(url: string, accept: string, authFrom?: string): Promise<Response> {
+export function httpGet(url: string, accept: string, authFrom?: string): Promise<Response> {
+  return httpRequest('GET', url, accept, authFrom);
+}
+
+/** HEADs a URL (to learn a file's size without downloading it); errors as for {@link httpGet}. */
+export function httpHead(url: string, authFrom?: string): Promise<Response> {
+  return httpRequest('HEAD', url, '*/*', authFrom);
+}
+
+async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, authFrom?: string): Promise<Response> {
   const plain = splitCredentials(url);
   // A file URL on the index's host gets the index's credentials, as pip does.
   let headers = plain.headers;
@@ -38,9 +47,9 @@ export async function httpGet(url: string, accept: string, authFrom?: string): P
     if (new URL(idx.url).host === new URL(plain.url).host) headers = idx.headers;
   }
   try {
-    return await fetch(plain.url, { headers: { accept, 'user-agent': 'shale', ...headers }, redirect: 'follow' });
+    return await fetch(plain.url, { method, headers: { accept, 'user-agent': 'shale', ...headers }, redirect: 'follow' });
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    throw new ShaleError('SHALE_NETWORK', `cannot GET ${redact(url)}${cause}; check the URL and the network (or use find-links with a local directory)`, { cause: err });
+    throw new ShaleError('SHALE_NETWORK', `cannot ${method} ${redact(url)}${cause}; check the URL and the network (or use find-links with a local directory)`, { cause: err });
   }
 }

@@ -10,6 +10,8 @@ export interface Link {
   url: string;
   /** Lower-case hex, from `#sha256=` or the JSON `hashes`. */
   sha256?: string;
+  /** Bytes of the file, when the page says (PEP 700 `size` in PEP 691 JSON). */
+  size?: number;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
@@ -61,7 +63,7 @@ export function parseHtmlLinks(html: string, pageUrl: string): Link[] {
   return out;
 }
 
-/** The file links of a PEP 691 JSON project page (`{"files": [{"filename", "url", "hashes"}]}`). */
+/** The file links of a PEP 691 JSON project page (`{"files": [{"filename", "url", "hashes", "size"?}]}`). */
 export function parseJsonLinks(body: unknown, pageUrl: string): Link[] {
   const files = typeof body === 'object' && body !== null && 'files' in body ? (body as { files: unknown }).files : undefined;
   if (!Array.isArray(files)) throw new Error('not a PEP 691 project page: no "files" list');
@@ -78,6 +80,7 @@ export function parseJsonLinks(body: unknown, pageUrl: string): Link[] {
     const link = linkFromHref(rec.url, pageUrl, sha);
     if (!link) continue;
     if (typeof rec.filename === 'string' && rec.filename) link.filename = rec.filename;
+    if (typeof rec.size === 'number' && Number.isSafeInteger(rec.size) && rec.size >= 0) link.size = rec.size;
     out.push(link);
   }
   return out;

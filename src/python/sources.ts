@@ -15,6 +15,8 @@ export interface Candidate {
   url?: string;
   path?: string;
   sha256?: string;
+  /** Bytes of the file, when the source says (PEP 700). */
+  size?: number;
   /** The source it came from, for messages ("find-links ./wheels"). */
   origin: string;
   /** Index URL whose credentials a download may use. */

@@ -47,6 +47,9 @@ export interface Downloaded {
   path: string;
   sha256: string;
   size: number;
+  /** The response's `ETag` and `Last-Modified`, to tell later whether the URL still serves this file. */
+  etag?: string;
+  lastModified?: string;
 }
 
 /**
@@ -87,7 +90,12 @@ export async function downloadToCache(
     await mkdir(join(dir, sha256), { recursive: true });
     await rename(tmp, final);
     events({ type: 'download', what: filename, status: 'done', bytes: size });
-    return { path: final, sha256, size };
+    const got: Downloaded = { path: final, sha256, size };
+    const etag = res.headers.get('etag');
+    const lastModified = res.headers.get('last-modified');
+    if (etag) got.etag = etag;
+    if (lastModified) got.lastModified = lastModified;
+    return got;
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ShaleError) throw err;

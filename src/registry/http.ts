@@ -90,10 +90,12 @@ export class Http {
     }
   }
 
-  /** Closes the connection pools. */
-  async close(): Promise<void> {
-    await Promise.all([this.verified.close(), this.unverified.close()]);
+  /** Closes the connection pools (once; later calls wait for the same close). */
+  close(): Promise<void> {
+    this.closing ??= Promise.all([this.verified.close(), this.unverified.close()]).then(() => undefined);
+    return this.closing;
   }
+  private closing: Promise<void> | undefined;
 }
 
 const TEMPORARY = new Set([

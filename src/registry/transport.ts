@@ -77,7 +77,11 @@ export class RegistryTransport {
         return { endpoint, challenge };
       }
       const errors = parseErrorBody(await readText(res, 1 << 16));
-      const hint = res.statusCode === 404 ? ' (no /v2/ API there: is this a container registry?)' : '';
+      const hint = res.statusCode === 404
+        ? ' (no /v2/ API there: is this a container registry?)'
+        : res.statusCode === 400 && endpoint.origin.startsWith('http:')
+          ? ` (it may speak only HTTPS; for a test registry with its own certificate pass --insecure-registry ${host})`
+          : '';
       throw new RegistryError(`contacting registry ${registry} at ${endpoint.origin}/v2/${hint}`, res.statusCode, errors);
     }
     throw lastErr;

@@ -24,7 +24,8 @@ const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export const MMDEBSTRAP_ARGS: readonly string[] = [
   '--variant=essential',
   // usr-is-merged + the merged-usr hook keep usrmerge (and with it full perl, ~45 MB) out.
-  '--include=python3,ca-certificates,usr-is-merged',
+  // libstdc++6 is on every python:*-slim image and manylinux wheels (numpy, scipy) link to it.
+  '--include=python3,ca-certificates,libstdc++6,usr-is-merged',
   '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
   '--skip=output/dev', // real images carry no device nodes
   '--dpkgopt=path-exclude=/usr/share/man/*',

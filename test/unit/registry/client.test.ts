@@ -139,7 +139,7 @@ describe('RegistryClient against an open registry', () => {
     const bytes = Buffer.from('x');
     await assert.rejects(
       client.uploadBlob(reg.host, 'demo/app', sha256(bytes), 1, async () => (await import('node:stream')).Readable.from([bytes])),
-      new RegExp(`^ShaleError: pushing blob ${sha256(bytes)} to ${reg.host}/demo/app: registry answered 400`),
+      { message: `pushing blob ${sha256(bytes)} to ${reg.host}/demo/app: registry answered 400 (INJECTED: injected failure)` },
     );
   });
 });

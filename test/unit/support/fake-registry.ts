@@ -151,7 +151,7 @@ export class FakeRegistry {
     const failure = this.failures.find((f) => f.times > 0 && (!f.method || f.method === method) && f.path.test(url.pathname));
     if (failure) {
       failure.times--;
-      return error(failure.status, failure.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', 'injected failure');
+      return error(failure.status, failure.status === 429 ? 'TOOMANYREQUESTS' : failure.status >= 500 ? 'UNAVAILABLE' : 'INJECTED', 'injected failure');
     }
 
     if (url.pathname === '/v2/' || url.pathname === '/v2') {

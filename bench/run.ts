@@ -1,0 +1,461 @@
+// `npm run bench`: shale vs `buildah bud --layers` + `buildah push`, side by side in one run, on a
+// realistic Python service (bench/app.ts), through a byte-counting proxy in front of a real
+// registry. Prints a table with ratios and the issue's targets; writes bench/results/latest.json
+// (fields explained in bench/results/README.md).
+//
+//   npm run bench                     3 repetitions per scenario (fewer if the time budget runs out)
+//   BENCH_REPEAT=1 npm run bench      one of each (about 5 minutes on 2 cores)
+//   BENCH_BUDGET_MIN=20               the time budget for the measured part (default 13 minutes)
+//   BENCH_KEEP=1                      keep the temp dir (app, caches) for a look afterwards
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, constants as zc } from 'node:zlib';
+import { GZIP_LEVEL } from '../src/layer/blob.js';
+import { repoRoot } from '../test/e2e/support/cache.js';
+import { findTool, run, ToolMissingError } from '../test/e2e/support/exec.js';
+import { startRegistry, type Registry } from '../test/e2e/support/registry.js';
+import { changeOneLine, generateApp, type BenchApp } from './app.js';
+import { ensureBenchBase, type BenchBase } from './base.js';
+import { GNU_TIME, median, timed } from './measure.js';
+import { startCountingProxy, type CountingProxy } from './proxy.js';
+import { BuildahRunner, blobInfoCacheIsolated, ShaleRunner, type BuildSample, type Runner } from './tools.js';
+
+type Tool = 'shale' | 'buildah';
+type Scenario = 'cold' | 'warm' | 'fresh' | 'noop';
+const TOOLS: readonly Tool[] = ['shale', 'buildah'];
+const SCENARIOS: readonly Scenario[] = ['cold', 'warm', 'fresh', 'noop'];
+const TITLES: Record<Scenario, string> = {
+  cold: 'cold build+push (empty caches)',
+  warm: 'one-line change, warm cache',
+  fresh: 'one-line change, fresh runner',
+  noop: 'no-op rebuild+push',
+};
+
+interface Sample {
+  tool: Tool;
+  scenario: Scenario;
+  rep: number;
+  seconds: number;
+  upBytes: number;
+  downBytes: number;
+  connections: number;
+  rssMb: number;
+  ref: string;
+  digest?: string;
+  /** shale: its --json pushed counts and each layer's source. */
+  shale?: { pushedBytes: number; pushedBlobs: number; layers: { name: string; size: number; source: string }[]; reportedSeconds: number };
+}
+
+interface Stat {
+  n: number;
+  seconds: number;
+  upBytes: number;
+  downBytes: number;
+  rssMb: number;
+}
+
+const MB = 1024 * 1024;
+const env = process.env;
+const REPEAT = Math.max(1, Number(env['BENCH_REPEAT'] ?? 3) || 3);
+const BUDGET_S = (Number(env['BENCH_BUDGET_MIN'] ?? 13) || 13) * 60;
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+function preflight(): void {
+  const need: [string, string][] = [
+    ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['mmdebstrap', 'mmdebstrap'],
+    ['buildah', 'buildah'], ['python3', 'python3'], ['unshare', 'util-linux'],
+  ];
+  const missing = need.filter(([t]) => findTool(t) === undefined);
+  if (!existsSync(GNU_TIME)) missing.push(['/usr/bin/time', 'time']);
+  if (missing.length) {
+    throw new Error(`missing tools: ${missing.map(([t, p]) => `${t} (apt-get install -y ${p})`).join(', ')}`);
+  }
+  if (!existsSync(join(repoRoot(), 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/src/cli/main.js is missing: run `npx tsc -p .` (npm run bench does)');
+  }
+}
+
+/** GET a manifest straight from the registry (not through the proxy): its size and its blobs' sizes. */
+async function manifestInfo(reg: Registry, ref: string): Promise<{ manifestBytes: number; configBytes: number; layerBytes: number[] }> {
+  const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
+  if (!m) throw new Error(`cannot parse ${ref}`);
+  const res = await fetch(`${reg.url}/v2/${m[1]}/manifests/${m[2]}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
+  if (!res.ok) throw new Error(`GET manifest ${ref}: HTTP ${res.status}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  const j = JSON.parse(body.toString('utf8')) as { config: { size: number }; layers: { size: number }[] };
+  return { manifestBytes: body.length, configBytes: j.config.size, layerBytes: j.layers.map((l) => l.size) };
+}
+
+class Bench {
+  readonly samples: Sample[] = [];
+  readonly started = Date.now();
+  /** Seconds the first repetition of each scenario took (both tools), for the budget. */
+  readonly firstRep = new Map<Scenario, number>();
+  readonly skipped: string[] = [];
+
+  constructor(
+    readonly root: string,
+    readonly reg: Registry,
+    readonly proxy: CountingProxy,
+    readonly app: BenchApp,
+  ) {}
+
+  elapsed(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+
+  /** Whether another repetition of `s` fits in the budget, keeping one of each later scenario. */
+  fits(s: Scenario, later: Scenario[]): boolean {
+    const est = (x: Scenario): number => this.firstRep.get(x) ?? (x === 'fresh' ? (this.firstRep.get('cold') ?? 120) : 30);
+    return this.elapsed() + est(s) + later.reduce((a, x) => a + est(x), 0) <= BUDGET_S;
+  }
+
+  async measure(runner: Runner, scenario: Scenario, rep: number, ref: string): Promise<Sample> {
+    this.proxy.reset();
+    let r: BuildSample;
+    try {
+      r = await runner.buildPush(this.app.dir, ref);
+    } catch (e) {
+      throw new Error(`${runner.tool}, scenario "${scenario}" #${rep}: ${(e as Error).message}`);
+    }
+    const c = this.proxy.counts();
+    const s: Sample = { tool: runner.tool, scenario, rep, seconds: r.seconds, upBytes: c.up, downBytes: c.down, connections: c.connections, rssMb: r.rssMb, ref };
+    if (r.digest) s.digest = r.digest;
+    if (r.json) {
+      s.shale = {
+        pushedBytes: r.json.pushed.bytes,
+        pushedBlobs: r.json.pushed.blobs,
+        layers: r.json.layers.map((l) => ({ name: l.name, size: l.size, source: l.source })),
+        reportedSeconds: r.json.seconds,
+      };
+    }
+    this.samples.push(s);
+    const built = s.shale ? `  built: ${s.shale.layers.filter((l) => l.source === 'built').map((l) => l.name).join(',') || '-'}` : '';
+    log(`${scenario} #${rep} ${runner.tool}: ${s.seconds.toFixed(2)} s, up ${(s.upBytes / MB).toFixed(2)} MB, down ${(s.downBytes / MB).toFixed(2)} MB, RSS ${s.rssMb.toFixed(0)} MB${built}`);
+    return s;
+  }
+
+  stat(tool: Tool, scenario: Scenario): Stat | undefined {
+    const xs = this.samples.filter((s) => s.tool === tool && s.scenario === scenario);
+    if (!xs.length) return undefined;
+    return {
+      n: xs.length,
+      seconds: median(xs.map((x) => x.seconds)),
+      upBytes: median(xs.map((x) => x.upBytes)),
+      downBytes: median(xs.map((x) => x.downBytes)),
+      rssMb: Math.max(...xs.map((x) => x.rssMb)),
+    };
+  }
+}
+
+async function scenarios(b: Bench): Promise<{ mainRef: Record<Tool, string> }> {
+  const host = b.proxy.host;
+  const mainRef = {} as Record<Tool, string>;
+  const keep = {} as Record<Tool, Runner>;
+  const newRunner = (tool: Tool): Promise<Runner> => (tool === 'shale' ? ShaleRunner.create(b.root, host) : BuildahRunner.create(b.root));
+
+  // a. cold: a fresh runner each time, pushing to a new repository (the registry has only the base).
+  for (let i = 1; i <= REPEAT; i++) {
+    if (i > 1 && !b.fits('cold', ['warm', 'noop', 'fresh'])) {
+      b.skipped.push(`cold #${i}+ (time budget)`);
+      break;
+    }
+    const t0 = Date.now();
+    for (const tool of TOOLS) {
+      const runner = await newRunner(tool);
+      const ref = `${host}/bench/${tool}-cold${i}:v1`;
+      await b.measure(runner, 'cold', i, ref);
+      keep[tool] && (await keep[tool].dispose());
+      keep[tool] = runner;
+      mainRef[tool] = ref;
+    }
+    if (i === 1) b.firstRep.set('cold', (Date.now() - t0) / 1000);
+  }
+
+  // b. warm: the last cold runner keeps its cache; one line of the app changes each time.
+  for (let i = 1; i <= REPEAT; i++) {
+    if (i > 1 && !b.fits('warm', ['noop', 'fresh'])) {
+      b.skipped.push(`warm #${i}+ (time budget)`);
+      break;
+    }
+    const t0 = Date.now();
+    await changeOneLine(b.app.dir, `warm-${i}`);
+    for (const tool of TOOLS) await b.measure(keep[tool], 'warm', i, mainRef[tool]);
+    if (i === 1) b.firstRep.set('warm', (Date.now() - t0) / 1000);
+  }
+
+  // d. no-op: nothing changed since the last build.
+  for (let i = 1; i <= REPEAT; i++) {
+    if (i > 1 && !b.fits('noop', ['fresh'])) {
+      b.skipped.push(`noop #${i}+ (time budget)`);
+      break;
+    }
+    const t0 = Date.now();
+    for (const tool of TOOLS) await b.measure(keep[tool], 'noop', i, mainRef[tool]);
+    if (i === 1) b.firstRep.set('noop', (Date.now() - t0) / 1000);
+  }
+  for (const tool of TOOLS) await keep[tool].dispose();
+
+  // c. fresh runner: empty local cache/storage; the registry holds the previous push of the ref.
+  for (let i = 1; i <= REPEAT; i++) {
+    if (i > 1 && !b.fits('fresh', [])) {
+      b.skipped.push(`fresh #${i}+ (time budget)`);
+      break;
+    }
+    const t0 = Date.now();
+    await changeOneLine(b.app.dir, `fresh-${i}`);
+    for (const tool of TOOLS) {
+      const runner = await newRunner(tool);
+      try {
+        await b.measure(runner, 'fresh', i, mainRef[tool]);
+      } finally {
+        await runner.dispose();
+      }
+    }
+    if (i === 1) b.firstRep.set('fresh', (Date.now() - t0) / 1000);
+  }
+  return { mainRef };
+}
+
+interface Compression {
+  layer: string;
+  tarBytes: number;
+  /** MB/s of uncompressed input. */
+  shaleMBps: number;
+  pigz1MBps?: number;
+  pigzMBps?: number;
+  pigzThreads?: number;
+  note?: string;
+}
+
+/** shale's gzip (node zlib, its settings, one stream) vs pigz on the tar of shale's largest layer. */
+async function compression(b: Bench): Promise<Compression | undefined> {
+  const cold = b.samples.find((s) => s.tool === 'shale' && s.scenario === 'cold');
+  const ref = cold?.ref;
+  if (!cold?.shale || !ref) return undefined;
+  const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
+  if (!m) return undefined;
+  const res0 = await fetch(`${b.reg.url}/v2/${m[1]}/manifests/${m[2]}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const manifest = (await res0.json()) as { layers: { digest: string; size: number; annotations?: Record<string, string> }[] };
+  const own = manifest.layers.filter((_l, i) => cold.shale!.layers[i]?.source !== 'base');
+  const biggest = own.sort((x, y) => y.size - x.size)[0];
+  if (!biggest) return undefined;
+  const name = biggest.annotations?.['dev.shale.layer.name'] ?? biggest.digest.slice(0, 19);
+  const tar = join(b.root, 'layer.tar');
+  const res = await fetch(`${b.reg.url}/v2/${m[1]}/blobs/${biggest.digest}`);
+  if (!res.ok || !res.body) throw new Error(`GET blob ${biggest.digest}: HTTP ${res.status}`);
+  await pipeline(res.body, createGunzip(), createWriteStream(tar));
+  const tarBytes = (await stat(tar)).size;
+  await readFile(tar); // into the page cache, so the first measurement reads no disk
+
+  const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+  const t0 = process.hrtime.bigint();
+  await pipeline(createReadStream(tar), createGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }), sink());
+  const shaleS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const out: Compression = { layer: name, tarBytes, shaleMBps: tarBytes / MB / shaleS };
+  if (findTool('pigz') === undefined) {
+    out.note = 'pigz not installed (apt-get install -y pigz); no comparison';
+  } else {
+    const threads = cpus().length;
+    const pigz = async (p: number): Promise<number> => {
+      const t = await timed('sh', ['-c', `pigz -${GZIP_LEVEL} -p ${p} -c "$0" > /dev/null`, tar]);
+      return tarBytes / MB / t.seconds;
+    };
+    out.pigz1MBps = await pigz(1);
+    out.pigzMBps = await pigz(threads);
+    out.pigzThreads = threads;
+  }
+  await rm(tar, { force: true });
+  return out;
+}
+
+interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+function targets(b: Bench, changed: { appLayerBytes: number; manifestBytes: number; configBytes: number } | undefined): Target[] {
+  const s = (t: Tool, sc: Scenario): Stat | undefined => b.stat(t, sc);
+  const out: Target[] = [];
+  const ratio = (sc: Scenario, max: number, label: string): void => {
+    const a = s('shale', sc);
+    const z = s('buildah', sc);
+    const r = a && z ? a.seconds / z.seconds : NaN;
+    out.push({ name: label, target: `≤ ${max}× buildah's time`, measured: Number.isFinite(r) ? `${r.toFixed(3)}× (${a!.seconds.toFixed(2)} s vs ${z!.seconds.toFixed(2)} s)` : 'not measured', pass: Number.isFinite(r) ? r <= max : null });
+  };
+  ratio('fresh', 0.1, 'fresh-runner one-line change: time');
+  const fr = s('shale', 'fresh');
+  if (fr && changed) {
+    const allowed = 1.2 * (changed.appLayerBytes + changed.manifestBytes + changed.configBytes);
+    out.push({
+      name: 'fresh-runner one-line change: upload',
+      target: `≤ 1.2× (changed layer + manifest + config) = ${(allowed / 1024).toFixed(1)} KB`,
+      measured: `${(fr.upBytes / 1024).toFixed(1)} KB`,
+      pass: fr.upBytes <= allowed,
+    });
+  }
+  if (fr) out.push({ name: 'fresh-runner one-line change: download', target: '< 1 MB', measured: `${(fr.downBytes / MB).toFixed(3)} MB`, pass: fr.downBytes < MB });
+  ratio('warm', 0.5, 'warm one-line change: time');
+  const noop = s('shale', 'noop');
+  out.push({ name: 'no-op rebuild', target: '< 0.3 s', measured: noop ? `${noop.seconds.toFixed(2)} s` : 'not measured', pass: noop ? noop.seconds < 0.3 : null });
+  ratio('cold', 0.3, 'cold build+push: time');
+  const cold = s('shale', 'cold');
+  out.push({ name: 'peak RSS (cold build)', target: '< 200 MB', measured: cold ? `${cold.rssMb.toFixed(0)} MB` : 'not measured', pass: cold ? cold.rssMb < 200 : null });
+  return out;
+}
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+const fmtMB = (bytes: number): string => (bytes >= 10 * MB ? (bytes / MB).toFixed(1) : (bytes / MB).toFixed(3));
+const fmtRatio = (a: number, z: number): string => (z > 0 && Number.isFinite(a / z) ? `${(a / z).toFixed(3)}×` : '-');
+
+function table(b: Bench): string {
+  const rows: string[] = [];
+  const head = `${pad('scenario', 32)} ${pad('tool', 8)} ${lpad('n', 2)} ${lpad('time s', 9)} ${lpad('up MB', 10)} ${lpad('down MB', 10)} ${lpad('RSS MB', 7)}`;
+  rows.push(head, '-'.repeat(head.length));
+  for (const sc of SCENARIOS) {
+    const a = b.stat('shale', sc);
+    const z = b.stat('buildah', sc);
+    for (const [tool, st] of [['shale', a], ['buildah', z]] as const) {
+      if (!st) continue;
+      rows.push(`${pad(tool === 'shale' ? TITLES[sc] : '', 32)} ${pad(tool, 8)} ${lpad(String(st.n), 2)} ${lpad(st.seconds.toFixed(2), 9)} ${lpad(fmtMB(st.upBytes), 10)} ${lpad(fmtMB(st.downBytes), 10)} ${lpad(st.rssMb.toFixed(0), 7)}`);
+    }
+    if (a && z) {
+      rows.push(`${pad('', 32)} ${pad('ratio', 8)} ${lpad('', 2)} ${lpad(fmtRatio(a.seconds, z.seconds), 9)} ${lpad(fmtRatio(a.upBytes, z.upBytes), 10)} ${lpad(fmtRatio(a.downBytes, z.downBytes), 10)} ${lpad('', 7)}`);
+    }
+  }
+  return rows.join('\n');
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const v = async (tool: string, args: string[]): Promise<string> => (await run(tool, args, { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout.trim().split('\n')[0] ?? '';
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    memoryGB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    buildah: await v('buildah', ['--version']),
+    pigz: findTool('pigz') ? await v('pigz', ['--version']) : null,
+  };
+}
+
+async function main(): Promise<void> {
+  preflight();
+  const root = await mkdtemp(join(tmpdir(), 'shale-bench-'));
+  let reg: Registry | undefined;
+  let proxy: CountingProxy | undefined;
+  let cleaning = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaning) return;
+    cleaning = true;
+    await proxy?.stop().catch(() => undefined);
+    await reg?.stop().catch(() => undefined);
+    // buildah runners not yet disposed: their storage may hold mounts (when not isolated).
+    const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => '')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root + '/'));
+    for (const m of mounts.sort((x, y) => y.length - x.length)) await run('umount', ['-l', m], { allowFailure: true });
+    if (env['BENCH_KEEP'] === '1') log(`kept ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    log('starting the registry and the bench base image (python3 + pip; built once per machine)');
+    reg = await startRegistry();
+    const base: BenchBase = await ensureBenchBase(reg.host);
+    proxy = await startCountingProxy(reg.host);
+    log('generating the app (repacking real wheels the first time)');
+    const app = await generateApp(join(root, 'app'), `${proxy.host}/library/python:3.11-slim`);
+    log(`app: ${app.wheelCount} wheels, ${(app.wheelBytes / MB).toFixed(1)} MB; ${app.pythonLines} lines of Python; base layer ${(base.layerBytes / MB).toFixed(1)} MB`);
+    const b = new Bench(root, reg, proxy, app);
+    const { mainRef } = await scenarios(b);
+    log('compression: shale gzip vs pigz on the same tar');
+    const comp = await compression(b).catch((e: Error) => {
+      log(`compression measurement failed: ${e.message}`);
+      return undefined;
+    });
+
+    // The fresh-runner upload target: the changed (app) layer plus the manifest and config.
+    let changed: { appLayerBytes: number; manifestBytes: number; configBytes: number } | undefined;
+    const lastFresh = b.samples.filter((s) => s.tool === 'shale' && s.scenario === 'fresh').at(-1);
+    const appLayer = lastFresh?.shale?.layers.find((l) => l.name === 'app');
+    if (appLayer) {
+      const mi = await manifestInfo(reg, mainRef.shale);
+      changed = { appLayerBytes: appLayer.size, manifestBytes: mi.manifestBytes, configBytes: mi.configBytes };
+    }
+    const images: Record<string, number> = {};
+    for (const tool of TOOLS) {
+      const coldRef = b.samples.find((s) => s.tool === tool && s.scenario === 'cold')?.ref;
+      if (coldRef) images[tool] = (await manifestInfo(reg, coldRef)).layerBytes.reduce((x, y) => x + y, 0);
+    }
+    const tgs = targets(b, changed);
+
+    const summary: Record<string, unknown> = {};
+    for (const sc of SCENARIOS) {
+      const a = b.stat('shale', sc);
+      const z = b.stat('buildah', sc);
+      summary[sc] = {
+        title: TITLES[sc],
+        shale: a ?? null,
+        buildah: z ?? null,
+        ratio: a && z ? { seconds: a.seconds / z.seconds, upBytes: z.upBytes ? a.upBytes / z.upBytes : null, downBytes: z.downBytes ? a.downBytes / z.downBytes : null } : null,
+      };
+    }
+    const result = {
+      when: new Date().toISOString(),
+      machine: await machine(),
+      repeat: REPEAT,
+      budgetSeconds: BUDGET_S,
+      skipped: b.skipped,
+      measuredSeconds: b.elapsed(),
+      app: { wheels: app.wheelCount, wheelBytes: app.wheelBytes, pythonLines: app.pythonLines, baseLayerBytes: base.layerBytes, imageBytes: images },
+      buildahBlobInfoCacheIsolated: blobInfoCacheIsolated(),
+      summary,
+      changedLayer: changed ?? null,
+      compression: comp ?? null,
+      targets: tgs,
+      samples: b.samples,
+    };
+    const outFile = join(repoRoot(), 'bench', 'results', 'latest.json');
+    await mkdir(dirname(outFile), { recursive: true });
+    await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
+
+    const lines: string[] = [];
+    lines.push('', `shale vs buildah (bud --layers + push), medians of up to ${REPEAT} runs; ${cpus().length} cores; bytes on the wire via a counting proxy`, '');
+    lines.push(table(b), '');
+    lines.push(`app: ${app.wheelCount} wheels (${(app.wheelBytes / MB).toFixed(1)} MB), ${app.pythonLines} lines of Python; image layers: shale ${fmtMB(images['shale'] ?? 0)} MB, buildah ${fmtMB(images['buildah'] ?? 0)} MB (compressed, base included)`);
+    if (comp) {
+      lines.push(
+        `compression (${comp.layer} layer, ${(comp.tarBytes / MB).toFixed(1)} MB tar, gzip -${GZIP_LEVEL}): shale ${comp.shaleMBps.toFixed(1)} MB/s` +
+          (comp.pigzMBps !== undefined ? `, pigz -p1 ${comp.pigz1MBps!.toFixed(1)} MB/s, pigz -p${comp.pigzThreads} ${comp.pigzMBps.toFixed(1)} MB/s (shale/pigz ${(comp.shaleMBps / comp.pigzMBps).toFixed(2)}×)` : `; ${comp.note}`),
+      );
+    }
+    if (b.skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${b.skipped.join(', ')}`);
+    lines.push('', 'targets (issue "Fast incremental builds"):');
+    for (const t of tgs) lines.push(`  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`);
+    lines.push('', `written to ${outFile}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof ToolMissingError ? e.message : e instanceof Error ? (env['BENCH_DEBUG'] ? (e.stack ?? e.message) : e.message) : String(e);
+  process.stderr.write(`bench failed: ${msg}\n`);
+  process.exitCode = 1;
+});
+
