@@ -17,6 +17,8 @@ import { FingerprintIndex } from '../store/fingerprint-index.js';
 import { assembleImage, assembleIndex } from './assemble.js';
 import { resolveBase } from './base.js';
 import { LayerMaker } from './materialize.js';
+import { registryLayers } from './registry-cache.js';
+import { LayerRecords } from '../store/layer-records.js';
 import type { BuildOptions } from './options.js';
 import { PackageResolver } from './packages.js';
 import type { BuildResult, LayerReport } from './result.js';
@@ -46,14 +48,17 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
   const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries, events });
   try {
     const blobs = new FsBlobStore(opts.cacheDir);
-    const maker = new LayerMaker({ blobs, index: new FingerprintIndex(opts.cacheDir, blobs) }, { noCache: opts.noCache, epoch: opts.epoch, events });
     const resolver = new PackageResolver(spec, opts.cacheDir, events);
+    const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseRef(r, '--cache-from'))];
 
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
-    const [bases, app] = await Promise.all([
+    const [bases, app, remote] = await Promise.all([
       resolveBase(client, baseRef, platforms, opts.mirrors),
       collectFiles(spec.projectDir, spec.app, spec.exclude, events),
+      registryLayers(client, cacheFrom, events),
     ]);
+    const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs), records: new LayerRecords(opts.cacheDir), remote, client };
+    const maker = new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir });
 
     const built = await Promise.all(
       platforms.map(async (platform, i) => {
@@ -63,7 +68,7 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
         const env = { python: py.python, platform, libc: { kind: 'glibc' as const, version: DEFAULT_GLIBC } };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
         const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch });
-        const made = await Promise.all(plans.map((p) => maker.make(p, platforms.length > 1 ? plat : undefined)));
+        const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
         const reports: LayerReport[] = [
           ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
           ...made.map((m) => ({ name: m.layer.name, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),

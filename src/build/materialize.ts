@@ -2,15 +2,23 @@ import type { Events } from '../events.js';
 import { writeLayerBlob } from '../layer/blob.js';
 import type { Layer } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor } from '../oci/types.js';
-import type { PlannedLayer } from '../plan/layers.js';
+import { describeChange } from '../plan/explain.js';
+import type { LayerInputs, PlannedLayer } from '../plan/layers.js';
+import type { RegistryClient } from '../registry/client.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { FingerprintIndex } from '../store/fingerprint-index.js';
+import type { LayerRecords } from '../store/layer-records.js';
 import { blobLayer, cachedLayer } from '../store/stored-layer.js';
+import type { RemoteLayer } from './registry-cache.js';
 
-/** The local cache a build uses: blobs by digest and the fingerprint → layer index. */
+/** The caches a build uses: local blobs and fingerprint index, and layers earlier images hold. */
 export interface LayerCache {
   blobs: BlobStore;
   index: FingerprintIndex;
+  records: LayerRecords;
+  /** Layers of the previous image at the push target (and --cache-from), by fingerprint. */
+  remote: ReadonlyMap<string, RemoteLayer>;
+  client: RegistryClient;
 }
 
 /** A planned layer made real, with the reason it was built or reused (for --explain). */
@@ -20,37 +28,61 @@ export interface MaterializedLayer {
 }
 
 /**
- * Turns a planned layer into a Layer: from the local cache when its fingerprint is there
- * (unless `noCache`), otherwise built as a reproducible tar+gzip into the blob store and indexed.
- * Builds of the same fingerprint in one run share one promise (pure layers on several platforms).
+ * Turns a planned layer into a Layer, in order of preference (DESIGN.md, "Build layers"): the
+ * local cache by fingerprint; the registry, when an earlier image there has a layer with the same
+ * fingerprint (nothing is built or downloaded: its bytes open lazily, only if an output needs
+ * them); otherwise built as a reproducible tar+gzip into the blob store and indexed. `noCache`
+ * skips both caches. Layers of one fingerprint are made once per run (shared across platforms).
  */
 export class LayerMaker {
   private readonly inflight = new Map<string, Promise<MaterializedLayer>>();
 
   constructor(
     private readonly cache: LayerCache,
-    private readonly opts: { noCache: boolean; epoch: number; events: Events },
+    private readonly opts: { noCache: boolean; epoch: number; events: Events; projectDir: string },
   ) {}
 
-  make(plan: PlannedLayer, platform?: string): Promise<MaterializedLayer> {
+  make(plan: PlannedLayer, platform: string, showPlatform: boolean): Promise<MaterializedLayer> {
     let p = this.inflight.get(plan.fingerprint);
     if (!p) {
-      p = this.makeOnce(plan, platform);
+      p = this.makeOnce(plan, showPlatform ? platform : undefined).then((m) => ({ ...m, layer: named(m.layer, plan.name) }));
       this.inflight.set(plan.fingerprint, p);
     }
-    return p;
+    const record = [this.opts.projectDir, platform, plan.name];
+    return p.then(async (made) => {
+      const reason = made.layer.source === 'built' && !this.opts.noCache ? await this.whyRebuilt(record, plan) : made.reason;
+      await this.cache.records.set(record, plan.inputs);
+      return { ...made, reason };
+    });
+  }
+
+  private async whyRebuilt(record: string[], plan: PlannedLayer): Promise<string> {
+    const prev = (await this.cache.records.get(record)) as LayerInputs | undefined;
+    if (prev && typeof prev === 'object' && 'kind' in prev) return `rebuilt, ${describeChange(prev, plan.inputs)}`;
+    return 'built (no layer with these inputs in the local cache or the registry)';
   }
 
   private async makeOnce(plan: PlannedLayer, platform: string | undefined): Promise<MaterializedLayer> {
     const { events } = this.opts;
+    const at = platform ? { platform } : {};
     if (!this.opts.noCache) {
       const hit = await this.cache.index.get(plan.fingerprint);
       if (hit) {
-        events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
-        return { layer: cachedLayer(this.cache.blobs, hit), reason: 'reused from local cache (same inputs)' };
+        events({ type: 'layer', name: plan.name, ...at, status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
+        return { layer: cachedLayer(this.cache.blobs, hit), reason: 'reused from the local cache' };
+      }
+      const remote = this.cache.remote.get(plan.fingerprint);
+      if (remote) {
+        events({ type: 'layer', name: plan.name, ...at, status: 'registry', digest: remote.descriptor.digest, size: remote.descriptor.size });
+        const { client } = this.cache;
+        const layer: Layer = {
+          ...blobLayer(remote.descriptor, remote.diffId, 'registry', () => client.getBlob(remote.registry, remote.repository, remote.descriptor.digest, remote.descriptor.size), plan.name),
+          origin: { registry: remote.registry, repository: remote.repository },
+        };
+        return { layer, reason: `reused from registry (${remote.from})` };
       }
     }
-    events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'building' });
+    events({ type: 'layer', name: plan.name, ...at, status: 'building' });
     const blob = await writeLayerBlob(await plan.entries(), { mtime: this.opts.epoch }, this.cache.blobs);
     const descriptor: Descriptor = {
       mediaType: MediaType.OciLayerGzip,
@@ -59,8 +91,18 @@ export class LayerMaker {
       annotations: { [Annotation.LayerName]: plan.name, [Annotation.LayerInputs]: plan.fingerprint },
     };
     await this.cache.index.set(plan.fingerprint, { descriptor, diffId: blob.diffId, name: plan.name });
-    events({ type: 'layer', name: plan.name, ...(platform ? { platform } : {}), status: 'built', digest: blob.digest, size: blob.size });
+    events({ type: 'layer', name: plan.name, ...at, status: 'built', digest: blob.digest, size: blob.size });
     const layer = blobLayer(descriptor, blob.diffId, 'built', () => this.cache.blobs.open(blob.digest), plan.name);
-    return { layer, reason: this.opts.noCache ? 'built (--no-cache)' : 'built (no cached layer with these inputs)' };
+    return { layer, reason: this.opts.noCache ? 'built (--no-cache)' : 'built' };
   }
+}
+
+/**
+ * The layer under this build's name: a reused layer may have been made under another name with
+ * the same inputs. Annotations are not part of the blob, so renaming costs nothing.
+ */
+function named(layer: Layer, name: string): Layer {
+  if (layer.descriptor.annotations?.[Annotation.LayerName] === name && layer.name === name) return layer;
+  const descriptor = { ...layer.descriptor, annotations: { ...layer.descriptor.annotations, [Annotation.LayerName]: name } };
+  return { ...layer, descriptor, name, open: () => layer.open() };
 }

@@ -11,6 +11,8 @@ export interface BuildOptions {
   oci?: string;
   /** docker-archive tarball to write. */
   tar?: string;
+  /** Earlier images whose layers may be reused by fingerprint (besides the push target). */
+  cacheFrom: string[];
   cacheDir: string;
   noCache: boolean;
   insecureRegistries: string[];

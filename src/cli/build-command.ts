@@ -20,6 +20,7 @@ export async function buildCommand(dir: string, flags: Record<string, unknown>, 
   const opts: BuildOptions = {
     cacheDir: typeof flags.cacheDir === 'string' ? flags.cacheDir : defaultCacheDir(),
     noCache: flags.cache === false,
+    cacheFrom: (flags.cacheFrom as string[] | undefined) ?? [],
     insecureRegistries: (flags.insecureRegistry as string[] | undefined) ?? [],
     epoch: sourceDateEpoch(),
     mirrors: parseMirrors(process.env.SHALE_REGISTRY_MIRRORS ?? ''),

@@ -36,6 +36,7 @@ function program(): Command {
     .option('--tar <file>', 'write a tarball that docker load / podman load accept')
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
     .option('--no-cache', 'ignore local and registry-side caches')
+    .addOption(new Option('--cache-from <ref>', 'also reuse layers of this image by their inputs (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .option('--explain', 'say, per layer, whether it was reused and why it was rebuilt')
     .option('--json', 'print one JSON object on stdout')
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))

@@ -1,0 +1,51 @@
+import type { Events } from '../events.js';
+import { InputError } from '../errors.js';
+import { Annotation, isIndexMediaType, type Descriptor, type Digest } from '../oci/types.js';
+import { manifestReference, referenceString, type Reference } from '../ref/reference.js';
+import type { RegistryClient } from '../registry/client.js';
+import { parseConfig, parseIndex, parseManifest } from '../store/oci-parse.js';
+
+/** A layer an image in a registry already has, found by the fingerprint of its inputs. */
+export interface RemoteLayer {
+  descriptor: Descriptor;
+  diffId: Digest;
+  registry: string;
+  repository: string;
+  /** The reference it was found through, for --explain. */
+  from: string;
+}
+
+/**
+ * Reads the layers of earlier images (the push target and any --cache-from) that shale made,
+ * keyed by their `dev.shale.layer.inputs` fingerprint. Only manifests and configs are fetched
+ * (a few kB); an image that does not exist yet is simply no cache. Other failures are reported
+ * as warnings: the registry cache only ever saves work.
+ */
+export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events): Promise<Map<string, RemoteLayer>> {
+  const found = new Map<string, RemoteLayer>();
+  await Promise.all(
+    refs.map(async (ref) => {
+      const name = referenceString(ref);
+      try {
+        const top = await client.getManifest(ref.registry, ref.repository, manifestReference(ref));
+        const manifests = isIndexMediaType(top.mediaType)
+          ? await Promise.all(parseIndex(top.bytes, name).manifests.map(async (d) => (await client.getManifest(ref.registry, ref.repository, d.digest)).bytes))
+          : [top.bytes];
+        for (const bytes of manifests) {
+          const manifest = parseManifest(bytes, name);
+          if (!manifest.layers.some((l) => l.annotations?.[Annotation.LayerInputs])) continue;
+          const config = parseConfig(await client.getBlobBytes(ref.registry, ref.repository, manifest.config.digest), `${name} config`);
+          manifest.layers.forEach((d, i) => {
+            const fp = d.annotations?.[Annotation.LayerInputs];
+            const diffId = config.rootfs.diff_ids[i];
+            if (fp && diffId && !found.has(fp)) found.set(fp, { descriptor: d, diffId, registry: ref.registry, repository: ref.repository, from: name });
+          });
+        }
+      } catch (err) {
+        if (err instanceof InputError && err.code === 'SHALE_MANIFEST_UNKNOWN') return;
+        events({ type: 'log', level: 'warn', message: `cannot read ${name} to reuse its layers (building them instead): ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }),
+  );
+  return found;
+}
