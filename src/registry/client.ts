@@ -9,7 +9,7 @@ import { DockerCredentials, defaultDockerConfigPath } from './credentials.js';
 import { RegistryError, digestMismatch, parseErrorBody } from './errors.js';
 import { Http, discard, header, readBytes, readText, type HttpResponse } from './http.js';
 import { RegistryTransport, type RetryPolicy } from './transport.js';
-import { CountingStream, VerifyingStream } from './verify.js';
+import { CountingStream, registryVerifier } from './verify.js';
 
 /** Options for a RegistryClient. */
 export interface RegistryClientOptions {
@@ -119,7 +119,7 @@ export class RegistryClient {
       if (r.statusCode !== 200) throw await blobError(r, what, registry, repository, digest);
       return r;
     });
-    const verifier = new VerifyingStream(digest, what, size);
+    const verifier = registryVerifier(digest, what, size);
     // pipeline destroys the verifier with the source's error, so readers see network failures too.
     pipeline(res.body, verifier, () => {});
     return verifier;
