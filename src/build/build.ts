@@ -55,7 +55,7 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
     const [bases, app, remote] = await Promise.all([
       resolveBase(client, baseRef, platforms, opts.mirrors),
       collectFiles(spec.projectDir, spec.app, spec.exclude, events),
-      registryLayers(client, cacheFrom, events),
+      registryLayers(client, cacheFrom, events, pushRef),
     ]);
     const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs), records: new LayerRecords(opts.cacheDir), remote, client };
     const maker = new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir });

@@ -18,10 +18,12 @@ export interface RemoteLayer {
 /**
  * Reads the layers of earlier images (the push target and any --cache-from) that shale made,
  * keyed by their `dev.shale.layer.inputs` fingerprint. Only manifests and configs are fetched
- * (a few kB); an image that does not exist yet is simply no cache. Other failures are reported
- * as warnings: the registry cache only ever saves work.
+ * (a few kB); an image that does not exist yet is simply no cache. For the push target, other
+ * failures (refused credentials, an unreachable registry) end the build before any work, since
+ * the push would fail the same way; for --cache-from images they are warnings, as that cache
+ * only ever saves work.
  */
-export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events): Promise<Map<string, RemoteLayer>> {
+export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events, pushTarget?: Reference): Promise<Map<string, RemoteLayer>> {
   const found = new Map<string, RemoteLayer>();
   await Promise.all(
     refs.map(async (ref) => {
@@ -43,6 +45,7 @@ export async function registryLayers(client: RegistryClient, refs: readonly Refe
         }
       } catch (err) {
         if (err instanceof InputError && err.code === 'SHALE_MANIFEST_UNKNOWN') return;
+        if (ref === pushTarget) throw err;
         events({ type: 'log', level: 'warn', message: `cannot read ${name} to reuse its layers (building them instead): ${err instanceof Error ? err.message : String(err)}` });
       }
     }),

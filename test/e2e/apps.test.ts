@@ -1,36 +1,27 @@
 // End to end with real packages: a monorepo app with a local library and explicit layers, and an
 // app with 100+ MB (installed) of real wheels, native ones included. Built, pushed to a real
 // registry, pulled and run by podman, and asked over HTTP.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from './support/base-image.js';
+import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
-import { freePort, startRegistry, type Registry } from './support/registry.js';
+import { freePort } from './support/registry.js';
 import { podmanRun, removeImages, runImage } from './support/podman.js';
 import { ensureRealWheels } from './support/wheels.js';
-import { freshCache, shaleJson } from './support/shale.js';
+import { shaleJson } from './support/shale.js';
 
-let reg: Registry;
-let env: Record<string, string>;
+const ctx = useRegistryWithBase();
 
-before(async () => {
-  reg = await startRegistry();
-  await ensureBaseImage(reg.host);
-  env = { SHALE_REGISTRY_MIRRORS: `docker.io=${reg.host}`, SHALE_CACHE_DIR: await freshCache() };
-});
-after(async () => {
-  await reg?.stop();
-});
 
 test('monorepo: explicit layers pip_deps → libs → app; the local library imports by name', async () => {
   const dir = join(repoRoot(), 'examples', 'monorepo');
   await run('sh', [join(dir, 'fetch-wheels.sh')]);
-  const ref = `${reg.host}/demo/ledger-api:v1`;
-  const out = await shaleJson(['build', dir, '--push', ref], env);
+  const ref = `${ctx.reg.host}/demo/ledger-api:v1`;
+  const out = await shaleJson(['build', dir, '--push', ref], ctx.env);
   assert.deepEqual(out.layers.filter((l) => l.source !== 'base').map((l) => l.name), ['pip_deps', 'libs', 'app']);
   const port = await freePort();
   const c = await runImage(ref, { port });
@@ -73,8 +64,8 @@ test('an app with 100+ MB of real wheels (numpy, scipy, pydantic, Flask, boto3, 
   await copyFile(wheels.requirements, join(dir, 'requirements.txt'));
   await writeFile(join(dir, 'main.py'), BIG_APP);
   await writeFile(join(dir, 'pyproject.toml'), '[tool.shale]\nname = "big"\ndomain = "demo"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\nfind-links = ["wheels"]\nno-index = true\nexclude = ["wheels/"]\n');
-  const ref = `${reg.host}/demo/big:v1`;
-  const out = await shaleJson(['build', dir, '--push', ref], env);
+  const ref = `${ctx.reg.host}/demo/big:v1`;
+  const out = await shaleJson(['build', dir, '--push', ref], ctx.env);
   const ours = out.layers.filter((l) => l.source !== 'base');
   const total = ours.reduce((n, l) => n + l.size, 0);
   assert.ok(total > 50e6, `the dependency layers hold the wheels (${total} bytes compressed)`);
@@ -93,7 +84,7 @@ test('an app with 100+ MB of real wheels (numpy, scipy, pydantic, Flask, boto3, 
     await removeImages(ref);
   }
   // The same inputs again: every layer from the local cache, the same digest, nothing uploaded.
-  const again = await shaleJson(['build', dir, '--push', ref], env);
+  const again = await shaleJson(['build', dir, '--push', ref], ctx.env);
   assert.equal(again.digest, out.digest);
   assert.ok(again.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'cache'));
   assert.equal(again.pushed.bytes, 0);

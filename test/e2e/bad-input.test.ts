@@ -6,29 +6,24 @@ import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from './support/base-image.js';
+import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
 import { startRegistry, type Registry } from './support/registry.js';
 import { skopeoInspect } from './support/podman.js';
-import { freshCache, shale, shaleJson } from './support/shale.js';
+import { shale, shaleJson } from './support/shale.js';
 
-let reg: Registry;
+const ctx = useRegistryWithBase();
 let authReg: Registry;
-let env: Record<string, string>;
 let wheels: string;
 
 before(async () => {
-  reg = await startRegistry();
-  await ensureBaseImage(reg.host);
   authReg = await startRegistry({ htpasswd: { user: 'ci', password: 'right-password' } });
-  env = { SHALE_REGISTRY_MIRRORS: `docker.io=${reg.host}`, SHALE_CACHE_DIR: await freshCache() };
   const fastapi = join(repoRoot(), 'examples', 'hello_fastapi');
   await run('sh', [join(fastapi, 'fetch-wheels.sh')]);
   wheels = join(fastapi, 'wheels');
 });
 after(async () => {
-  await reg?.stop();
   await authReg?.stop();
 });
 
@@ -103,7 +98,7 @@ for (const c of cases) {
       await copyFile(join(wheels, (await readdir(wheels)).find((w) => w.startsWith('sniffio'))!), join(dir, 'wheels', 'winonly-1.0-cp311-cp311-win_amd64.whl'));
     }
     const extra = c.env ? await c.env() : {};
-    const r = await shale(c.args(dir), { ...env, ...extra });
+    const r = await shale(c.args(dir), { ...ctx.env, ...extra });
     assert.equal(r.exitCode, c.exit, `exit code; stderr:\n${r.stderr}`);
     assert.match(r.stderr, /^error: /);
     assert.match(r.stderr, c.message);
@@ -120,10 +115,10 @@ test('a refused push leaves the existing tag where it was', async () => {
   await writeFile(join(cfg, 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('ci:right-password').toString('base64') } } }));
   const dir = await project({ 'pyproject.toml': CONFIG() });
   const ref = `${authReg.host}/demo/auth:v1`;
-  const ok = await shaleJson(['build', dir, '--push', ref], { ...env, DOCKER_CONFIG: cfg });
+  const ok = await shaleJson(['build', dir, '--push', ref], { ...ctx.env, DOCKER_CONFIG: cfg });
   await writeFile(join(dir, 'main.py'), 'print("changed")\n');
   await writeFile(join(cfg, 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from('ci:wrong-password').toString('base64') } } }));
-  const refused = await shale(['build', dir, '--push', ref], { ...env, DOCKER_CONFIG: cfg });
+  const refused = await shale(['build', dir, '--push', ref], { ...ctx.env, DOCKER_CONFIG: cfg });
   assert.equal(refused.exitCode, 1);
   const inspect = await skopeoInspect(ref, { creds: { user: 'ci', password: 'right-password' } });
   assert.equal(inspect.Digest, ok.digest);

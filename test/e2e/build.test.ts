@@ -1,35 +1,26 @@
 // End to end: shale builds the examples against a real registry (Debian's docker-registry), and
 // independent tools (podman, skopeo, umoci) pull, load, read and run what it made.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from './support/base-image.js';
+import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
-import { freePort, startRegistry, type Registry } from './support/registry.js';
+import { freePort } from './support/registry.js';
 import { loadTar, podmanRun, removeImages, runImage, skopeoInspect, umociStat } from './support/podman.js';
 import { freshCache, shale, shaleJson } from './support/shale.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 
-let reg: Registry;
-let env: Record<string, string>;
+const ctx = useRegistryWithBase();
 const example = (name: string) => join(repoRoot(), 'examples', name);
 const tmp = () => mkdtemp(join(tmpdir(), 'shale-e2e-'));
 
-before(async () => {
-  reg = await startRegistry();
-  await ensureBaseImage(reg.host);
-  env = { SHALE_REGISTRY_MIRRORS: `docker.io=${reg.host}`, SHALE_CACHE_DIR: await freshCache() };
-});
-after(async () => {
-  await reg?.stop();
-});
 
 test('hello_python: pushed, pulled by podman, answers HTTP; base layers mounted, not uploaded', async () => {
-  const ref = `${reg.host}/demo/hello-python:v1`;
-  const out = await shaleJson(['build', example('hello_python'), '--push', ref], env);
+  const ref = `${ctx.reg.host}/demo/hello-python:v1`;
+  const out = await shaleJson(['build', example('hello_python'), '--push', ref], ctx.env);
   assert.match(out.digest, /^sha256:[a-f0-9]{64}$/);
   assert.deepEqual(out.layers.map((l) => [l.name, l.source]), [['base', 'base'], ['app', 'built']]);
   const base = out.layers.find((l) => l.source === 'base')!;
@@ -52,8 +43,8 @@ test('hello_python: the --tar output loads into podman and runs; the OCI layout 
   const dir = await tmp();
   const tarFile = join(dir, 'hello.tar');
   const layout = join(dir, 'layout');
-  const a = await shaleJson(['build', example('hello_python'), '--tar', tarFile], env);
-  const b = await shaleJson(['build', example('hello_python'), '--oci', layout], env);
+  const a = await shaleJson(['build', example('hello_python'), '--tar', tarFile], ctx.env);
+  const b = await shaleJson(['build', example('hello_python'), '--oci', layout], ctx.env);
   assert.equal(a.digest, b.digest, 'the tarball and the layout hold the same image');
   const loaded = await loadTar(tarFile);
   const name = loaded[0] ?? assert.fail('podman load named no image');
@@ -75,8 +66,8 @@ test('hello_python: the --tar output loads into podman and runs; the OCI layout 
 
 test('hello_fastapi: real wheels installed by shale import and serve with the image python', async () => {
   await run('sh', [join(example('hello_fastapi'), 'fetch-wheels.sh')]);
-  const ref = `${reg.host}/demo/hello-fastapi:v1`;
-  const out = await shaleJson(['build', example('hello_fastapi'), '--push', ref], env);
+  const ref = `${ctx.reg.host}/demo/hello-fastapi:v1`;
+  const out = await shaleJson(['build', example('hello_fastapi'), '--push', ref], ctx.env);
   assert.ok(out.layers.some((l) => l.name.startsWith('deps-pure-')), 'third-party packages get their own layers');
   assert.equal(out.layers.at(-1)?.name, 'app', 'the app layer is last');
   const port = await freePort();
@@ -111,24 +102,24 @@ async function copyWithNewTimes(src: string, when: Date): Promise<string> {
 test('reproducible: the same inputs from other directories, mtimes and empty caches give the same digest', async () => {
   const a = await copyWithNewTimes(example('hello_fastapi'), new Date('2001-02-03T04:05:06Z'));
   const b = await copyWithNewTimes(example('hello_fastapi'), new Date());
-  const ra = await shaleJson(['build', a], { ...env, SHALE_CACHE_DIR: await freshCache() });
-  const rb = await shaleJson(['build', b], { ...env, SHALE_CACHE_DIR: await freshCache() });
+  const ra = await shaleJson(['build', a], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
+  const rb = await shaleJson(['build', b], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.equal(ra.digest, rb.digest);
   assert.deepEqual(ra.layers.map((l) => l.digest), rb.layers.map((l) => l.digest));
-  const later = await shaleJson(['build', b], { ...env, SOURCE_DATE_EPOCH: '1700000000' });
+  const later = await shaleJson(['build', b], { ...ctx.env, SOURCE_DATE_EPOCH: '1700000000' });
   assert.notEqual(later.digest, rb.digest, 'SOURCE_DATE_EPOCH is an input');
   assert.ok((await stat(join(a, '.shale', 'image', 'index.json'))).isFile(), 'the default output is the OCI layout in DIR/.shale/image');
 });
 
 test('a push that fails does not move the tag', async () => {
-  const ref = `${reg.host}/demo/tagged:live`;
-  const first = await shaleJson(['build', example('hello_python'), '--push', ref], env);
+  const ref = `${ctx.reg.host}/demo/tagged:live`;
+  const first = await shaleJson(['build', example('hello_python'), '--push', ref], ctx.env);
   const app = await copyWithNewTimes(example('hello_python'), new Date());
   await cp(join(app, 'main.py'), join(app, 'extra.py'));
   // The same registry behind a proxy that refuses every blob upload: the new app layer cannot land.
-  const proxy = await startFaultProxy(reg.host, [{ method: 'PUT', path: /\/blobs\/uploads\//, status: 500 }, { method: 'PATCH', path: /\/blobs\/uploads\//, status: 500 }]);
+  const proxy = await startFaultProxy(ctx.reg.host, [{ method: 'PUT', path: /\/blobs\/uploads\//, status: 500 }, { method: 'PATCH', path: /\/blobs\/uploads\//, status: 500 }]);
   try {
-    const failed = await shale(['build', app, '--push', `${proxy.host}/demo/tagged:live`], env);
+    const failed = await shale(['build', app, '--push', `${proxy.host}/demo/tagged:live`], ctx.env);
     assert.equal(failed.exitCode, 1, failed.stderr);
     assert.match(failed.stderr, /^error: .*blob/m);
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');

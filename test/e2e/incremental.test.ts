@@ -5,36 +5,31 @@ import assert from 'node:assert/strict';
 import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from './support/base-image.js';
+import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
-import { freePort, startRegistry, type Registry } from './support/registry.js';
+import { freePort } from './support/registry.js';
 import { removeImages, runImage } from './support/podman.js';
 import { freshCache, shale, shaleJson } from './support/shale.js';
 
-let reg: Registry;
-let env: Record<string, string>;
+const ctx = useRegistryWithBase();
 let app: string;
 
 before(async () => {
-  reg = await startRegistry();
-  await ensureBaseImage(reg.host);
-  env = { SHALE_REGISTRY_MIRRORS: `docker.io=${reg.host}` };
   const src = join(repoRoot(), 'examples', 'hello_fastapi');
   await run('sh', [join(src, 'fetch-wheels.sh')]);
   app = join(await mkdtemp(join(tmpdir(), 'shale-incr-')), 'app');
   await cp(src, app, { recursive: true, filter: (p) => !p.includes('.shale') });
 });
 after(async () => {
-  await reg?.stop();
   await rm(join(app, '..'), { recursive: true, force: true });
 });
 
 test('a fresh runner reuses every unchanged layer from the registry and uploads only the changed one', async () => {
-  const ref = `${reg.host}/demo/incr:main`;
-  const first = await shaleJson(['build', app, '--push', ref], { ...env, SHALE_CACHE_DIR: await freshCache() });
+  const ref = `${ctx.reg.host}/demo/incr:main`;
+  const first = await shaleJson(['build', app, '--push', ref], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   await appendFile(join(app, 'main.py'), '\n# a one-line change\n');
-  const fresh = await shaleJson(['build', app, '--push', ref], { ...env, SHALE_CACHE_DIR: await freshCache() });
+  const fresh = await shaleJson(['build', app, '--push', ref], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   const ours = fresh.layers.filter((l) => l.source !== 'base');
   assert.deepEqual(ours.filter((l) => l.source === 'built').map((l) => l.name), ['app']);
   assert.ok(ours.filter((l) => l.name !== 'app').every((l) => l.source === 'registry'), JSON.stringify(ours));
@@ -58,23 +53,23 @@ test('a fresh runner reuses every unchanged layer from the registry and uploads 
 
 test('--explain names the input that changed; a no-op rebuild reuses everything', async () => {
   const cache = await freshCache();
-  await shaleJson(['build', app], { ...env, SHALE_CACHE_DIR: cache });
+  await shaleJson(['build', app], { ...ctx.env, SHALE_CACHE_DIR: cache });
   await appendFile(join(app, 'main.py'), '\n# another change\n');
-  const r = await shale(['build', app, '--explain'], { ...env, SHALE_CACHE_DIR: cache });
+  const r = await shale(['build', app, '--explain'], { ...ctx.env, SHALE_CACHE_DIR: cache });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /^app: rebuilt, app\/main\.py changed$/m);
   assert.match(r.stderr, /^deps-pure-\d: reused from the local cache$/m);
-  const noop = await shaleJson(['build', app], { ...env, SHALE_CACHE_DIR: cache });
+  const noop = await shaleJson(['build', app], { ...ctx.env, SHALE_CACHE_DIR: cache });
   assert.ok(noop.layers.every((l) => l.source === 'base' || l.source === 'cache'));
-  const forced = await shaleJson(['build', app, '--no-cache'], { ...env, SHALE_CACHE_DIR: cache });
+  const forced = await shaleJson(['build', app, '--no-cache'], { ...ctx.env, SHALE_CACHE_DIR: cache });
   assert.ok(forced.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'));
   assert.equal(forced.digest, noop.digest, 'a forced rebuild makes the same bytes');
 });
 
 test('a tarball from a fresh runner streams reused layers from the registry', async () => {
-  const ref = `${reg.host}/demo/incr:main`;
+  const ref = `${ctx.reg.host}/demo/incr:main`;
   const dir = await mkdtemp(join(tmpdir(), 'shale-incr-tar-'));
-  const out = await shaleJson(['build', app, '--push', ref, '--tar', join(dir, 'img.tar')], { ...env, SHALE_CACHE_DIR: await freshCache() });
+  const out = await shaleJson(['build', app, '--push', ref, '--tar', join(dir, 'img.tar')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.ok(out.layers.some((l) => l.source === 'registry'));
   const listed = await run('tar', ['-tf', join(dir, 'img.tar')]);
   for (const l of out.layers) assert.match(listed.stdout, new RegExp(`blobs/sha256/${l.digest.slice(7)}`));

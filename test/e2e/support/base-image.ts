@@ -60,8 +60,8 @@ export interface BaseImageOptions {
   creds?: { user: string; password: string };
 }
 
-/** Hashes what passes through. */
-class Hasher extends Transform {
+/** Hashes what passes through (exported for the other base-image fixtures). */
+export class Hasher extends Transform {
   readonly hash = createHash('sha256');
   size = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -71,13 +71,15 @@ class Hasher extends Transform {
   }
 }
 
-interface BlobDesc {
+/** A blob's descriptor in an OCI layout. */
+export interface BlobDesc {
   mediaType: string;
   digest: string;
   size: number;
 }
 
-async function writeJsonBlob(layout: string, mediaType: string, value: unknown): Promise<BlobDesc> {
+/** Writes `value` as a JSON blob into the OCI layout `layout` and returns its descriptor. */
+export async function writeJsonBlob(layout: string, mediaType: string, value: unknown): Promise<BlobDesc> {
   const bytes = Buffer.from(JSON.stringify(value));
   const hex = createHash('sha256').update(bytes).digest('hex');
   await writeFile(join(layout, 'blobs', 'sha256', hex), bytes);

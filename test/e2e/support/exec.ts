@@ -18,6 +18,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   python3: 'python3',
   'apt-get': 'apt',
   'dpkg-deb': 'dpkg',
+  patchelf: 'patchelf',
 };
 
 /** A required external program is not installed. */

@@ -6,3 +6,4 @@ export * from './registry.js';
 export * from './base-image.js';
 export * from './podman.js';
 export * from './wheels.js';
+export * from './multi-arch-base.js';

@@ -85,3 +85,18 @@ export async function wheelBytes(set: WheelSet): Promise<number> {
   }
   return total;
 }
+
+/**
+ * Native PyYAML 6.0 wheels for both test platforms (`...-cp311-cp311-linux_x86_64.whl` and
+ * `...-linux_aarch64.whl`, each with its libyaml vendored) and a pure six wheel, made from
+ * Debian's amd64 and arm64 packages by scripts/fixtures/native_wheels.py (needs patchelf).
+ */
+export async function ensureNativeWheels(): Promise<WheelSet> {
+  requireTools('python3', 'apt-get', 'dpkg-deb', 'patchelf');
+  const script = join(repoRoot(), 'scripts', 'fixtures', 'native_wheels.py');
+  const key = cacheKey(scriptText('native_wheels.py', 'debian_wheels.py', 'wheelzip.py'));
+  const dir = await cachedDir(`wheels/debian-native-${key}`, async (tmp) => {
+    await run('python3', [script, '--out', tmp], { timeoutMs: 10 * 60_000 });
+  });
+  return wheelSet(dir);
+}
