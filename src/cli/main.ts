@@ -6,6 +6,7 @@ import { parsePlatform, type Platform } from '../oci/types.js';
 import { reportError } from './run.js';
 import { buildCommand } from './build-command.js';
 import { historyCommand } from './history-command.js';
+import { validateCommand } from './validate-command.js';
 
 /** Parses `--platform linux/amd64,linux/arm64`. */
 export function parsePlatforms(value: string): Platform[] {
@@ -51,6 +52,17 @@ function program(): Command {
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .action(async (ref: string, opts: Record<string, unknown>) => {
       await historyCommand(ref, opts);
+    });
+
+  p.command('validate')
+    .description('build into a temp layout and check it: native files, layer conflicts, excluded files, entrypoint, reproducibility')
+    .argument('[dir]', 'the app directory', '.')
+    .option('--platform <list>', 'override [tool.shale].platforms, e.g. linux/amd64,linux/arm64')
+    .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
+    .option('--json', 'print the checks as one JSON object')
+    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .action(async (dir: string, opts: Record<string, unknown>) => {
+      await validateCommand(dir, opts, p.opts().debug === true);
     });
   return p;
 }

@@ -5,11 +5,16 @@ import { isDigest, sha256 } from '../oci/digest.js';
 import { MediaType, type Descriptor, type Digest } from '../oci/types.js';
 import { Authenticator } from './auth.js';
 import { pullScope, pushScope, type Challenge } from './challenge.js';
-import { DockerCredentials, defaultDockerConfigPath } from './credentials.js';
-import { RegistryError, digestMismatch, parseErrorBody } from './errors.js';
-import { Http, discard, header, readBytes, readText, type HttpResponse } from './http.js';
-import { RegistryTransport, type RetryPolicy } from './transport.js';
-import { CountingStream, registryVerifier } from './verify.js';
+import { CredentialStore, defaultDockerConfigPath } from './credentials.js';
+import { digestMismatch } from './errors.js';
+import { resumableBlob } from './download.js';
+import { Http, discard, header, readBytes, type HttpResponse } from './http.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { RegistryTransport, responseError } from './transport.js';
+import { BlobUploader, withQuery } from './upload.js';
+import { registryVerifier } from './verify.js';
+
+export { withQuery };
 
 /** Options for a RegistryClient. */
 export interface RegistryClientOptions {
@@ -19,8 +24,21 @@ export interface RegistryClientOptions {
   dockerConfigPath?: string;
   events?: Events;
   userAgent?: string;
-  /** Retries of temporary failures; default 3 tries, 250 ms doubling. */
+  /** Retries of temporary failures; default 3 tries, 250 ms doubling up to 30 s, with jitter. */
   retry?: Partial<RetryPolicy>;
+  /** Extra CA certificates (PEM files) to trust, as `--registry-ca FILE`; `SSL_CERT_FILE` and the system bundle are always trusted. */
+  caFiles?: readonly string[];
+  /**
+   * Longest wait for a response, or between two pieces of one, before a request counts as failed
+   * (and is retried). Default `$SHALE_REGISTRY_TIMEOUT` seconds, else 120 s.
+   */
+  timeoutMs?: number;
+  /** Largest upload request per registry (bytes): blobs bigger than this go up in chunks. */
+  chunkBytes?: Readonly<Record<string, number>>;
+  /** Cancels all registry work (Ctrl-C); abandoned uploads are DELETEd best effort. */
+  signal?: AbortSignal;
+  /** Where credentials come from besides config.json (`SHALE_REGISTRY_*`, `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A manifest or index as the registry stored it. */
@@ -45,15 +63,22 @@ export class RegistryClient {
   private readonly http: Http;
   private readonly transport: RegistryTransport;
   private readonly events: Events;
+  private readonly uploader: BlobUploader;
 
   constructor(options: RegistryClientOptions = {}) {
     this.events = options.events ?? noEvents;
+    const env = options.env ?? process.env;
     const insecure = new Set(options.insecureRegistries ?? []);
-    this.http = new Http(options.userAgent ?? 'shale/0.1');
-    const credentials = new DockerCredentials(options.dockerConfigPath ?? defaultDockerConfigPath());
+    const envTimeout = Number(env['SHALE_REGISTRY_TIMEOUT']);
+    const timeoutMs = options.timeoutMs ?? (envTimeout > 0 ? envTimeout * 1000 : 120_000);
+    const httpOptions: ConstructorParameters<typeof Http>[0] = { userAgent: options.userAgent ?? 'shale/0.1', timeoutMs, trust: { caFiles: options.caFiles ?? [], env } };
+    if (options.signal) httpOptions.signal = options.signal;
+    this.http = new Http(httpOptions);
+    const credentials = new CredentialStore({ dockerConfigPath: options.dockerConfigPath ?? defaultDockerConfigPath(env), env });
     const auth = new Authenticator(this.http, credentials, insecure, this.events);
-    const retry: RetryPolicy = { tries: options.retry?.tries ?? 3, baseDelayMs: options.retry?.baseDelayMs ?? 250 };
+    const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
     this.transport = new RegistryTransport(this.http, auth, insecure, this.events, retry);
+    this.uploader = new BlobUploader(this.transport, this.events, retry, options.chunkBytes ?? {});
   }
 
   /** GET /v2/: checks the registry answers and learns how it wants to be authenticated. */
@@ -76,7 +101,7 @@ export class RegistryClient {
         headers: { accept: accept.join(', ') }, followRedirects: true,
       });
       if (res.statusCode !== 200) throw await manifestError(res, action, registry, name);
-      const bytes = await readBytes(res, MAX_MANIFEST_BYTES);
+      const bytes = await readBytes(res, MAX_MANIFEST_BYTES, registry);
       const digest = sha256(bytes);
       if (isDigest(reference) && reference !== digest) throw digestMismatch(action, reference, digest);
       const claimed = header(res, 'docker-content-digest');
@@ -94,9 +119,12 @@ export class RegistryClient {
         registry, method: 'HEAD', target: manifestPath(repository, reference), scopes: [pullScope(repository)],
         headers: { accept: accept.join(', ') }, followRedirects: true,
       });
+      if (res.statusCode === 404) {
+        await discard(res);
+        return undefined;
+      }
+      if (res.statusCode !== 200) throw await responseError(res, action, true);
       await discard(res);
-      if (res.statusCode === 404) return undefined;
-      if (res.statusCode !== 200) throw new RegistryError(action, res.statusCode, []);
       const digest = header(res, 'docker-content-digest');
       const size = Number(header(res, 'content-length'));
       const mediaType = contentType(res);
@@ -114,14 +142,18 @@ export class RegistryClient {
    */
   async getBlob(registry: string, repository: string, digest: Digest, size?: number): Promise<Readable> {
     const what = `reading blob ${digest} from ${registry}/${repository}`;
-    const res = await this.transport.retrying(what, async () => {
-      const r = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], followRedirects: true });
-      if (r.statusCode !== 200) throw await blobError(r, what, registry, repository, digest);
+    const get = (from: number): Promise<HttpResponse> => this.transport.retrying(what, async () => {
+      const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
+      const r = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], headers, followRedirects: true });
+      if (r.statusCode !== 200 && r.statusCode !== 206) throw await blobError(r, what, registry, repository, digest);
       return r;
     });
+    const first = await get(0);
+    // A connection that drops mid-body resumes where it stopped (Range), or restarts.
+    const body = resumableBlob(first, get, { host: registry, tries: this.transport.tries, events: this.events, what });
     const verifier = registryVerifier(digest, what, size);
     // pipeline destroys the verifier with the source's error, so readers see network failures too.
-    pipeline(res.body, verifier, () => {});
+    pipeline(body, verifier, () => {});
     return verifier;
   }
 
@@ -131,7 +163,7 @@ export class RegistryClient {
     return this.transport.retrying(what, async () => {
       const res = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], followRedirects: true });
       if (res.statusCode !== 200) throw await blobError(res, what, registry, repository, digest);
-      const bytes = await readBytes(res, maxBytes);
+      const bytes = await readBytes(res, maxBytes, registry);
       const actual = sha256(bytes);
       if (actual !== digest) throw digestMismatch(what, digest, actual);
       return bytes;
@@ -143,10 +175,9 @@ export class RegistryClient {
     const action = `checking blob ${digest} in ${registry}/${repository}`;
     return this.transport.retrying(action, async () => {
       const res = await this.transport.send({ registry, method: 'HEAD', target: blobPath(repository, digest), scopes: [pushScope(repository)], followRedirects: true });
+      if (res.statusCode !== 200 && res.statusCode !== 404) throw await responseError(res, action, true);
       await discard(res);
-      if (res.statusCode === 200) return true;
-      if (res.statusCode === 404) return false;
-      throw new RegistryError(action, res.statusCode, []);
+      return res.statusCode === 200;
     });
   }
 
@@ -167,49 +198,35 @@ export class RegistryClient {
         return true;
       }
       if (res.statusCode === 202) {
-        // The registry opened an upload session instead; close it so it does not linger.
+        // The registry opened an upload session instead (it cannot or will not mount); close it
+        // so it does not linger, and let the caller upload.
         const location = header(res, 'location');
         await discard(res);
-        if (location) await this.cancelUpload(registry, repository, location);
+        if (location) await this.uploader.cancel({ registry, repository }, location);
         return false;
       }
-      throw await registryError(res, action);
+      const err = await responseError(res, action);
+      // The source is gone or not visible to us: an upload still works.
+      if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return false;
+      throw err;
     });
   }
 
   /**
-   * Uploads a blob in one streamed PUT (POST to open the session, PUT with ?digest= to finish).
-   * `open` is called per attempt, so retries re-read the source. Returns the bytes sent.
+   * Uploads a blob: one streamed PUT (POST to open the session, PUT with ?digest= to finish), or
+   * chunks when the registry needs them. `open` is called per attempt, so retries re-read the
+   * source. After a failed attempt the blob is HEADed first: a commit whose answer was lost may
+   * have landed. Returns the bytes sent.
    */
   async uploadBlob(
     registry: string, repository: string, digest: Digest, size: number,
     open: () => Promise<Readable>, options: { onProgress?: (bytes: number) => void } = {},
   ): Promise<number> {
     const action = `pushing blob ${digest} to ${registry}/${repository}`;
-    const scopes = [pushScope(repository)];
-    return this.transport.retrying(action, async () => {
-      const started = await this.transport.send({ registry, method: 'POST', target: uploadsPath(repository), scopes, headers: { 'content-length': '0' } });
-      if (started.statusCode !== 202 && started.statusCode !== 201) throw await registryError(started, action);
-      const location = header(started, 'location');
-      await discard(started);
-      if (!location) throw new ShaleError('SHALE_REGISTRY_PROTOCOL', `${action}: the registry opened an upload without a Location header`);
-      let counter: CountingStream | undefined;
-      const res = await this.transport.send({
-        registry, method: 'PUT', target: withQuery(location, 'digest', digest), scopes,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-        body: async () => {
-          const src = await open();
-          const c = new CountingStream(options.onProgress);
-          counter = c;
-          pipeline(src, c, () => {});
-          return c;
-        },
-      });
-      if (res.statusCode !== 201 && res.statusCode !== 204) throw await registryError(res, action);
-      await discard(res);
-      const claimed = header(res, 'docker-content-digest');
-      if (claimed && claimed !== digest) throw digestMismatch(action, digest, claimed);
-      return counter?.bytes ?? 0;
+    const job = { registry, repository, digest, size, open, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    return this.transport.retrying(action, async (attempt) => {
+      if (attempt > 1 && await this.hasBlob(registry, repository, digest)) return 0;
+      return this.uploader.attempt(job, action);
     });
   }
 
@@ -225,7 +242,7 @@ export class RegistryClient {
         registry, method: 'PUT', target: manifestPath(repository, reference), scopes: [pushScope(repository)],
         headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, body: () => bytes,
       });
-      if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 204) throw await registryError(res, action);
+      if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 204) throw await responseError(res, action);
       await discard(res);
       const claimed = header(res, 'docker-content-digest');
       if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(action, digest, claimed);
@@ -238,14 +255,6 @@ export class RegistryClient {
     return this.http.close();
   }
 
-  private async cancelUpload(registry: string, repository: string, location: string): Promise<void> {
-    try {
-      const res = await this.transport.send({ registry, method: 'DELETE', target: location, scopes: [pushScope(repository)] });
-      await discard(res);
-    } catch (err) {
-      this.events({ type: 'log', level: 'debug', message: `cancelling an upload session on ${registry}: ${(err as Error).message}` });
-    }
-  }
 }
 
 const manifestPath = (repository: string, reference: string): string => `/v2/${repository}/manifests/${reference}`;
@@ -253,13 +262,6 @@ const blobPath = (repository: string, digest: Digest): string => `/v2/${reposito
 const uploadsPath = (repository: string): string => `/v2/${repository}/blobs/uploads/`;
 const refName = (registry: string, repository: string, reference: string): string =>
   `${registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
-
-/** Adds a query parameter to a Location that may be relative and may already carry a query. */
-export function withQuery(location: string, key: string, value: string): string {
-  const hashAt = location.indexOf('#');
-  const base = hashAt >= 0 ? location.slice(0, hashAt) : location;
-  return `${base}${base.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`;
-}
 
 function contentType(res: HttpResponse): string | undefined {
   const ct = header(res, 'content-type')?.split(';')[0]?.trim();
@@ -275,12 +277,8 @@ function mediaTypeField(bytes: Buffer): string | undefined {
   }
 }
 
-async function registryError(res: HttpResponse, action: string): Promise<RegistryError> {
-  return new RegistryError(action, res.statusCode, parseErrorBody(await readText(res, 1 << 16)));
-}
-
 async function manifestError(res: HttpResponse, action: string, registry: string, name: string): Promise<ShaleError> {
-  const err = await registryError(res, action);
+  const err = await responseError(res, action);
   if (res.statusCode === 404 || err.hasCode('MANIFEST_UNKNOWN', 'NAME_UNKNOWN')) {
     return new InputError(
       'SHALE_MANIFEST_UNKNOWN',
@@ -292,7 +290,7 @@ async function manifestError(res: HttpResponse, action: string, registry: string
 }
 
 async function blobError(res: HttpResponse, what: string, registry: string, repository: string, digest: Digest): Promise<ShaleError> {
-  const err = await registryError(res, what);
+  const err = await responseError(res, what);
   if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN')) {
     return new ShaleError('SHALE_BLOB_UNKNOWN', `${what}: registry ${registry} has no blob ${digest} in ${repository}`, { cause: err });
   }

@@ -6,20 +6,26 @@ export interface RegistryErrorEntry {
   message: string;
 }
 
+/** Error codes that are answers, never worth a retry whatever the status says (SPEC: retries). */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'UNAUTHORIZED', 'DENIED', 'NAME_UNKNOWN']);
+
 /**
  * A registry answered with an error status. Carries the status and the registry's structured
- * errors, and whether the failure is temporary (worth retrying: 429, 5xx).
+ * errors, whether the failure is temporary (worth retrying: 408, 429, 5xx, unless a code says it is
+ * final), and how long the registry asked to wait (`Retry-After`).
  */
 export class RegistryError extends ShaleError {
   readonly statusCode: number;
   readonly errors: readonly RegistryErrorEntry[];
   readonly temporary: boolean;
-  constructor(action: string, statusCode: number, errors: readonly RegistryErrorEntry[], code = 'SHALE_REGISTRY_ERROR') {
-    super(code, `${action}: ${describe(statusCode, errors)}`);
+  /** Milliseconds the registry asked to wait before the next try (`Retry-After`), when it said. */
+  retryAfterMs?: number;
+  constructor(action: string, statusCode: number, errors: readonly RegistryErrorEntry[], code = 'SHALE_REGISTRY_ERROR', options: { cause?: unknown } = {}) {
+    super(code, `${action}: ${describe(statusCode, errors)}`, options);
     this.name = 'RegistryError';
     this.statusCode = statusCode;
     this.errors = errors;
-    this.temporary = isTemporaryStatus(statusCode);
+    this.temporary = isTemporaryStatus(statusCode) && !errors.some((e) => PERMANENT_CODES.has(e.code));
   }
   /** Whether any structured error has one of these codes (e.g. MANIFEST_UNKNOWN). */
   hasCode(...codes: string[]): boolean {
@@ -27,8 +33,8 @@ export class RegistryError extends ShaleError {
   }
 }
 
-/** 429 and 5xx are worth retrying; everything else is an answer. */
-export const isTemporaryStatus = (status: number): boolean => status === 429 || status >= 500;
+/** 408, 429 and 5xx are worth retrying; everything else is an answer. */
+export const isTemporaryStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 
 /** Parses a registry error body; tolerates bodies that are not the spec's JSON. */
 export function parseErrorBody(text: string): RegistryErrorEntry[] {
@@ -62,4 +68,12 @@ export function digestMismatch(what: string, expected: string, actual: string): 
     'SHALE_DIGEST_MISMATCH',
     `${what}: content digest mismatch: expected ${expected}, got ${actual}; the registry or a proxy served wrong bytes, try again or check the registry`,
   );
+}
+
+/** The user interrupted the run (Ctrl-C): no retry, no tag; the CLI exits 130 with a one-line message. */
+export class InterruptedError extends ShaleError {
+  constructor() {
+    super('SHALE_INTERRUPTED', 'interrupted; nothing was tagged, and the next run picks up where this one stopped');
+    this.name = 'InterruptedError';
+  }
 }

@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ShaleError } from '../errors.js';
+import { InterruptedError } from './errors.js';
+import { trustContext, type TrustOptions } from './tls.js';
 
 /** HTTP methods the distribution API uses. */
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -13,6 +15,8 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body?: Buffer | Readable;
   verifyTls: boolean;
+  /** Clean-up after an interruption (DELETE of an upload): sent even after Ctrl-C, with a short deadline. */
+  cleanup?: boolean;
 }
 
 /** undici's response: status, headers and a body that must be consumed or dumped. */
@@ -53,7 +57,8 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * The ways to try reaching a registry, in order. Loopback hosts speak plain HTTP; hosts the user
+ * The ways to try reaching a registry, in order. Loopback hosts speak plain HTTP, or verified HTTPS
+ * when plain HTTP is refused (a local registry with its own CA, see `--registry-ca`); hosts the user
  * listed as insecure get HTTPS without certificate checks first, then plain HTTP; everything else
  * gets verified HTTPS only (SPEC.md, `--insecure-registry`).
  */
@@ -61,7 +66,7 @@ export function endpointCandidates(host: string, insecure: ReadonlySet<string>):
   if (insecure.has(host) || insecure.has(hostName(host))) {
     return [{ origin: `https://${host}`, verifyTls: false }, { origin: `http://${host}`, verifyTls: true }];
   }
-  if (isLoopbackHost(host)) return [{ origin: `http://${host}`, verifyTls: true }];
+  if (isLoopbackHost(host)) return [{ origin: `http://${host}`, verifyTls: true }, { origin: `https://${host}`, verifyTls: true }];
   return [{ origin: `https://${host}`, verifyTls: true }];
 }
 
@@ -70,29 +75,60 @@ export function mayCarryCredentials(url: URL, insecure: ReadonlySet<string>): bo
   return url.protocol === 'https:' || isLoopbackHost(url.host) || insecure.has(url.host) || insecure.has(url.hostname);
 }
 
+/** How the HTTP layer connects: timeouts, trusted CAs, cancellation. */
+export interface HttpOptions {
+  userAgent: string;
+  /** Longest wait for a response's headers, or between two pieces of a body, before the request fails (and may be retried). */
+  timeoutMs: number;
+  trust?: TrustOptions;
+  /** Aborts every request in flight and every later one (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
 /** Sends HTTP requests through undici; owns the connection pools. */
 export class Http {
-  private readonly verified = new Agent({ connect: { timeout: 30_000 } });
-  private readonly unverified = new Agent({ connect: { timeout: 30_000, rejectUnauthorized: false } });
-  constructor(private readonly userAgent: string) {}
+  private verifiedAgent: Agent | undefined;
+  private unverifiedAgent: Agent | undefined;
+  constructor(private readonly options: HttpOptions) {}
+
+  /** The signal that cancels this client's work, if any. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
 
   /** Sends one request (no retries, no redirects). Network failures become `NetworkError`. */
   async send(req: HttpRequest): Promise<HttpResponse> {
+    const signal = req.cleanup ? AbortSignal.timeout(3_000) : this.options.signal;
+    if (signal?.aborted) throw new InterruptedError();
     try {
       return await request(req.url, {
         method: req.method,
-        headers: { 'user-agent': this.userAgent, ...req.headers },
+        headers: { 'user-agent': this.options.userAgent, ...req.headers },
         body: req.body ?? null,
-        dispatcher: req.verifyTls ? this.verified : this.unverified,
+        dispatcher: this.agent(req.verifyTls),
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (this.options.signal?.aborted) throw new InterruptedError();
       throw networkError(req.url.host, err);
     }
   }
 
+  private agent(verifyTls: boolean): Agent {
+    const t = this.options.timeoutMs;
+    const common = { headersTimeout: t, bodyTimeout: t };
+    if (!verifyTls) {
+      this.unverifiedAgent ??= new Agent({ ...common, connect: { timeout: Math.min(t, 30_000), rejectUnauthorized: false } });
+      return this.unverifiedAgent;
+    }
+    // Built on first use: reading the system bundle and any --registry-ca files costs a few ms.
+    this.verifiedAgent ??= new Agent({ ...common, connect: { timeout: Math.min(t, 30_000), secureContext: trustContext(this.options.trust) } });
+    return this.verifiedAgent;
+  }
+
   /** Closes the connection pools (once; later calls wait for the same close). */
   close(): Promise<void> {
-    this.closing ??= Promise.all([this.verified.close(), this.unverified.close()]).then(() => undefined);
+    this.closing ??= Promise.all([this.verifiedAgent?.close(), this.unverifiedAgent?.close()]).then(() => undefined);
     return this.closing;
   }
   private closing: Promise<void> | undefined;
@@ -103,6 +139,8 @@ const TEMPORARY = new Set([
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
 ]);
 const TLS_TRUST = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
+/** Whether a network error means the registry's certificate is not trusted. */
+export const isTlsTrustError = (err: unknown): boolean => err instanceof NetworkError && TLS_TRUST.test(err.netCode);
 
 /** Turns a low-level error into a message that names the host and says what to do. */
 export function networkError(host: string, err: unknown): ShaleError {
@@ -117,7 +155,7 @@ export function networkError(host: string, err: unknown): ShaleError {
   }
   if (TLS_TRUST.test(code)) {
     return new NetworkError(
-      `cannot reach registry ${host}: its TLS certificate is not trusted (${code}); fix the certificate, or for a test registry pass --insecure-registry ${host}`,
+      `cannot reach registry ${host}: its TLS certificate is not trusted (${code}); give its CA with --registry-ca FILE (or SSL_CERT_FILE), or for a test registry pass --insecure-registry ${host}`,
       code, false, err,
     );
   }
@@ -126,6 +164,9 @@ export function networkError(host: string, err: unknown): ShaleError {
       `cannot reach registry ${host}: TLS handshake failed (it may speak plain HTTP); for a test registry pass --insecure-registry ${host}`,
       code || 'EPROTO', false, err,
     );
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new NetworkError(`registry ${host} stopped answering (${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
   }
   if (TEMPORARY.has(code)) {
     return new NetworkError(`network error talking to registry ${host}: ${code} (${msg})`, code, true, err);
@@ -148,18 +189,25 @@ export async function readText(res: HttpResponse, limit = 1 << 20): Promise<stri
   return bytes.toString('utf8');
 }
 
-/** Reads a response body fully; throws when it is larger than `limit` bytes. */
-export async function readBytes(res: HttpResponse, limit: number): Promise<Buffer> {
+/**
+ * Reads a response body fully; throws when it is larger than `limit` bytes. A connection that
+ * fails mid-body becomes a NetworkError naming `host` (temporary when a retry may help).
+ */
+export async function readBytes(res: HttpResponse, limit: number, host = 'registry'): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of res.body) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    n += b.length;
-    if (n > limit) {
-      res.body.destroy();
-      throw new ShaleError('SHALE_REGISTRY_RESPONSE_TOO_LARGE', `registry response is larger than ${limit} bytes`);
+  try {
+    for await (const chunk of res.body) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      n += b.length;
+      if (n > limit) {
+        res.body.destroy();
+        throw new ShaleError('SHALE_REGISTRY_RESPONSE_TOO_LARGE', `registry response is larger than ${limit} bytes`);
+      }
+      chunks.push(b);
     }
-    chunks.push(b);
+  } catch (err) {
+    throw networkError(host, err);
   }
   return Buffer.concat(chunks);
 }

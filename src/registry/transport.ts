@@ -5,17 +5,14 @@ import type { Events } from '../events.js';
 import { registryApiHost } from '../ref/reference.js';
 import { accessDenied, loginRequired, refusedCredentials, type Authenticator } from './auth.js';
 import { parseChallenge, type Challenge } from './challenge.js';
-import { RegistryError, parseErrorBody } from './errors.js';
+import { InterruptedError, RegistryError, parseErrorBody } from './errors.js';
 import {
-  NetworkError, discard, endpointCandidates, header, readText,
-  type Endpoint, type Http, type HttpResponse, type Method,
+  NetworkError, discard, endpointCandidates, header, isTlsTrustError, readText,
+  type Endpoint, type Http, type HttpRequest, type HttpResponse, type Method,
 } from './http.js';
+import { isTemporary, markGaveUp, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 
-/** How often and how patiently to retry temporary failures (network errors, 429, 5xx). */
-export interface RetryPolicy {
-  tries: number;
-  baseDelayMs: number;
-}
+export { isTemporary, type RetryPolicy };
 
 /** One API call: the registry, what to send, and the token scopes it needs. */
 export interface Exchange {
@@ -28,6 +25,8 @@ export interface Exchange {
   /** Opens the body; called again if the request must be re-sent after an auth challenge. */
   body?: () => Promise<Buffer | Readable> | Buffer;
   followRedirects?: boolean;
+  /** Clean-up that must go out even after Ctrl-C (see HttpRequest.cleanup). */
+  cleanup?: boolean;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -47,6 +46,16 @@ export class RegistryTransport {
     private readonly retry: RetryPolicy,
   ) {}
 
+  /** Attempts per operation (the retry policy's tries). */
+  get tries(): number {
+    return this.retry.tries;
+  }
+
+  /** The signal that cancels this transport's work (Ctrl-C), if any. */
+  get signal(): AbortSignal | undefined {
+    return this.http.signal;
+  }
+
   /** The registry's endpoint, pinging it the first time (cached, also when it fails, per call). */
   endpoint(registry: string): Promise<Endpoint> {
     let p = this.pings.get(registry);
@@ -61,13 +70,18 @@ export class RegistryTransport {
   /** GET /v2/ on each candidate endpoint; learns the scheme that works and the auth challenge. */
   async ping(registry: string): Promise<{ endpoint: Endpoint; challenge: Challenge }> {
     const host = registryApiHost(registry);
+    const candidates = endpointCandidates(host, this.insecure);
     let lastErr: unknown;
-    for (const endpoint of endpointCandidates(host, this.insecure)) {
+    let trustErr: unknown;
+    for (const [i, endpoint] of candidates.entries()) {
+      const more = i < candidates.length - 1;
       let res: HttpResponse;
       try {
         res = await this.http.send({ method: 'GET', url: new URL('/v2/', endpoint.origin), headers: {}, verifyTls: endpoint.verifyTls });
       } catch (err) {
+        if (err instanceof InterruptedError) throw err;
         lastErr = err instanceof NetworkError && !err.temporary ? rename(err, host, registry) : err;
+        if (isTlsTrustError(err)) trustErr = lastErr;
         continue;
       }
       if (res.statusCode === 200 || res.statusCode === 401) {
@@ -77,14 +91,21 @@ export class RegistryTransport {
         return { endpoint, challenge };
       }
       const errors = parseErrorBody(await readText(res, 1 << 16));
+      const plainToTls = res.statusCode === 400 && endpoint.origin.startsWith('http:');
+      // A TLS server answers plain HTTP with 400: try the next way (HTTPS), or say why it failed there.
+      if (plainToTls && more) continue;
+      if (plainToTls && trustErr) throw trustErr;
       const hint = res.statusCode === 404
         ? ' (no /v2/ API there: is this a container registry?)'
-        : res.statusCode === 400 && endpoint.origin.startsWith('http:')
-          ? ` (it may speak only HTTPS; for a test registry with its own certificate pass --insecure-registry ${host})`
+        : plainToTls
+          ? ` (it may speak only HTTPS; give its CA with --registry-ca FILE, or for a test registry pass --insecure-registry ${host})`
           : '';
-      throw new RegistryError(`contacting registry ${registry} at ${endpoint.origin}/v2/${hint}`, res.statusCode, errors);
+      const err = new RegistryError(`contacting registry ${registry} at ${endpoint.origin}/v2/${hint}`, res.statusCode, errors);
+      const wait = parseRetryAfter(header(res, 'retry-after'));
+      if (wait !== undefined) err.retryAfterMs = wait;
+      throw err;
     }
-    throw lastErr;
+    throw trustErr ?? lastErr;
   }
 
   /** Sends one API call and returns the response, whatever its status (auth failures throw). */
@@ -100,7 +121,10 @@ export class RegistryTransport {
       if (authz.header) headers['authorization'] = authz.header;
       const body = x.body ? await x.body() : undefined;
       const verifyTls = sameOrigin ? endpoint.verifyTls : !(this.insecure.has(url.host) || this.insecure.has(url.hostname));
-      const res = await this.http.send(body === undefined ? { method: x.method, url, headers, verifyTls } : { method: x.method, url, headers, body, verifyTls });
+      const req: HttpRequest = { method: x.method, url, headers, verifyTls };
+      if (body !== undefined) req.body = body;
+      if (x.cleanup) req.cleanup = true;
+      const res = await this.http.send(req);
 
       if (res.statusCode === 401 && sameOrigin) {
         const challenge = parseChallenge(header(res, 'www-authenticate'));
@@ -129,25 +153,40 @@ export class RegistryTransport {
 
   /**
    * Runs `fn`, retrying when it throws a temporary failure (a network error, or a RegistryError for
-   * 429/5xx), up to the policy's tries, with doubling delays. `action` names the work in log events.
+   * 408/429/5xx) up to the policy's tries, waiting what `Retry-After` says or a capped, jittered,
+   * doubling delay. `action` names the work in log events; the last error says how many tries it took.
    */
-  async retrying<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  async retrying<T>(action: string, fn: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        return await fn(attempt);
       } catch (err) {
-        if (!isTemporary(err) || attempt >= this.retry.tries) throw err;
-        const delay = this.retry.baseDelayMs * 2 ** (attempt - 1);
+        if (this.http.signal?.aborted) throw new InterruptedError();
+        if (!isTemporary(err) || attempt >= this.retry.tries) {
+          if (isTemporary(err)) markGaveUp(err, attempt);
+          throw err;
+        }
+        const delay = retryDelay(err, attempt, this.retry);
         this.events({ type: 'log', level: 'debug', message: `${action}: ${(err as Error).message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${this.retry.tries})` });
-        await sleep(delay);
+        try {
+          await sleep(delay, undefined, this.http.signal ? { signal: this.http.signal } : {});
+        } catch {
+          throw new InterruptedError();
+        }
       }
     }
   }
 }
 
-/** Whether an error is worth retrying. */
-export const isTemporary = (err: unknown): boolean =>
-  (err instanceof RegistryError || err instanceof NetworkError) && err.temporary;
+/** A RegistryError from an error response (reads its body unless `head`), with the `Retry-After` it gave. */
+export async function responseError(res: HttpResponse, action: string, head = false): Promise<RegistryError> {
+  const errors = head ? [] : parseErrorBody(await readText(res, 1 << 16).catch(() => ''));
+  if (head) await discard(res);
+  const err = new RegistryError(action, res.statusCode, errors);
+  const wait = parseRetryAfter(header(res, 'retry-after'));
+  if (wait !== undefined) err.retryAfterMs = wait;
+  return err;
+}
 
 // Messages name the registry the user wrote ("docker.io"), not only its API host.
 function rename(err: NetworkError, host: string, registry: string): NetworkError {

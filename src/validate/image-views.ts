@@ -1,0 +1,29 @@
+import { artifactImages, type Artifact, type Layer } from '../oci/image.js';
+import { Annotation } from '../oci/types.js';
+import { imagePlatform } from '../store/artifact-blobs.js';
+import { mapLimit } from '../store/map-limit.js';
+import { readLayerEntries, type LayerEntry } from './layer-entries.js';
+import type { ImageView } from './result.js';
+
+/** Layers read at once: each is a gunzip + tar parse of a stream. */
+const CONCURRENCY = 4;
+
+/**
+ * Reads every layer of an artifact once (a layer shared by several platforms is one blob, read
+ * once) and returns one view per platform for the checks.
+ */
+export async function imageViews(artifact: Artifact, where: string): Promise<ImageView[]> {
+  const images = artifactImages(artifact);
+  const unique = new Map<string, Layer>();
+  for (const img of images) for (const l of img.layers) unique.set(l.descriptor.digest, l);
+  const read = await mapLimit([...unique.values()], CONCURRENCY, async (l) => [l.descriptor.digest, await readLayerEntries(() => l.open(), `layer ${l.descriptor.digest} of ${where}`)] as const);
+  const entries = new Map<string, LayerEntry[]>(read);
+  return images.map((img) => ({
+    platform: imagePlatform(img),
+    config: img.config,
+    layers: img.layers.map((l) => {
+      const name = l.descriptor.annotations?.[Annotation.LayerName];
+      return { name: name ?? 'base', digest: l.descriptor.digest, shale: name !== undefined, entries: entries.get(l.descriptor.digest) ?? [] };
+    }),
+  }));
+}

@@ -1,0 +1,41 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from '../build/build.js';
+import type { BuildOptions } from '../build/options.js';
+import type { BuildSpec } from '../config/spec.js';
+import type { Events } from '../events.js';
+import { readLayout } from '../publish/layout.js';
+import { checkConflicts } from './conflicts.js';
+import { checkEntrypoint } from './entrypoint.js';
+import { checkExcluded } from './excluded.js';
+import { imageViews } from './image-views.js';
+import { checkNativeFiles } from './native-files.js';
+import { checkReproducible } from './reproducible.js';
+import type { ValidateReport } from './result.js';
+
+/** How to build for validation: the build's options without outputs (validate picks its own). */
+export type ValidateOptions = Omit<BuildOptions, 'push' | 'oci' | 'tar' | 'noCache'>;
+
+/**
+ * Builds the app twice ignoring every cache into a temporary OCI layout, reads the first image
+ * back and runs the checks of SPEC.md "validate" on it: native files match their platform, no
+ * path is written by two shale layers, no default-excluded file is in the app layer, the
+ * entrypoint's program exists, and the two builds gave the same digests. The layout is removed.
+ */
+export async function validate(spec: BuildSpec, opts: ValidateOptions, events: Events): Promise<ValidateReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'shale-validate-'));
+  try {
+    const layout = join(dir, 'layout');
+    // Both builds write to one layout: blobs already there (the base's) are not written twice.
+    const first = await build(spec, { ...opts, noCache: true, oci: layout }, events);
+    const artifact = await readLayout(layout, first.digest);
+    const second = await build(spec, { ...opts, noCache: true, oci: layout }, events);
+    events({ type: 'step', step: 'reading layers', detail: layout });
+    const images = await imageViews(artifact, `the image built from ${spec.configFile}`);
+    const checks = [checkNativeFiles(images), checkConflicts(images), checkExcluded(images), checkEntrypoint(images), checkReproducible(first, second)];
+    return { digest: first.digest, checks, ok: checks.every((c) => c.ok) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
