@@ -14,17 +14,17 @@ import { parseReference, type Reference } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { FsBlobStore } from '../store/blob-store.js';
 import { FingerprintIndex } from '../store/fingerprint-index.js';
+import { FileHashes } from '../store/file-hashes.js';
 import { assembleImage, assembleIndex } from './assemble.js';
 import { resolveBase } from './base.js';
+import { baseLibc } from './base-libc.js';
+import { formatLibc, UNUSED_LIBC } from '../python/libc.js';
 import { LayerMaker } from './materialize.js';
 import { registryLayers } from './registry-cache.js';
 import { LayerRecords } from '../store/layer-records.js';
 import type { BuildOptions } from './options.js';
 import { PackageResolver } from './packages.js';
 import type { BuildResult, LayerReport } from './result.js';
-
-/** glibc assumed for wheel choice until the base's own is read (manylinux_2_28: Debian 10+, RHEL 8+). */
-const DEFAULT_GLIBC: [number, number] = [2, 28];
 
 function parseRef(value: string, what: string): Reference {
   try {
@@ -45,10 +45,13 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
   const platforms = opts.platforms ?? spec.platforms;
   const baseRef = parseRef(spec.base, `${spec.configFile}: \`base\``);
   const pushRef = opts.push === undefined ? undefined : parseRef(opts.push, '--push');
-  const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries, events });
+  const client = new RegistryClient({
+    insecureRegistries: opts.insecureRegistries, events, caFiles: opts.registryCa ?? [], ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   try {
     const blobs = new FsBlobStore(opts.cacheDir);
     const resolver = new PackageResolver(spec, opts.cacheDir, events);
+    const hashes = FileHashes.in(opts.cacheDir);
     const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseRef(r, '--cache-from'))];
 
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
@@ -62,12 +65,14 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
 
     const built = await Promise.all(
       platforms.map(async (platform, i) => {
-        const base = bases[i]!;
         const plat = platformString(platform);
+        const needed = (await resolver.requirements()) !== undefined;
+        const libc = await baseLibc(bases[i]!, spec.libc, { cacheDir: opts.cacheDir, noCache: opts.noCache, fromRegistry: remote.baseLibc, events, needed });
+        const base = libc ? { ...bases[i]!, libc: formatLibc(libc) } : bases[i]!;
         const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
-        const env = { python: py.python, platform, libc: { kind: 'glibc' as const, version: DEFAULT_GLIBC } };
+        const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
-        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch });
+        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes });
         const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
         const reports: LayerReport[] = [
           ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
@@ -103,6 +108,7 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
       await writeLayout(dir, artifact, { tag, events });
       outputs.push(dir);
     }
+    await hashes.save();
     return { digest: artifactDigest(artifact), layers: reports, pushed, seconds: Math.round(performance.now() - started) / 1000, outputs };
   } finally {
     await client.close();

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import type { Events } from '../events.js';
+import { limiter } from './limit.js';
 import { writeLayerBlob } from '../layer/blob.js';
 import type { Layer } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor } from '../oci/types.js';
@@ -36,6 +38,8 @@ export interface MaterializedLayer {
  */
 export class LayerMaker {
   private readonly inflight = new Map<string, Promise<MaterializedLayer>>();
+  /** One layer build per core: gzip is the bottleneck, and more at once only adds memory. */
+  private readonly building = limiter(Math.max(1, availableParallelism()));
 
   constructor(
     private readonly cache: LayerCache,
@@ -82,8 +86,10 @@ export class LayerMaker {
         return { layer, reason: `reused from registry (${remote.from})` };
       }
     }
-    events({ type: 'layer', name: plan.name, ...at, status: 'building' });
-    const blob = await writeLayerBlob(await plan.entries(), { mtime: this.opts.epoch }, this.cache.blobs);
+    const blob = await this.building(async () => {
+      events({ type: 'layer', name: plan.name, ...at, status: 'building' });
+      return writeLayerBlob(await plan.entries(), { mtime: this.opts.epoch }, this.cache.blobs);
+    });
     const descriptor: Descriptor = {
       mediaType: MediaType.OciLayerGzip,
       digest: blob.digest,

@@ -15,6 +15,8 @@ export interface FileEntry {
   size: number;
   /** Opens the file's content; called once, when the layer's bytes are actually needed. */
   open: () => Promise<Readable> | Readable;
+  /** The host file the content comes from, when there is one (lets fingerprints reuse its hash). */
+  source?: string;
 }
 
 export interface DirEntry {

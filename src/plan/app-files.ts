@@ -43,7 +43,7 @@ export async function collectFiles(projectDir: string, sources: readonly AppSour
     if (st.isSymbolicLink()) {
       entries.push({ type: 'symlink', path, target: await readlink(abs) });
     } else if (st.isFile()) {
-      entries.push({ type: 'file', path, mode: st.mode & 0o777, size: st.size, open: () => createReadStream(abs) });
+      entries.push({ type: 'file', path, mode: st.mode & 0o777, size: st.size, open: () => createReadStream(abs), source: abs });
     }
   };
 

@@ -8,6 +8,7 @@ import type { InstallLayout } from '../python/layout.js';
 import type { Digest } from '../oci/types.js';
 import { mapLimit } from '../store/map-limit.js';
 import { entryInputs, fingerprint, type EntryInput } from './fingerprint.js';
+import type { FileHashes } from '../store/file-hashes.js';
 
 /** A third-party package ready for layering: its wheel, and its installed files on demand. */
 export interface PackageInput {
@@ -63,6 +64,8 @@ export interface PlanInput {
   libs: LibInput[];
   app: Entry[];
   epoch: number;
+  /** Remembers host files' content hashes across runs (see FileHashes). */
+  hashes?: FileHashes;
 }
 
 const bucketOf = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0) % BUCKETS;
@@ -87,8 +90,8 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
   };
 }
 
-async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, entries: Entry[], epoch: number): Promise<PlannedLayer> {
-  const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries) };
+async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, entries: Entry[], epoch: number, hashes?: FileHashes): Promise<PlannedLayer> {
+  const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries, hashes) };
   return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries) };
 }
 
@@ -156,13 +159,13 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
         throw new InputError('SHALE_LAYER_MIXED', `${spec.configFile}: layer "${l.name}" has both packages and paths; third-party packages and local libraries change at different rates, so give each its own layer`);
       }
       if (group.length) out.push(packageLayer(l.name, group, layout, epoch));
-      else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch));
+      else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch, input.hashes));
     }
   } else {
     out.push(...autoPackageLayers(packages, layout, epoch));
-    if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch));
+    if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch, input.hashes));
   }
-  out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch));
+  out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch, input.hashes));
   const names = new Set<string>();
   for (const l of out) {
     if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${spec.configFile}: two layers are named "${l.name}"; layer names must be unique`);

@@ -13,6 +13,7 @@ import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
 import { contentLength, readUrlRecord, stillServes, writeUrlRecord } from './url-index.js';
 import { cachedWheelPath, downloadToCache, hashFile, readCachedWheel, type Downloaded } from './wheel-cache.js';
+import { FileHashes } from '../store/file-hashes.js';
 
 /** A wheel on local disk, verified. */
 export interface WheelFile {
@@ -78,22 +79,9 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
   };
 }
 
-const localHashes = new Map<string, Promise<string>>();
-
-/** The sha256 and size of a local file; the hash is computed once per path, size and mtime. */
-async function hashLocal(path: string): Promise<{ sha256: string; size: number }> {
-  const st = await stat(path);
-  const key = `${path}\0${st.size}\0${st.mtimeMs}`;
-  let p = localHashes.get(key);
-  if (!p) {
-    p = hashFile(path);
-    localHashes.set(key, p);
-    p.catch(() => localHashes.delete(key));
-  }
-  return { sha256: await p, size: st.size };
-}
-
-async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure: boolean): Promise<WheelChoice> {
+async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure: boolean, cacheDir: string): Promise<WheelChoice> {
+  // Hashed once per file version, remembered in the cache directory across runs.
+  const hashLocal = (p: string) => FileHashes.in(cacheDir).hash(p);
   const { sha256, size } = await hashLocal(path);
   verify(pkg, c, sha256);
   const fetch = once(async (): Promise<WheelFile> => {
@@ -191,6 +179,6 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
 export async function chooseCandidate(pkg: LockedPackage, c: Candidate, cacheDir: string, events: Events): Promise<WheelChoice> {
   const w = parseWheelFilename(c.filename);
   const pure = w ? isPureWheel(w) : false;
-  if (c.path) return localChoice(pkg, c, c.path, pure);
+  if (c.path) return localChoice(pkg, c, c.path, pure, cacheDir);
   return remoteChoice(pkg, c, c.url ?? '', cacheDir, events, pure);
 }
