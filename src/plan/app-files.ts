@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { createRequire } from 'node:module';
+import dockerignoreModule from '@balena/dockerignore';
 import type { AppSource } from '../config/spec.js';
 import type { Entry } from '../layer/entry.js';
 import type { Events } from '../events.js';
 
-// The package's types declare an ES default export, but it is CommonJS (`module.exports = factory`).
-const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as typeof import('@balena/dockerignore').default;
+// The package's types declare an ES default export, but it is CommonJS (`module.exports = factory`):
+// Node hands the factory itself to a default import, a bundler may hand `{ default: factory }`.
+type Factory = typeof dockerignoreModule.default;
+const dockerignore: Factory = (dockerignoreModule as { default?: Factory }).default ?? (dockerignoreModule as unknown as Factory);
 
 /**
  * Files that never belong in an image unless the user says otherwise: secrets, VCS data,
