@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
-import { InputError } from '../errors.js';
+import { InputError, ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import { artifactDigest, type Artifact, type Image } from '../oci/image.js';
 import { platformString } from '../oci/types.js';
@@ -42,6 +42,18 @@ function parseRef(value: string, what: string): Reference {
  */
 export async function build(spec: BuildSpec, opts: BuildOptions, events: Events): Promise<BuildResult> {
   const started = performance.now();
+  try {
+    return await buildOnce(spec, opts, events, started);
+  } catch (err) {
+    // A cached blob that no longer matches its digest was deleted when it was read; one more
+    // run rebuilds it. Nothing was published yet that a second run would not publish the same.
+    if (!(err instanceof ShaleError && err.code === 'SHALE_BLOB_CORRUPT')) throw err;
+    events({ type: 'log', level: 'warn', message: `the local cache held a corrupt blob, now removed; building again (${err.message})` });
+    return buildOnce(spec, opts, events, started);
+  }
+}
+
+async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, started: number): Promise<BuildResult> {
   const platforms = opts.platforms ?? spec.platforms;
   const baseRef = parseRef(spec.base, `${spec.configFile}: \`base\``);
   const pushRef = opts.push === undefined ? undefined : parseRef(opts.push, '--push');
@@ -72,7 +84,7 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
         const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
         const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
-        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes });
+        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes, baseLayers: base.layers.length });
         const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
         const reports: LayerReport[] = [
           ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),

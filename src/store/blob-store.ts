@@ -69,6 +69,10 @@ export class FsBlobStore implements BlobStore {
       throw err;
     }
     const verify = verifyingStream(d, `blob ${d} in ${this.root}`);
+    // A corrupt blob is removed as soon as it is found, so the next build makes it afresh.
+    verify.on('error', (err: unknown) => {
+      if (err instanceof ShaleError && err.code === 'SHALE_BLOB_CORRUPT') void unlink(file).catch(() => undefined);
+    });
     return pipeline(fh.createReadStream(), verify, () => undefined);
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalBytes } from '../oci/canonical-json.js';
 import { digestHex, sha256 } from '../oci/digest.js';
@@ -49,7 +49,9 @@ export class FingerprintIndex {
     }
     const entry = parseEntry(text, fingerprint);
     if (!entry) return undefined;
-    return (await this.blobs.has(entry.descriptor.digest)) ? entry : undefined;
+    // A blob cut short (a crash mid-write outside our atomic rename, a full disk) is a miss.
+    const size = await stat(this.blobs.path(entry.descriptor.digest)).then((s) => s.size, () => undefined);
+    return size === entry.descriptor.size ? entry : undefined;
   }
 
   /** Records the layer for a fingerprint (its blob should already be in the BlobStore). */

@@ -36,6 +36,8 @@ export async function addStream(pack: Pack, name: string, size: number, src: Rea
   });
   done.catch(() => undefined); // observed below; this only keeps an early failure from going unhandled
   const sink = pack.entry({ ...HEADER, name, type: 'file', size }, (err) => settle(err));
+  // Its errors reach `done` through the callback; a listener keeps destroy() from throwing them again.
+  sink.on('error', () => undefined);
   const digesting = new DigestingStream();
   try {
     // pipeline (not pipe) so an error in `src` ends the loop instead of leaving it waiting.
