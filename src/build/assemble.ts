@@ -3,6 +3,7 @@ import { sha256 } from '../oci/digest.js';
 import type { Image, Index, Layer } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor, type HistoryEntry, type ImageConfig, type Manifest, type Platform, type ImageIndex } from '../oci/types.js';
 import type { BuildSpec } from '../config/spec.js';
+import { BASE_LIBC_ANNOTATION } from './base-libc.js';
 
 /** The base image of one platform, as resolved from its registry (layers not downloaded). */
 export interface BaseImage {
@@ -12,6 +13,8 @@ export interface BaseImage {
   digest: string;
   config: ImageConfig;
   layers: Layer[];
+  /** Its C library ("glibc 2.36"), recorded as `dev.shale.base.libc` so later builds need not read the layers. */
+  libc?: string;
 }
 
 /** A shale-made layer with the history line that describes it. */
@@ -90,6 +93,7 @@ export function assembleImage(spec: BuildSpec, base: BaseImage, layers: readonly
       [Annotation.Created]: createdTime(epoch),
       [Annotation.BaseName]: base.name,
       [Annotation.BaseDigest]: base.digest,
+      ...(base.libc === undefined ? {} : { [BASE_LIBC_ANNOTATION]: base.libc }),
     },
   };
   const manifestBytes = canonicalBytes(manifest);

@@ -16,6 +16,10 @@ export interface BuildOptions {
   cacheDir: string;
   noCache: boolean;
   insecureRegistries: string[];
+  /** Extra CA certificates (PEM files) trusted for registries (`--registry-ca`). */
+  registryCa?: string[];
+  /** Cancels registry work (Ctrl-C). */
+  signal?: AbortSignal;
   /** SOURCE_DATE_EPOCH: the time written into layers and configs. */
   epoch: number;
   /** Registry mirrors for pulls: registry → mirror hosts. */

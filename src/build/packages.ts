@@ -5,7 +5,7 @@ import { resolveWheel, type WheelChoice } from '../python/finder.js';
 import { installWheel, type InstalledDist } from '../python/install.js';
 import { installLocalLib } from '../python/local-lib.js';
 import type { InstallLayout } from '../python/layout.js';
-import { readRequirements, selectForEnv, type Requirements } from '../python/requirements.js';
+import { readLock, type Lock } from '../python/lock.js';
 import type { Link } from '../python/links.js';
 import type { TargetEnv } from '../python/tags.js';
 import type { LibInput, PackageInput } from '../plan/layers.js';
@@ -18,7 +18,7 @@ import { mapLimit } from '../store/map-limit.js';
  * shared between platforms when the wheel and layout are the same (pure wheels).
  */
 export class PackageResolver {
-  private lock: Promise<Requirements | undefined> | undefined;
+  private lock: Promise<Lock | undefined> | undefined;
   private readonly installs = new Map<string, Promise<InstalledDist>>();
   /** Index and find-links pages, read once per build. */
   private readonly pages = new Map<string, Promise<Link[]>>();
@@ -29,9 +29,9 @@ export class PackageResolver {
     private readonly events: Events,
   ) {}
 
-  /** The lock file's packages and options, read once. */
-  requirements(): Promise<Requirements | undefined> {
-    this.lock ??= this.spec.lock ? readRequirements(this.spec.lock) : Promise.resolve(undefined);
+  /** The lock file's packages and options, read once (requirements.txt, pylock.toml or uv.lock). */
+  requirements(): Promise<Lock | undefined> {
+    this.lock ??= this.spec.lock ? readLock(this.spec.lock) : Promise.resolve(undefined);
     return this.lock;
   }
 
@@ -39,7 +39,7 @@ export class PackageResolver {
   async packages(env: TargetEnv, layout: InstallLayout): Promise<PackageInput[]> {
     const req = await this.requirements();
     if (!req) return [];
-    const pkgs = selectForEnv(req.packages, env);
+    const pkgs = req.select(env);
     const sources = {
       findLinks: [...this.spec.findLinks, ...req.options.findLinks],
       indexUrl: req.options.indexUrl ?? this.spec.indexUrl,

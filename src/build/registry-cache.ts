@@ -4,6 +4,7 @@ import { Annotation, isIndexMediaType, type Descriptor, type Digest } from '../o
 import { manifestReference, referenceString, type Reference } from '../ref/reference.js';
 import type { RegistryClient } from '../registry/client.js';
 import { parseConfig, parseIndex, parseManifest } from '../store/oci-parse.js';
+import { BASE_LIBC_ANNOTATION } from './base-libc.js';
 
 /** A layer an image in a registry already has, found by the fingerprint of its inputs. */
 export interface RemoteLayer {
@@ -16,6 +17,14 @@ export interface RemoteLayer {
 }
 
 /**
+ * Layers of earlier images by fingerprint, plus what those images recorded about their bases:
+ * base manifest digest → C library (`dev.shale.base.libc`), so wheel choice needs no base layer.
+ */
+export class RemoteLayers extends Map<string, RemoteLayer> {
+  readonly baseLibc = new Map<string, string>();
+}
+
+/**
  * Reads the layers of earlier images (the push target and any --cache-from) that shale made,
  * keyed by their `dev.shale.layer.inputs` fingerprint. Only manifests and configs are fetched
  * (a few kB); an image that does not exist yet is simply no cache. For the push target, other
@@ -23,8 +32,8 @@ export interface RemoteLayer {
  * the push would fail the same way; for --cache-from images they are warnings, as that cache
  * only ever saves work.
  */
-export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events, pushTarget?: Reference): Promise<Map<string, RemoteLayer>> {
-  const found = new Map<string, RemoteLayer>();
+export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events, pushTarget?: Reference): Promise<RemoteLayers> {
+  const found = new RemoteLayers();
   await Promise.all(
     refs.map(async (ref) => {
       const name = referenceString(ref);
@@ -35,6 +44,9 @@ export async function registryLayers(client: RegistryClient, refs: readonly Refe
           : [top.bytes];
         for (const bytes of manifests) {
           const manifest = parseManifest(bytes, name);
+          const baseDigest = manifest.annotations?.[Annotation.BaseDigest];
+          const libc = manifest.annotations?.[BASE_LIBC_ANNOTATION];
+          if (baseDigest && libc && !found.baseLibc.has(baseDigest)) found.baseLibc.set(baseDigest, libc);
           if (!manifest.layers.some((l) => l.annotations?.[Annotation.LayerInputs])) continue;
           const config = parseConfig(await client.getBlobBytes(ref.registry, ref.repository, manifest.config.digest), `${name} config`);
           manifest.layers.forEach((d, i) => {

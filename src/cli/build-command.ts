@@ -15,7 +15,7 @@ function sourceDateEpoch(): number {
 }
 
 /** `shale build`: parse flags, run the build, print the result. */
-export async function buildCommand(dir: string, flags: Record<string, unknown>, debug: boolean): Promise<void> {
+export async function buildCommand(dir: string, flags: Record<string, unknown>, debug: boolean, signal?: AbortSignal): Promise<void> {
   const spec = await loadBuildSpec(dir);
   const opts: BuildOptions = {
     cacheDir: typeof flags.cacheDir === 'string' ? flags.cacheDir : defaultCacheDir(),
@@ -25,6 +25,8 @@ export async function buildCommand(dir: string, flags: Record<string, unknown>, 
     epoch: sourceDateEpoch(),
     mirrors: parseMirrors(process.env.SHALE_REGISTRY_MIRRORS ?? ''),
   };
+  if (Array.isArray(flags.registryCa)) opts.registryCa = flags.registryCa as string[];
+  if (signal) opts.signal = signal;
   if (typeof flags.platform === 'string') opts.platforms = parsePlatforms(flags.platform);
   if (typeof flags.push === 'string') opts.push = flags.push;
   if (typeof flags.oci === 'string') opts.oci = flags.oci;

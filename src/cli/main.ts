@@ -21,6 +21,9 @@ export function parsePlatforms(value: string): Platform[] {
 export const defaultCacheDir = (): string =>
   process.env.SHALE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shale');
 
+/** Aborted on Ctrl-C: registry work stops, abandoned uploads are DELETEd, the CLI exits 130. */
+const interrupt = new AbortController();
+
 function program(): Command {
   const p = new Command('shale')
     .description('Daemonless, layered, reproducible container images for Python services')
@@ -41,8 +44,9 @@ function program(): Command {
     .option('--explain', 'say, per layer, whether it was reused and why it was rebuilt')
     .option('--json', 'print one JSON object on stdout')
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .action(async (dir: string, opts: Record<string, unknown>) => {
-      await buildCommand(dir, opts, p.opts().debug === true);
+      await buildCommand(dir, opts, p.opts().debug === true, interrupt.signal);
     });
 
   p.command('history')
@@ -70,14 +74,32 @@ function program(): Command {
 /** Runs the CLI; the one place that catches errors and picks the exit code. */
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  const onSigint = (): void => {
+    // A second Ctrl-C does not wait for the clean-up.
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+    // Work that does not watch the signal (building a layer) gets a moment, then the process ends.
+    setTimeout(() => {
+      process.stderr.write('error: interrupted\n');
+      process.exit(130);
+    }, 5_000).unref();
+  };
+  process.on('SIGINT', onSigint);
   try {
     await program().parseAsync(argv, { from: 'user' });
   } catch (err) {
+    if (interrupt.signal.aborted) {
+      process.stderr.write('error: interrupted; nothing was tagged, and the next run picks up where this one stopped\n');
+      process.exitCode = 130;
+      return;
+    }
     if (err instanceof CommanderError) {
       // --help and --version exit 0; usage errors are bad input.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
     process.exitCode = reportError(err, debug);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }

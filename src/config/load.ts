@@ -4,6 +4,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
+import { parseLibc } from '../python/libc.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
 
@@ -146,7 +147,12 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   };
   if (c.domain !== undefined) spec.domain = c.domain;
   if (c.python !== undefined) spec.python = c.python;
+  if (c.libc !== undefined) {
+    const libc = parseLibc(c.libc);
+    if (libc) spec.libc = libc;
+  }
   if (lock !== undefined) spec.lock = lock;
   if (layers !== undefined) spec.layers = layers;
+  if (c['max-layers'] !== undefined) spec.maxLayers = c['max-layers'];
   return spec;
 }

@@ -31,6 +31,7 @@ export const shaleConfigSchema = z
     ports: z.array(z.number().int().min(1).max(65535)).optional(),
     user: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
+    libc: z.string().regex(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"').optional(),
     lock: z.string().min(1).optional(),
     'index-url': z.string().min(1).optional(),
     'find-links': z.array(z.string().min(1)).optional(),
@@ -38,6 +39,7 @@ export const shaleConfigSchema = z
     app: z.array(appItem).optional(),
     exclude: z.array(z.string().min(1)).optional(),
     layers: z.array(layerSchema).optional(),
+    'max-layers': z.number().int().min(2).max(127).optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import type { Platform } from '../oci/types.js';
+import type { Libc } from '../python/libc.js';
 
 /** One source of the app layer: a directory's contents or a file, copied to `to` in the image. */
 export interface AppSource {
@@ -27,6 +28,8 @@ export interface BuildSpec {
   repository: string;
   base: string;
   python?: string;
+  /** The base's C library from `libc` in the config; detected from the base image when absent. */
+  libc?: Libc;
   platforms: Platform[];
   workdir: string;
   entrypoint: string[];
@@ -43,4 +46,6 @@ export interface BuildSpec {
   app: AppSource[];
   exclude: string[];
   layers?: ExplicitLayer[];
+  /** `max-layers`: the most layers the image may have, the base's included (default 60). */
+  maxLayers?: number;
 }

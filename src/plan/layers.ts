@@ -54,8 +54,13 @@ export type LayerInputs =
  * The wheel's size, not the installed size, so a runner can plan layers without downloading.
  */
 export const LARGE_WHEEL_BYTES = 4 * 1024 * 1024;
-/** The long tail of small packages is spread over this many buckets per kind (pure, native). */
-export const BUCKETS = 4;
+/**
+ * The long tail of small packages is spread over up to this many buckets per kind (pure, native):
+ * enough that bumping or adding one small package re-uploads a small layer (about 1/16 of the
+ * tail), few enough to stay in the layer budget. Over budget, the count halves (16 → 8 → ...);
+ * since the bucket is the name hash modulo a power of two, halving merges buckets pairwise.
+ */
+export const BUCKETS = 16;
 
 export interface PlanInput {
   spec: BuildSpec;
@@ -66,9 +71,14 @@ export interface PlanInput {
   epoch: number;
   /** Remembers host files' content hashes across runs (see FileHashes). */
   hashes?: FileHashes;
+  /** How many layers the base image has: they count against `max-layers`. */
+  baseLayers?: number;
 }
 
-const bucketOf = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0) % BUCKETS;
+/** The default of `max-layers`: layers of the whole image, the base's included (DESIGN.md: stay well under ~100). */
+export const DEFAULT_MAX_LAYERS = 60;
+
+const bucketOf = (name: string, buckets: number): number => createHash('sha256').update(name).digest().readUInt32BE(0) % buckets;
 
 function packageLayer(name: string, pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number): PlannedLayer {
   const sorted = [...pkgs].sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -101,13 +111,27 @@ async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, 
  * the package name (so bumping one package changes one bucket), pure and native packages never
  * together (pure layers are the same blob on every platform). Needs no wheel's contents.
  */
-export function autoPackageLayers(pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number): PlannedLayer[] {
-  const large = pkgs.filter((p) => p.size >= LARGE_WHEEL_BYTES).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const small = pkgs.filter((p) => p.size < LARGE_WHEEL_BYTES);
+export function autoPackageLayers(pkgs: readonly PackageInput[], layout: InstallLayout, epoch: number, maxLayers = Infinity): PlannedLayer[] {
+  // Over budget, first fewer buckets, then the smallest large packages join them (the largest
+  // packages are where a layer of their own saves the most).
+  const bySize = pkgs.filter((p) => p.size >= LARGE_WHEEL_BYTES).sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
+  let planned: PlannedLayer[] = [];
+  for (let keep = bySize.length; keep >= 0; keep--) {
+    for (let buckets = BUCKETS; buckets >= 1; buckets /= 2) {
+      planned = groupPackages(pkgs, new Set(bySize.slice(0, keep)), buckets, layout, epoch);
+      if (planned.length <= maxLayers) return planned;
+    }
+  }
+  return planned;
+}
+
+function groupPackages(pkgs: readonly PackageInput[], own: ReadonlySet<PackageInput>, buckets: number, layout: InstallLayout, epoch: number): PlannedLayer[] {
+  const large = pkgs.filter((p) => own.has(p)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const small = pkgs.filter((p) => !own.has(p));
   const out = large.map((p) => packageLayer(`pkg-${p.name}`, [p], layout, epoch));
   for (const pure of [true, false]) {
-    for (let b = 0; b < BUCKETS; b++) {
-      const group = small.filter((p) => p.pure === pure && bucketOf(p.name) === b);
+    for (let b = 0; b < buckets; b++) {
+      const group = small.filter((p) => p.pure === pure && bucketOf(p.name, buckets) === b);
       if (group.length) out.push(packageLayer(`deps-${pure ? 'pure' : 'native'}-${b}`, group, layout, epoch));
     }
   }
@@ -149,6 +173,7 @@ function explicitPackageGroups(spec: BuildSpec, pkgs: readonly PackageInput[]): 
  */
 export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
   const { spec, layout, packages, libs, app, epoch } = input;
+  const maxLayers = spec.maxLayers ?? DEFAULT_MAX_LAYERS;
   const out: PlannedLayer[] = [];
   if (spec.layers) {
     const groups = explicitPackageGroups(spec, packages);
@@ -162,7 +187,7 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
       else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch, input.hashes));
     }
   } else {
-    out.push(...autoPackageLayers(packages, layout, epoch));
+    out.push(...autoPackageLayers(packages, layout, epoch, maxLayers - (input.baseLayers ?? 0) - (libs.length ? 1 : 0) - 1));
     if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch, input.hashes));
   }
   out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch, input.hashes));
@@ -170,6 +195,14 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
   for (const l of out) {
     if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${spec.configFile}: two layers are named "${l.name}"; layer names must be unique`);
     names.add(l.name);
+  }
+  const total = (input.baseLayers ?? 0) + out.length;
+  if (total > maxLayers) {
+    throw new InputError(
+      'SHALE_TOO_MANY_LAYERS',
+      `${spec.configFile}: the image would have ${total} layers (${input.baseLayers ?? 0} from the base, ${out.length} from shale), over max-layers = ${maxLayers}; ` +
+        'put more packages in one [[tool.shale.layers]] entry (or fewer entries), pick a base with fewer layers, or raise max-layers (at most 127: runtimes refuse deeper images)',
+    );
   }
   return out;
 }

@@ -16,6 +16,18 @@ export type { WheelChoice, WheelFile } from './wheel-choice.js';
 
 const MAX_LISTED = 25;
 
+/** The files a lock lists for a package, as candidates (hash and size as the lock says). */
+function lockCandidates(pkg: LockedPackage): Candidate[] {
+  return (pkg.files ?? []).map((f) => {
+    const c: Candidate = { filename: f.filename, origin: `lock ${pkg.source.file}` };
+    if (f.url !== undefined) c.url = f.url;
+    if (f.path !== undefined) c.path = f.path;
+    if (f.sha256 !== undefined) c.sha256 = f.sha256;
+    if (f.size !== undefined && f.path === undefined) c.size = f.size;
+    return c;
+  });
+}
+
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_LISTED).join(', ');
   return names.length > MAX_LISTED ? `${shown}, and ${names.length - MAX_LISTED} more` : shown;
@@ -50,7 +62,8 @@ export async function resolveWheel(
 ): Promise<WheelChoice> {
   const name = normalizeName(pkg.name);
   const version = normalizeVersion(pkg.version);
-  const all = await listCandidates(name, sources);
+  // A lock that names the package's files (pylock.toml, uv.lock) is the only source for it.
+  const all = pkg.files ? lockCandidates(pkg) : await listCandidates(name, sources);
   const wheels: Candidate[] = [];
   const sdists: Candidate[] = [];
   const otherVersions = new Set<string>();
@@ -73,6 +86,9 @@ export async function resolveWheel(
       'SHALE_SDIST_ONLY',
       `${pin} ${at} has only source distributions (${listNames(sdists.map((s) => s.filename))}); shale does not build sdists yet. Build a wheel for ${describeEnv(env)} (e.g. \`pip wheel --no-deps ${pin} -w wheels/\` on a matching machine) and add that directory to find-links`,
     );
+  }
+  if (wheels.length === 0 && pkg.files) {
+    throw new InputError('SHALE_NO_WHEEL', `${pin} ${at} lists no wheel of that name and version (files: ${listNames(pkg.files.map((f) => f.filename)) || 'none'}); regenerate the lock`);
   }
   if (wheels.length === 0) {
     const others = otherVersions.size ? ` Versions found: ${listNames([...otherVersions].sort())}; pin one of them or add the wheel to find-links.` : '';

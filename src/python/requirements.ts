@@ -19,6 +19,22 @@ export interface LockedPackage {
   /** PEP 508 environment marker, as written after `;`. */
   marker?: string;
   source: { file: string; line: number };
+  /**
+   * The files the lock itself lists for this package (pylock.toml, uv.lock): wheels are then
+   * chosen among these, named by their hash and size, with no index or find-links lookup.
+   */
+  files?: LockedFile[];
+}
+
+/** A distribution file a lock names: where it is and what it hashes to. */
+export interface LockedFile {
+  filename: string;
+  url?: string;
+  /** Absolute local path. */
+  path?: string;
+  /** Hex. */
+  sha256?: string;
+  size?: number;
 }
 
 /** Index options found in requirements files (pip's names). */
@@ -38,7 +54,7 @@ export interface Requirements {
   options: RequirementsOptions;
 }
 
-const HOW_TO_PIN =
+export const HOW_TO_PIN =
   'shale installs exactly what a lock pins and never resolves versions. Pin every package, e.g. with ' +
   '`uv pip compile requirements.in -o requirements.txt`, `pip-compile requirements.in` (pip-tools), ' +
   'or `pip freeze > requirements.txt` from a working environment.';
@@ -231,8 +247,8 @@ function conflict(a: LockedPackage, b: LockedPackage, env?: TargetEnv): InputErr
  * The packages that apply to a target: markers evaluated for it, and at most one version per
  * name (two pins that both apply are an error).
  */
-export function selectForEnv(pkgs: readonly LockedPackage[], env: TargetEnv): LockedPackage[] {
-  const vars = markerEnv(env);
+export function selectForEnv(pkgs: readonly LockedPackage[], env: TargetEnv, extraVars: Record<string, string> = {}): LockedPackage[] {
+  const vars = { ...markerEnv(env), ...extraVars };
   const out = new Map<string, LockedPackage>();
   for (const p of pkgs) {
     if (p.marker && !evaluateMarker(p.marker, vars, `${p.source.file}:${p.source.line}`)) continue;
@@ -240,6 +256,7 @@ export function selectForEnv(pkgs: readonly LockedPackage[], env: TargetEnv): Lo
     if (prev && normalizeVersion(prev.version) !== normalizeVersion(p.version)) throw conflict(prev, p, env);
     if (prev) {
       prev.hashes = [...new Set([...prev.hashes, ...p.hashes])];
+      if (p.files) prev.files = [...(prev.files ?? []), ...p.files];
       continue;
     }
     out.set(p.name, { ...p, hashes: [...p.hashes] });

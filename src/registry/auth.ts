@@ -1,9 +1,9 @@
 import { ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import type { Challenge } from './challenge.js';
-import type { Credential, DockerCredentials } from './credentials.js';
+import type { Credential, CredentialStore } from './credentials.js';
 import { RegistryError, parseErrorBody } from './errors.js';
-import { discard, mayCarryCredentials, readText, type Http } from './http.js';
+import { discard, mayCarryCredentials, readText, type Http, type HttpResponse } from './http.js';
 
 /** The Authorization header for a request, and whether it was made from the user's credentials. */
 export interface Authorization {
@@ -27,7 +27,7 @@ export class Authenticator {
   private readonly tokens = new Map<string, Promise<CachedToken>>();
   constructor(
     private readonly http: Http,
-    private readonly credentials: DockerCredentials,
+    private readonly credentials: CredentialStore,
     private readonly insecure: ReadonlySet<string>,
     private readonly events: Events,
   ) {}
@@ -43,9 +43,10 @@ export class Authenticator {
     if (challenge.scheme === 'none') return {};
     const credential = await this.credentials.get(registry);
     if (challenge.scheme === 'basic') {
-      if (!credential || credential.password === undefined) return credential ? { credential } : {};
-      const basic = Buffer.from(`${credential.username}:${credential.password}`).toString('base64');
-      return { header: `Basic ${basic}`, credential };
+      // ECR and plain htpasswd registries; an identity token stands in for a password there.
+      const secret = credential?.password ?? credential?.identityToken;
+      if (!credential || secret === undefined) return credential ? { credential } : {};
+      return { header: basicHeader(credential.username, secret), credential };
     }
     const key = tokenKey(registry, scopes);
     let p = this.tokens.get(key);
@@ -86,26 +87,32 @@ export class Authenticator {
       );
     }
     const verifyTls = !(this.insecure.has(url.host) || this.insecure.has(url.hostname));
-    const headers: Record<string, string> = { accept: 'application/json' };
-    let body: Buffer | undefined;
-    let method: 'GET' | 'POST' = 'GET';
+    this.events({ type: 'log', level: 'debug', message: `token for ${registry} (${scopes.join(' ') || 'no scope'}) from ${url.origin}${url.pathname}` });
+    let res: HttpResponse | undefined;
     if (credential?.identityToken !== undefined) {
-      // OAuth2 refresh-token grant (what `docker login` stores as identitytoken).
-      method = 'POST';
+      // OAuth2 refresh-token grant (what `docker login` and `az acr login` store as identitytoken).
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: 'shale' });
       if (challenge.service) form.set('service', challenge.service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
-      body = Buffer.from(form.toString());
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    } else {
-      if (challenge.service) url.searchParams.set('service', challenge.service);
-      for (const s of scopes) url.searchParams.append('scope', s);
-      if (credential?.password !== undefined) {
-        headers['authorization'] = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+      res = await this.http.send({
+        method: 'POST', url, verifyTls, body: Buffer.from(form.toString()),
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      // Token services without the OAuth2 endpoint answer 404/405 (or 401): ask the classic way.
+      if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 401) {
+        await discard(res);
+        res = undefined;
       }
     }
-    this.events({ type: 'log', level: 'debug', message: `token for ${registry} (${scopes.join(' ') || 'no scope'}) from ${url.origin}${url.pathname}` });
-    const res = await this.http.send(body ? { method, url, headers, body, verifyTls } : { method, url, headers, verifyTls });
+    if (!res) {
+      const get = new URL(url);
+      if (challenge.service) get.searchParams.set('service', challenge.service);
+      for (const s of scopes) get.searchParams.append('scope', s);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      const secret = credential?.password ?? credential?.identityToken;
+      if (credential && secret !== undefined) headers['authorization'] = basicHeader(credential.username, secret);
+      res = await this.http.send({ method: 'GET', url: get, headers, verifyTls });
+    }
     if (res.statusCode === 401 || res.statusCode === 403) {
       await discard(res);
       if (credential) throw refusedCredentials(registry, credential);
@@ -120,21 +127,38 @@ export class Authenticator {
     if (!token) {
       throw new ShaleError('SHALE_REGISTRY_AUTH', `the token service of ${registry} (${url.host}) answered without a token`);
     }
-    const ttl = Math.max(30, token.expiresIn ?? 60);
-    const cached: CachedToken = { token: token.token, expiresAt: Date.now() + (ttl - 10) * 1000 };
+    const cached: CachedToken = { token: token.token, expiresAt: tokenExpiry(token, Date.now()) };
     if (credential) cached.credential = credential;
     return cached;
   }
 }
 
+const basicHeader = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+
+/**
+ * When to stop using a token: `issued_at` + `expires_in` (60 s when absent, as the token spec
+ * says), less a margin for the request in flight. A server clock far from ours falls back to
+ * our own clock, so skew neither expires every token at once nor keeps one too long.
+ */
+export function tokenExpiry(token: { expiresIn?: number; issuedAt?: string }, now: number): number {
+  const ttl = Math.max(10, token.expiresIn ?? 60) * 1000;
+  let start = now;
+  const issued = token.issuedAt === undefined ? NaN : Date.parse(token.issuedAt);
+  if (Number.isFinite(issued) && issued <= now && now - issued < ttl) start = issued;
+  return start + ttl - Math.min(10_000, ttl / 5);
+}
+
 const tokenKey = (registry: string, scopes: readonly string[]): string => `${registry} ${[...scopes].sort().join(' ')}`;
 
-function parseToken(text: string): { token: string; expiresIn?: number } | undefined {
+function parseToken(text: string): { token: string; expiresIn?: number; issuedAt?: string } | undefined {
   try {
-    const parsed = JSON.parse(text) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const parsed = JSON.parse(text) as { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
     const token = typeof parsed.token === 'string' && parsed.token ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') return undefined;
-    return typeof parsed.expires_in === 'number' ? { token, expiresIn: parsed.expires_in } : { token };
+    const out: { token: string; expiresIn?: number; issuedAt?: string } = { token };
+    if (typeof parsed.expires_in === 'number') out.expiresIn = parsed.expires_in;
+    if (typeof parsed.issued_at === 'string') out.issuedAt = parsed.issued_at;
+    return out;
   } catch {
     return undefined;
   }

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
 import { DOCKER_HUB } from '../ref/reference.js';
+import { displayPath, fromEntry, loadAuthFile, normalizeKey, type AuthFile } from './auth-file.js';
+import { runCredentialHelper } from './cred-helper.js';
+
+export { displayPath };
 
 /** Credentials for one registry. `source` says where they came from, for messages; it holds no secret. */
 export interface Credential {
@@ -23,34 +24,27 @@ export function defaultDockerConfigPath(env: NodeJS.ProcessEnv = process.env): s
   return join(dir, 'config.json');
 }
 
-/** A path for messages, with the home directory shortened to `~`. */
-export function displayPath(p: string): string {
-  const home = homedir();
-  return home && p.startsWith(`${home}/`) ? `~${p.slice(home.length)}` : p;
-}
-
-interface AuthEntry {
-  auth?: string;
-  username?: string;
-  password?: string;
-  identitytoken?: string;
-}
-
-interface DockerConfig {
-  auths: Record<string, AuthEntry>;
-  credsStore?: string;
-  credHelpers: Record<string, string>;
+/** Where a CredentialStore looks. */
+export interface CredentialStoreOptions {
+  /** Docker's config.json. */
+  dockerConfigPath: string;
+  /** For `SHALE_REGISTRY_USER`/`_PASSWORD`/`_HOST`, `REGISTRY_AUTH_FILE` and `XDG_RUNTIME_DIR`. */
+  env: NodeJS.ProcessEnv;
 }
 
 /**
- * Reads registry credentials the way `docker login` stores them: `auths` entries in config.json
- * (base64 `auth` or `username`/`password`), `credHelpers` and `credsStore` helper programs.
- * Reads the file once, lazily; a missing file means anonymous access.
+ * Finds registry credentials, first match wins:
+ * 1. `SHALE_REGISTRY_USER` + `SHALE_REGISTRY_PASSWORD` (CI), for every registry or only those in
+ *    `SHALE_REGISTRY_HOST` (comma-separated);
+ * 2. `REGISTRY_AUTH_FILE` (containers' auth.json), when set;
+ * 3. Docker's config.json (`$DOCKER_CONFIG`): `credHelpers` for the host, else `credsStore`, then `auths`;
+ * 4. `${XDG_RUNTIME_DIR}/containers/auth.json` (podman/skopeo/buildah logins).
+ * Files are read once, lazily; none at all means anonymous access.
  */
-export class DockerCredentials {
-  private config: Promise<DockerConfig> | undefined;
+export class CredentialStore {
+  private files: Promise<AuthFile[]> | undefined;
   private readonly cache = new Map<string, Promise<Credential | undefined>>();
-  constructor(private readonly configPath: string = defaultDockerConfigPath()) {}
+  constructor(private readonly options: CredentialStoreOptions) {}
 
   /** Credentials for a registry name (`docker.io`, `127.0.0.1:5000`), or undefined for anonymous. */
   get(registry: string): Promise<Credential | undefined> {
@@ -58,101 +52,57 @@ export class DockerCredentials {
     if (!p) {
       p = this.lookup(registry);
       this.cache.set(registry, p);
+      p.catch(() => this.cache.delete(registry));
     }
     return p;
   }
 
   private async lookup(registry: string): Promise<Credential | undefined> {
-    const config = await (this.config ??= loadConfig(this.configPath));
+    const fromEnv = envCredential(registry, this.options.env);
+    if (fromEnv) return fromEnv;
     const keys = configKeys(registry);
-    const source = displayPath(this.configPath);
-    const helper = keys.map((k) => config.credHelpers[k]).find((h) => h !== undefined) ?? config.credsStore;
-    if (helper) {
-      const fromHelper = await runHelper(helper, registry === DOCKER_HUB ? DOCKER_HUB_CONFIG_KEY : registry);
-      if (fromHelper) return fromHelper;
-    }
-    for (const [key, entry] of Object.entries(config.auths)) {
-      if (keys.includes(normalizeKey(key))) {
-        const cred = fromEntry(entry, `${source}, auths["${key}"]`);
-        if (cred) return cred;
+    for (const file of await (this.files ??= this.loadFiles())) {
+      const source = displayPath(file.path);
+      const helperKey = Object.keys(file.credHelpers).find((k) => keys.includes(normalizeKey(k)));
+      const helper = helperKey === undefined ? file.credsStore : file.credHelpers[helperKey];
+      if (helper) {
+        const from = helperKey === undefined ? `credsStore in ${source}` : `credHelpers["${helperKey}"] in ${source}`;
+        const got = await runCredentialHelper(helper, registry === DOCKER_HUB ? DOCKER_HUB_CONFIG_KEY : registry, from);
+        if (got) return got;
+        if (helperKey !== undefined) return undefined; // a per-host helper is the answer for that host
+      }
+      for (const [key, entry] of Object.entries(file.auths)) {
+        if (keys.includes(normalizeKey(key))) {
+          const cred = fromEntry(entry, `${source}, auths["${key}"]`);
+          if (cred) return cred;
+        }
       }
     }
     return undefined;
   }
+
+  private async loadFiles(): Promise<AuthFile[]> {
+    const env = this.options.env;
+    const paths: [string, string][] = [];
+    const authFile = env['REGISTRY_AUTH_FILE'];
+    if (authFile) paths.push([authFile, 'point REGISTRY_AUTH_FILE at another file']);
+    paths.push([this.options.dockerConfigPath, 'point DOCKER_CONFIG at another directory']);
+    const runtime = env['XDG_RUNTIME_DIR'];
+    if (!authFile && runtime) paths.push([join(runtime, 'containers', 'auth.json'), 'run `podman login` again']);
+    return Promise.all(paths.map(([p, fix]) => loadAuthFile(p, fix)));
+  }
 }
 
-/** The registry names a config.json key may use for this registry. */
+/** The registry names a config key may use for this registry (Docker Hub has several). */
 function configKeys(registry: string): string[] {
   return registry === DOCKER_HUB ? ['index.docker.io', 'docker.io', 'registry-1.docker.io'] : [registry];
 }
 
-/** `https://index.docker.io/v1/` → `index.docker.io`, as Docker's ConvertToHostname. */
-function normalizeKey(key: string): string {
-  return key.replace(/^https?:\/\//, '').split('/')[0] ?? key;
-}
-
-function fromEntry(entry: AuthEntry, source: string): Credential | undefined {
-  let username = entry.username;
-  let password = entry.password;
-  if (entry.auth) {
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    if (i < 0) {
-      throw new InputError('SHALE_BAD_DOCKER_CONFIG', `${source}: "auth" is not base64 of "user:password"; run \`docker login\` again or fix the entry`);
-    }
-    username = decoded.slice(0, i);
-    password = decoded.slice(i + 1);
-  }
-  if (entry.identitytoken) return { username: username ?? '<token>', identityToken: entry.identitytoken, source };
-  if (username === undefined || username === '') return undefined;
-  return password === undefined ? { username, source } : { username, password, source };
-}
-
-async function loadConfig(path: string): Promise<DockerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { auths: {}, credHelpers: {} };
-    throw new InputError('SHALE_BAD_DOCKER_CONFIG', `cannot read ${displayPath(path)}: ${(err as Error).message}`, { cause: err });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(
-      'SHALE_BAD_DOCKER_CONFIG',
-      `${displayPath(path)} is not valid JSON (${(err as Error).message}); fix it or point DOCKER_CONFIG at another directory`,
-      { cause: err },
-    );
-  }
-  const rec = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
-  const config: DockerConfig = { auths: objectOf(rec['auths']) as Record<string, AuthEntry>, credHelpers: {} };
-  for (const [k, v] of Object.entries(objectOf(rec['credHelpers']))) if (typeof v === 'string') config.credHelpers[k] = v;
-  if (typeof rec['credsStore'] === 'string' && rec['credsStore'] !== '') config.credsStore = rec['credsStore'];
-  return config;
-}
-
-const objectOf = (v: unknown): Record<string, unknown> =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-
-/** Asks `docker-credential-NAME get` for a registry's credentials; undefined when it has none or is missing. */
-function runHelper(name: string, serverUrl: string): Promise<Credential | undefined> {
-  return new Promise((resolve) => {
-    const child = execFile(`docker-credential-${name}`, ['get'], { timeout: 30_000 }, (err, stdout) => {
-      if (err) return resolve(undefined);
-      try {
-        const out = JSON.parse(stdout) as { Username?: unknown; Secret?: unknown };
-        const username = typeof out.Username === 'string' ? out.Username : '';
-        const secret = typeof out.Secret === 'string' ? out.Secret : '';
-        const source = `credential helper docker-credential-${name}`;
-        if (!secret) return resolve(undefined);
-        // Docker's convention: a helper answering "<token>" returns an identity token.
-        resolve(username === '<token>' ? { username, identityToken: secret, source } : { username, password: secret, source });
-      } catch {
-        resolve(undefined);
-      }
-    });
-    child.stdin?.end(serverUrl);
-  });
+function envCredential(registry: string, env: NodeJS.ProcessEnv): Credential | undefined {
+  const username = env['SHALE_REGISTRY_USER'];
+  const password = env['SHALE_REGISTRY_PASSWORD'];
+  if (!username || password === undefined) return undefined;
+  const hosts = (env['SHALE_REGISTRY_HOST'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (hosts.length > 0 && !hosts.some((h) => configKeys(registry).includes(normalizeKey(h)) || normalizeKey(h) === registry)) return undefined;
+  return { username, password, source: 'SHALE_REGISTRY_USER/SHALE_REGISTRY_PASSWORD' };
 }

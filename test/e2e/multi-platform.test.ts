@@ -197,3 +197,27 @@ test('--tar: two platforms keep both in index.json, manifest.json is the host pl
   assert.ok((await readFile(both)).length > (await readFile(amdOnly)).length);
   await rm(dir, { recursive: true, force: true });
 });
+
+test('validate on two platforms: each platform\'s ELF files (and base python3) are for its machine', async () => {
+  const r = await shale(['validate', app], env);
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PASS native-files: .*linux\/amd64: 2 ELF files, all x86-64; linux\/arm64: 2 ELF files, all AArch64/m);
+  assert.match(r.stdout, /^PASS entrypoint: linux\/amd64: .*\(x86-64 ELF\); linux\/arm64: python3 is \/usr\/bin\/python3 → \/usr\/bin\/python3\.11 \(AArch64 ELF\)$/m);
+  assert.match(r.stdout, /^PASS reproducible: /m);
+});
+
+test('validate: an x86-64 wheel mislabelled linux_aarch64 fails native-files (exit 1), naming the platform and the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shale-multi-wrongarch-'));
+  const bad = join(dir, 'wheels');
+  await mkdir(bad);
+  await copyFile(join(wheels, 'PyYAML-6.0-cp311-cp311-linux_x86_64.whl'), join(bad, 'PyYAML-6.0-cp311-cp311-linux_x86_64.whl'));
+  await copyFile(join(wheels, 'PyYAML-6.0-cp311-cp311-linux_x86_64.whl'), join(bad, 'PyYAML-6.0-cp311-cp311-linux_aarch64.whl'));
+  await copyFile(join(wheels, 'six-1.16.0-py3-none-any.whl'), join(bad, 'six-1.16.0-py3-none-any.whl'));
+  await writeApp(join(dir, 'app'), bad);
+  await copyFile(join(app, 'requirements.txt'), join(dir, 'app', 'requirements.txt'));
+  const r = await shale(['validate', join(dir, 'app')], env);
+  assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^FAIL native-files: linux\/arm64: \/usr\/local\/lib\/python3\.11\/dist-packages\/(yaml\/_yaml\.cpython-311-x86_64-linux-gnu\.so|PyYAML\.libs\/libyaml-0\.so\.2) \(layer deps-native-\d+\) is x86-64, not AArch64/m);
+  assert.doesNotMatch(r.stdout, /linux\/amd64: \/usr/);
+  await rm(dir, { recursive: true, force: true });
+});

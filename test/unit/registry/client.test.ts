@@ -128,7 +128,7 @@ describe('RegistryClient against an open registry', () => {
     const n = reg.requests('GET', /\/v2\/retry\/manifests\//).length;
     await assert.rejects(client.getManifest(reg.host, 'retry', 'v1'), (err: unknown) => {
       assert.ok(err instanceof ShaleError);
-      assert.equal(err.message, `getting manifest ${reg.host}/retry:v1: registry answered 500 (UNAVAILABLE: injected failure)`);
+      assert.equal(err.message, `getting manifest ${reg.host}/retry:v1: registry answered 500 (UNAVAILABLE: injected failure) (gave up after 3 tries)`);
       return true;
     });
     assert.equal(reg.requests('GET', /\/v2\/retry\/manifests\//).length - n, 3);

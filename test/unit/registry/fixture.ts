@@ -73,7 +73,7 @@ export async function testClient(opts: { auths?: Record<string, Record<string, s
   const dir = await mkdtemp(join(tmpdir(), 'shale-reg-test-'));
   const configPath = join(dir, 'config.json');
   if (opts.auths) await writeFile(configPath, JSON.stringify({ auths: opts.auths }));
-  const client = new RegistryClient({ dockerConfigPath: configPath, retry: { baseDelayMs: 1 }, ...opts.options });
+  const client = new RegistryClient({ dockerConfigPath: configPath, retry: { baseDelayMs: 1 }, env: {}, ...opts.options });
   return { client, dir, cleanup: async () => { await client.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 

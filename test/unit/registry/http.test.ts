@@ -10,9 +10,9 @@ describe('endpoints', () => {
     assert.equal(hostName('[::1]:5000'), '::1');
     assert.equal(hostName('reg.local:443'), 'reg.local');
   });
-  it('uses plain HTTP for loopback, verified HTTPS elsewhere, unverified HTTPS then HTTP for insecure hosts', () => {
+  it('uses plain HTTP then verified HTTPS for loopback, verified HTTPS elsewhere, unverified HTTPS then HTTP for insecure hosts', () => {
     const insecure = new Set(['reg.lan:5000']);
-    assert.deepEqual(endpointCandidates('127.0.0.1:5000', insecure), [{ origin: 'http://127.0.0.1:5000', verifyTls: true }]);
+    assert.deepEqual(endpointCandidates('127.0.0.1:5000', insecure), [{ origin: 'http://127.0.0.1:5000', verifyTls: true }, { origin: 'https://127.0.0.1:5000', verifyTls: true }]);
     assert.deepEqual(endpointCandidates('ghcr.io', insecure), [{ origin: 'https://ghcr.io', verifyTls: true }]);
     assert.deepEqual(endpointCandidates('reg.lan:5000', insecure), [
       { origin: 'https://reg.lan:5000', verifyTls: false }, { origin: 'http://reg.lan:5000', verifyTls: true },

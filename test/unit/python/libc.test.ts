@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import { baseLibc, readCachedLibc } from '../../../src/build/base-libc.js';
+import type { BaseImage } from '../../../src/build/assemble.js';
+import type { Layer } from '../../../src/oci/image.js';
+import { detectLibc, formatLibc, isLibcPath, libcFromBytes, parseLibc, type LayerSourceForLibc } from '../../../src/python/libc.js';
+import { cleanup, tempDir } from './helpers.js';
+
+type TarItem = { name: string; data?: Buffer | string; linkname?: string };
+
+/** A tar (not compressed) of the given files and symlinks. */
+async function tarOf(items: TarItem[]): Promise<Buffer> {
+  const p = tarPack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((ok, fail) => {
+    p.on('end', ok);
+    p.on('error', fail);
+  });
+  for (const it of items) {
+    if (it.linkname !== undefined) p.entry({ name: it.name, type: 'symlink', linkname: it.linkname });
+    else p.entry({ name: it.name }, Buffer.from(it.data ?? ''));
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A gzip layer whose opens are counted (to tell which layers were read). */
+async function layer(items: TarItem[], opened: string[], label: string): Promise<LayerSourceForLibc & { bytes: Buffer }> {
+  const bytes = gzipSync(await tarOf(items));
+  return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', bytes, open: async () => (opened.push(label), Readable.from([bytes])) };
+}
+
+const GLIBC_236 = Buffer.concat([Buffer.alloc(4096, 1), Buffer.from('GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.36\0GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\n\0')]);
+
+describe('libc config form', () => {
+  it('parses and formats "glibc 2.36" and "musl 1.2"', () => {
+    assert.deepEqual(parseLibc('glibc 2.36'), { kind: 'glibc', version: [2, 36] });
+    assert.deepEqual(parseLibc('musl 1.2.4'), { kind: 'musl', version: [1, 2] });
+    assert.equal(parseLibc('glibc'), undefined);
+    assert.equal(parseLibc('bionic 1.0'), undefined);
+    assert.equal(formatLibc({ kind: 'glibc', version: [2, 36] }), 'glibc 2.36');
+  });
+});
+
+describe('isLibcPath / libcFromBytes', () => {
+  it('knows glibc and musl files in lib directories only', () => {
+    assert.equal(isLibcPath('usr/lib/x86_64-linux-gnu/libc.so.6'), 'glibc');
+    assert.equal(isLibcPath('./lib64/ld-linux-x86-64.so.2'), 'glibc');
+    assert.equal(isLibcPath('lib/ld-linux-aarch64.so.1'), 'glibc');
+    assert.equal(isLibcPath('lib/ld-musl-x86_64.so.1'), 'musl');
+    assert.equal(isLibcPath('usr/lib/python3/dist-packages/x.libs/libc.so.6'), undefined);
+    assert.equal(isLibcPath('usr/share/libc.so.6'), undefined);
+  });
+  it('takes the release banner over version symbols', () => {
+    assert.deepEqual(libcFromBytes('lib/libc.so.6', GLIBC_236), { libc: { kind: 'glibc', version: [2, 36] }, certain: true });
+  });
+  it('without a banner, the highest GLIBC_2.NN symbol is a lower bound', () => {
+    assert.deepEqual(libcFromBytes('lib/libc.so.6', Buffer.from('GLIBC_2.17\0GLIBC_2.28\0GLIBC_2.3\0GLIBC_PRIVATE')), { libc: { kind: 'glibc', version: [2, 28] }, certain: false });
+  });
+  it('an old glibc names its version in the file name', () => {
+    assert.deepEqual(libcFromBytes('lib/x86_64-linux-gnu/libc-2.28.so', Buffer.alloc(0))?.libc, { kind: 'glibc', version: [2, 28] });
+  });
+  it('musl: a NUL-framed version string, else 1.2', () => {
+    assert.deepEqual(libcFromBytes('lib/ld-musl-x86_64.so.1', Buffer.from('x\x001.1.24\x00y'))?.libc, { kind: 'musl', version: [1, 1] });
+    assert.deepEqual(libcFromBytes('lib/ld-musl-x86_64.so.1', Buffer.from('no version here'))?.libc, { kind: 'musl', version: [1, 2] });
+  });
+});
+
+describe('detectLibc', () => {
+  it('reads layers from the top down and stops at the first that has libc', async () => {
+    const opened: string[] = [];
+    const bottom = await layer([{ name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: 'GNU C Library stable release version 2.28.' }], opened, 'bottom');
+    const top = await layer([{ name: 'etc/hostname', data: 'x' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }], opened, 'top');
+    const app = await layer([{ name: 'app/main.py', data: 'print(1)' }], opened, 'app');
+    assert.deepEqual(await detectLibc([bottom, top, app], 'test base'), { kind: 'glibc', version: [2, 36] });
+    assert.deepEqual(opened, ['app', 'top'], 'the bottom layer was never read');
+  });
+  it('stops reading a layer as soon as libc is found', async () => {
+    const opened: string[] = [];
+    const big = randomBytes(4 << 20);
+    const l = await layer([{ name: 'lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }, { name: 'usr/share/big.bin', data: big }], opened, 'one');
+    let read = 0;
+    const counted: LayerSourceForLibc = {
+      mediaType: l.mediaType,
+      open: async () => {
+        // One byte at a time would be slow: 64 KiB chunks, counted.
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < l.bytes.length; i += 65536) chunks.push(l.bytes.subarray(i, i + 65536));
+        return Readable.from((function* () {
+          for (const c of chunks) {
+            read += c.length;
+            yield c;
+          }
+        })());
+      },
+    };
+    assert.deepEqual(await detectLibc([counted], 'test base'), { kind: 'glibc', version: [2, 36] });
+    assert.ok(read < l.bytes.length, `read ${read} of ${l.bytes.length} compressed bytes`);
+  });
+  it('follows a libc.so.6 → libc-2.NN.so link without reading the library', async () => {
+    const l = await layer([{ name: 'lib/x86_64-linux-gnu/libc.so.6', linkname: 'libc-2.28.so' }], [], 'l');
+    assert.deepEqual(await detectLibc([l], 'test base'), { kind: 'glibc', version: [2, 28] });
+  });
+  it('finds musl', async () => {
+    const l = await layer([{ name: 'lib/ld-musl-aarch64.so.1', data: 'musl\x001.2.4\x00' }, { name: 'lib/libc.musl-aarch64.so.1', linkname: 'ld-musl-aarch64.so.1' }], [], 'l');
+    assert.deepEqual(await detectLibc([l], 'test base'), { kind: 'musl', version: [1, 2] });
+  });
+  it('reads an uncompressed tar layer too', async () => {
+    const bytes = await tarOf([{ name: 'lib/libc.so.6', data: GLIBC_236 }]);
+    const l: LayerSourceForLibc = { mediaType: 'application/vnd.oci.image.layer.v1.tar', open: async () => Readable.from([bytes]) };
+    assert.deepEqual(await detectLibc([l], 'test base'), { kind: 'glibc', version: [2, 36] });
+  });
+  it('no C library: an InputError saying to set libc in [tool.shale]', async () => {
+    const l = await layer([{ name: 'bin/busybox', data: 'x' }], [], 'l');
+    await assert.rejects(detectLibc([l], 'base image scratch'), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'SHALE_LIBC_UNKNOWN');
+      assert.match(e.message, /base image scratch/);
+      assert.match(e.message, /libc = "glibc 2\.36".*\[tool\.shale\]/);
+      return true;
+    });
+  });
+});
+
+describe('baseLibc', () => {
+  const baseWith = async (opened: string[], digest: string): Promise<BaseImage> => {
+    const l = await layer([{ name: 'lib/libc.so.6', data: GLIBC_236 }], opened, 'base');
+    const asLayer: Layer = { descriptor: { mediaType: l.mediaType, digest: 'sha256:00', size: l.bytes.length }, diffId: 'sha256:00', source: 'base', name: 'base', open: l.open };
+    return { name: 'docker.io/library/python:3.11-slim', digest, config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, layers: [asLayer] };
+  };
+  const opts = (cacheDir: string, fromRegistry = new Map<string, string>()) => ({ cacheDir, noCache: false, fromRegistry, events: () => {}, needed: true });
+
+  it('the config key wins; then the local record; the layers are read once per base digest', async () => {
+    const dir = await tempDir();
+    try {
+      const opened: string[] = [];
+      const base = await baseWith(opened, 'sha256:aa');
+      assert.deepEqual(await baseLibc(base, { kind: 'musl', version: [1, 2] }, opts(dir)), { kind: 'musl', version: [1, 2] });
+      assert.deepEqual(opened, []);
+      assert.deepEqual(await baseLibc(base, undefined, opts(dir)), { kind: 'glibc', version: [2, 36] });
+      assert.deepEqual(await readCachedLibc(dir, 'sha256:aa'), { kind: 'glibc', version: [2, 36] });
+      assert.deepEqual(await baseLibc(base, undefined, opts(dir)), { kind: 'glibc', version: [2, 36] });
+      assert.deepEqual(opened, ['base'], 'the second build used the record');
+    } finally {
+      await cleanup(dir);
+    }
+  });
+  it('a previous image in the registry that recorded the same base answers without reading layers', async () => {
+    const dir = await tempDir();
+    try {
+      const opened: string[] = [];
+      const base = await baseWith(opened, 'sha256:bb');
+      const got = await baseLibc(base, undefined, opts(dir, new Map([['sha256:bb', 'glibc 2.35']])));
+      assert.deepEqual(got, { kind: 'glibc', version: [2, 35] });
+      assert.deepEqual(opened, []);
+      assert.equal(await baseLibc(await baseWith(opened, 'sha256:cc'), undefined, { ...opts(dir), needed: false }), undefined, 'not needed and not known: nothing read');
+      assert.deepEqual(opened, []);
+    } finally {
+      await cleanup(dir);
+    }
+  });
+});
