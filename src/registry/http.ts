@@ -105,7 +105,8 @@ export class Http {
         method: req.method,
         headers: { 'user-agent': this.options.userAgent, ...req.headers },
         body: req.body ?? null,
-        dispatcher: this.agent(req.verifyTls),
+        // Plain HTTP needs no trust store: building one (the system CA bundle) costs ~60 ms.
+        dispatcher: this.agent(req.verifyTls && req.url.protocol === 'https:'),
         ...(signal ? { signal } : {}),
       });
     } catch (err) {

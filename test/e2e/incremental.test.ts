@@ -58,7 +58,7 @@ test('--explain names the input that changed; a no-op rebuild reuses everything'
   const r = await shale(['build', app, '--explain'], { ...ctx.env, SHALE_CACHE_DIR: cache });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /^app: rebuilt, app\/main\.py changed$/m);
-  assert.match(r.stderr, /^deps-pure-\d: reused from the local cache$/m);
+  assert.match(r.stderr, /^deps-(pure|native)-\d+: reused from the local cache$/m);
   const noop = await shaleJson(['build', app], { ...ctx.env, SHALE_CACHE_DIR: cache });
   assert.ok(noop.layers.every((l) => l.source === 'base' || l.source === 'cache'));
   const forced = await shaleJson(['build', app, '--no-cache'], { ...ctx.env, SHALE_CACHE_DIR: cache });
