@@ -4,7 +4,7 @@
  * a partial file; a cached file is hashed again whenever it is used.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -13,13 +13,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
 import { httpGet, redact } from './http.js';
+import { hashFile } from '../store/file-hashes.js';
 
-/** The sha256 (hex) of a file's bytes. */
-export async function hashFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
-}
+export { hashFile } from '../store/file-hashes.js';
 
 /** Where a wheel with this hash and name lives in the cache. */
 export function cachedWheelPath(cacheDir: string, sha256: string, filename: string): string {

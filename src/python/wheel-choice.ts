@@ -12,7 +12,7 @@ import { isPureWheel, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
 import { contentLength, readUrlRecord, stillServes, writeUrlRecord } from './url-index.js';
-import { cachedWheelPath, downloadToCache, hashFile, readCachedWheel, type Downloaded } from './wheel-cache.js';
+import { cachedWheelPath, downloadToCache, readCachedWheel, type Downloaded } from './wheel-cache.js';
 import { FileHashes } from '../store/file-hashes.js';
 
 /** A wheel on local disk, verified. */

@@ -98,8 +98,9 @@ export class Authenticator {
         method: 'POST', url, verifyTls, body: Buffer.from(form.toString()),
         headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
       });
-      // Token services without the OAuth2 endpoint answer 404/405 (or 401): ask the classic way.
-      if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 401) {
+      // Token services without the OAuth2 endpoint answer 404 or 405: ask the classic way, as
+      // go-containerregistry and docker/distribution do. A 401 here is an answer (the token was refused).
+      if (res.statusCode === 404 || res.statusCode === 405) {
         await discard(res);
         res = undefined;
       }
@@ -166,6 +167,12 @@ function parseToken(text: string): { token: string; expiresIn?: number; issuedAt
 
 /** The registry rejected the user's stored credentials. Names the user and where they came from, never the secret. */
 export function refusedCredentials(registry: string, credential: Credential): ShaleError {
+  if (credential.identityToken !== undefined) {
+    return new ShaleError(
+      'SHALE_REGISTRY_UNAUTHORIZED',
+      `registry ${registry} refused the identity token for user '${credential.username}' (from ${credential.source}); it may have expired: log in again (\`docker login ${registry}\`, or \`az acr login\` for Azure)`,
+    );
+  }
   return new ShaleError(
     'SHALE_REGISTRY_UNAUTHORIZED',
     `registry ${registry} refused the credentials for user '${credential.username}' (from ${credential.source}); run \`docker login ${registry}\` or fix the entry`,

@@ -86,16 +86,22 @@ export async function writeJsonBlob(layout: string, mediaType: string, value: un
   return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
 }
 
-async function buildLayout(tmp: string): Promise<void> {
-  requireTools('mmdebstrap');
-  const started = Date.now();
-  const rootfs = join(tmp, 'rootfs.tar');
-  await run('mmdebstrap', [...MMDEBSTRAP_ARGS, rootfs], {
-    env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) },
-    timeoutMs: 20 * 60_000,
-  });
-  const debootstrapSeconds = (Date.now() - started) / 1000;
+/** What goes into a one-layer image made from a root file system tar. */
+export interface RootfsImage {
+  /** `history[0].created_by` (how the root fs was made). */
+  createdBy: string;
+  comment: string;
+  /** `org.opencontainers.image.ref.name` in index.json. */
+  tag: string;
+  architecture?: string;
+}
 
+/**
+ * Makes `tmp/layout`, a one-layer OCI image layout, from the root file system tar `rootfs`
+ * (gzip level 6, reproducible config), then deletes the tar. Independent of shale's code, so
+ * the tests' base image is not made by the code under test. Returns the manifest and sizes.
+ */
+export async function layoutFromRootfs(tmp: string, rootfs: string, image: RootfsImage): Promise<{ manifest: BlobDesc; rootfsBytes: number; layerBytes: number }> {
   const layout = join(tmp, 'layout');
   const blobs = join(layout, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
@@ -111,11 +117,11 @@ async function buildLayout(tmp: string): Promise<void> {
   const created = new Date(SOURCE_DATE_EPOCH * 1000).toISOString();
   const config = await writeJsonBlob(layout, 'application/vnd.oci.image.config.v1+json', {
     created,
-    architecture: 'amd64',
+    architecture: image.architecture ?? 'amd64',
     os: 'linux',
     config: { Env: [PATH_ENV], Cmd: ['python3'] },
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: `mmdebstrap ${MMDEBSTRAP_ARGS.join(' ')}`, comment: 'shale e2e base image' }],
+    history: [{ created, created_by: image.createdBy, comment: image.comment }],
   });
   const manifest = await writeJsonBlob(layout, 'application/vnd.oci.image.manifest.v1+json', {
     schemaVersion: 2,
@@ -129,16 +135,29 @@ async function buildLayout(tmp: string): Promise<void> {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': TAG } }],
+      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': image.tag } }],
     }),
   );
+  return { manifest, rootfsBytes: diff.size, layerBytes: compressed.size };
+}
+
+async function buildLayout(tmp: string): Promise<void> {
+  requireTools('mmdebstrap');
+  const started = Date.now();
+  const rootfs = join(tmp, 'rootfs.tar');
+  await run('mmdebstrap', [...MMDEBSTRAP_ARGS, rootfs], {
+    env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) },
+    timeoutMs: 20 * 60_000,
+  });
+  const debootstrapSeconds = (Date.now() - started) / 1000;
+  const made = await layoutFromRootfs(tmp, rootfs, { createdBy: `mmdebstrap ${MMDEBSTRAP_ARGS.join(' ')}`, comment: 'shale e2e base image', tag: TAG });
   const info = {
-    digest: manifest.digest,
+    digest: made.manifest.digest,
     tag: TAG,
     debootstrapSeconds,
     buildSeconds: (Date.now() - started) / 1000,
-    rootfsBytes: diff.size,
-    layerBytes: compressed.size,
+    rootfsBytes: made.rootfsBytes,
+    layerBytes: made.layerBytes,
   };
   await writeFile(join(tmp, 'info.json'), JSON.stringify(info, null, 2) + '\n');
 }

@@ -2,11 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** How the fake registry authenticates: not at all, HTTP Basic, or Bearer tokens from its own /token. */
+/**
+ * How the fake registry authenticates: not at all, HTTP Basic, or Bearer tokens from its own
+ * /token. `identityTokens` maps OAuth2 refresh tokens to users (ACR's `az acr login`); the token
+ * endpoint takes them by POST (`grant_type=refresh_token`) unless `oauthPost` says it answers 404
+ * or 405 there, and by GET with Basic `user:refresh-token`.
+ */
 export type FakeAuth =
   | { kind: 'none' }
   | { kind: 'basic'; users: Record<string, string> }
-  | { kind: 'bearer'; users: Record<string, string>; anonymousPull?: boolean };
+  | {
+    kind: 'bearer'; users: Record<string, string>; anonymousPull?: boolean;
+    identityTokens?: Record<string, string>; oauthPost?: 'ok' | 404 | 405;
+  };
 
 /** One request the fake registry saw. */
 export interface LoggedRequest {
@@ -17,10 +25,13 @@ export interface LoggedRequest {
   status: number;
 }
 
-/** One token request: the scopes asked for and the user (undefined when anonymous). */
+/** One token request: how it came, the scopes asked for and the user (undefined when anonymous). */
 export interface TokenRequest {
+  method: 'GET' | 'POST';
   scopes: string[];
   user: string | undefined;
+  /** For POST: the OAuth2 form fields other than the refresh token itself. */
+  form?: { grant_type?: string; service?: string; client_id?: string };
 }
 
 interface StoredManifest {
@@ -62,9 +73,13 @@ export class FakeRegistry {
   refuseMounts = false;
   /** Give upload Locations as absolute URLs instead of paths. */
   absoluteLocations = false;
+  /** Each Bearer token works for this many registry requests, then gets a 401 with a fresh challenge (expired or revoked mid-push). */
+  tokenLifetime: number | undefined;
+  /** Answer blob GETs with a 307 to `${redirectBlobs}/blobstore/DIGEST` (a CDN, or this registry's own origin). */
+  redirectBlobs: string | undefined;
   private readonly failures: Failure[] = [];
   private readonly uploads = new Map<string, { repo: string; chunks: Buffer[] }>();
-  private readonly tokens = new Map<string, Set<string>>();
+  private readonly tokens = new Map<string, { granted: Set<string>; uses: number }>();
   private readonly server: Server;
 
   private constructor(private readonly auth: FakeAuth) {
@@ -146,11 +161,21 @@ export class FakeRegistry {
     const error = (status: number, code: string, message: string, headers: Record<string, string> = {}): void =>
       send(status, { 'content-type': 'application/json', ...headers }, JSON.stringify({ errors: [{ code, message }] }));
 
-    if (url.pathname === '/token') return this.token(req, url, send);
+    if (url.pathname === '/token') return this.token(req, url, body, send);
+    const stored = /^\/blobstore\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+    if (stored) {
+      // The redirect target: storage that needs no registry credentials (signed URLs, in real life).
+      const bytes = this.blobs.get(stored[1] ?? '');
+      if (!bytes) return error(404, 'BLOB_UNKNOWN', 'no such blob in the store');
+      this.bytesServed += method === 'GET' ? bytes.length : 0;
+      return send(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }, bytes);
+    }
 
     const failure = this.failures.find((f) => f.times > 0 && (!f.method || f.method === method) && f.path.test(url.pathname));
     if (failure) {
       failure.times--;
+      // An injected 401 carries a fresh challenge, as a registry does when a token expired or was revoked.
+      if (failure.status === 401) return this.challenge(error, /^\/v2\/(.+?)\/(?:blobs|manifests)\//.exec(url.pathname)?.[1]);
       return error(failure.status, failure.status === 429 ? 'TOOMANYREQUESTS' : failure.status >= 500 ? 'UNAVAILABLE' : 'INJECTED', 'injected failure');
     }
 
@@ -172,6 +197,7 @@ export class FakeRegistry {
       if (!this.authorized(req, repo, method === 'DELETE' ? 'push' : 'pull')) return this.challenge(error, repo);
       const bytes = this.blobs.get(d);
       if (!bytes || !this.repoBlobs.get(repo)?.has(d)) return error(404, 'BLOB_UNKNOWN', 'blob unknown to registry');
+      if (method === 'GET' && this.redirectBlobs !== undefined) return send(307, { location: `${this.redirectBlobs}/blobstore/${d}` });
       if (method === 'GET') this.bytesServed += bytes.length;
       return send(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length), 'docker-content-digest': d }, bytes);
     }
@@ -262,9 +288,10 @@ export class FakeRegistry {
     const h = req.headers.authorization ?? '';
     if (this.auth.kind === 'none') return true;
     if (this.auth.kind === 'basic') return basicUser(h, this.auth.users) !== undefined;
-    const granted = h.startsWith('Bearer ') ? this.tokens.get(h.slice(7)) : undefined;
-    if (!granted) return false;
-    return repo === undefined || granted.has(`${repo}:${action}`);
+    const token = h.startsWith('Bearer ') ? this.tokens.get(h.slice(7)) : undefined;
+    if (!token) return false;
+    if (this.tokenLifetime !== undefined && ++token.uses > this.tokenLifetime) return false;
+    return repo === undefined || token.granted.has(`${repo}:${action}`);
   }
 
   private challenge(error: (s: number, c: string, m: string, h?: Record<string, string>) => void, repo: string | undefined): void {
@@ -274,24 +301,49 @@ export class FakeRegistry {
     error(401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': header });
   }
 
-  private token(req: IncomingMessage, url: URL, send: (s: number, h?: Record<string, string>, p?: string) => void): void {
+  private token(req: IncomingMessage, url: URL, body: Buffer, send: (s: number, h?: Record<string, string>, p?: string) => void): void {
     if (this.auth.kind !== 'bearer') return send(404);
-    const scopes = url.searchParams.getAll('scope');
-    const h = req.headers.authorization;
-    const user = h ? basicUser(h, this.auth.users) : undefined;
-    this.tokenRequests.push({ scopes, user: h ? (user ?? '<refused>') : undefined });
-    if (h && user === undefined) return send(401, { 'content-type': 'application/json' }, '{"details":"incorrect username or password"}');
+    const auth = this.auth;
+    const json = (status: number, payload: unknown): void => send(status, { 'content-type': 'application/json' }, JSON.stringify(payload));
+    let scopes: string[];
+    let user: string | undefined;
+    let refused: boolean;
+    let entry: TokenRequest;
+    if (req.method === 'POST') {
+      // OAuth2 (distribution's "Token Authentication Specification", oauth.md): a form, scopes space-separated.
+      if (auth.oauthPost !== undefined && auth.oauthPost !== 'ok') return send(auth.oauthPost);
+      const form = new URLSearchParams(body.toString('utf8'));
+      scopes = (form.get('scope') ?? '').split(' ').filter((x) => x !== '');
+      const refreshToken = form.get('refresh_token') ?? '';
+      user = form.get('grant_type') === 'refresh_token' ? auth.identityTokens?.[refreshToken] : undefined;
+      refused = user === undefined;
+      const fields: NonNullable<TokenRequest['form']> = {};
+      for (const k of ['grant_type', 'service', 'client_id'] as const) {
+        const v = form.get(k);
+        if (v !== null) fields[k] = v;
+      }
+      entry = { method: 'POST', scopes, user: user ?? '<refused>', form: fields };
+    } else {
+      scopes = url.searchParams.getAll('scope');
+      const h = req.headers.authorization;
+      user = h ? (basicUser(h, auth.users) ?? basicIdentity(h, auth.identityTokens ?? {})) : undefined;
+      refused = h !== undefined && user === undefined;
+      entry = { method: 'GET', scopes, user: h ? (user ?? '<refused>') : undefined };
+    }
+    this.tokenRequests.push(entry);
+    if (refused) return json(401, { details: 'incorrect username or password' });
     const granted = new Set<string>();
     for (const s of scopes) {
       const [, repo, actions] = /^repository:(.+):([a-z,*]+)$/.exec(s) ?? [];
       if (!repo || !actions) continue;
       for (const a of actions.split(',')) {
-        if (user !== undefined || (a === 'pull' && this.auth.anonymousPull)) granted.add(`${repo}:${a}`);
+        if (user !== undefined || (a === 'pull' && auth.anonymousPull)) granted.add(`${repo}:${a}`);
       }
     }
     const token = randomUUID();
-    this.tokens.set(token, granted);
-    send(200, { 'content-type': 'application/json' }, JSON.stringify({ token, expires_in: 300 }));
+    this.tokens.set(token, { granted, uses: 0 });
+    // The OAuth2 endpoint answers `access_token`, the classic one `token`.
+    json(200, req.method === 'POST' ? { access_token: token, expires_in: 300, scope: scopes.join(' ') } : { token, expires_in: 300 });
   }
 }
 
@@ -301,6 +353,15 @@ function basicUser(h: string, users: Record<string, string>): string | undefined
   const i = decoded.indexOf(':');
   const user = decoded.slice(0, i);
   return i > 0 && users[user] !== undefined && users[user] === decoded.slice(i + 1) ? user : undefined;
+}
+
+/** The user a Basic header names when its password is one of that user's identity (refresh) tokens. */
+function basicIdentity(h: string, identityTokens: Record<string, string>): string | undefined {
+  if (!h.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  const user = identityTokens[decoded.slice(i + 1)];
+  return i > 0 && user !== undefined && user === decoded.slice(0, i) ? user : undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
