@@ -84,11 +84,11 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
         const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
         const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
-        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes, baseLayers: base.layers.length });
+        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
         const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
         const reports: LayerReport[] = [
-          ...base.layers.map((l) => ({ name: l.name, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
-          ...made.map((m) => ({ name: m.layer.name, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
+          ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
+          ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
         ];
         const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch);
         return { image, reports };

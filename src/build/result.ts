@@ -1,9 +1,12 @@
 import type { LayerSource } from '../oci/image.js';
 import type { Digest } from '../oci/types.js';
+import type { PlannedLayer } from '../plan/layers.js';
 
 /** One layer of a build's result, as `--json` reports it. */
 export interface LayerReport {
   name: string;
+  /** What the layer holds; layers run base → ca-certs → packages → libs → app. */
+  kind: 'base' | PlannedLayer['kind'];
   digest: Digest;
   size: number;
   source: LayerSource;

@@ -5,7 +5,10 @@ import { formatBytes, table } from './format.js';
 
 /** `shale history IMAGE`: the layers of an image, like `docker history`. */
 export async function historyCommand(arg: string, flags: Record<string, unknown>): Promise<void> {
-  const client = new RegistryClient({ insecureRegistries: (flags.insecureRegistry as string[] | undefined) ?? [] });
+  const client = new RegistryClient({
+    insecureRegistries: (flags.insecureRegistry as string[] | undefined) ?? [],
+    caFiles: (flags.registryCa as string[] | undefined) ?? [],
+  });
   try {
     const rows = imageHistory(await openImage(arg, client));
     if (flags.json === true) {

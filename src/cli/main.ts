@@ -54,6 +54,7 @@ function program(): Command {
     .argument('<image>', 'a registry reference, an OCI layout directory or a tarball')
     .option('--json', 'print JSON')
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .action(async (ref: string, opts: Record<string, unknown>) => {
       await historyCommand(ref, opts);
     });
@@ -65,6 +66,7 @@ function program(): Command {
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
     .option('--json', 'print the checks as one JSON object')
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .action(async (dir: string, opts: Record<string, unknown>) => {
       await validateCommand(dir, opts, p.opts().debug === true);
     });

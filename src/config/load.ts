@@ -4,6 +4,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
+import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../python/libc.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
@@ -154,5 +155,12 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   if (lock !== undefined) spec.lock = lock;
   if (layers !== undefined) spec.layers = layers;
   if (c['max-layers'] !== undefined) spec.maxLayers = c['max-layers'];
+  if (c['compile-bytecode'] === true) spec.compileBytecode = true;
+  if (c['ca-certs'] === true) {
+    spec.caCerts = true;
+    // The layer puts the bundle where Debian and Alpine keep it; SSL_CERT_FILE makes OpenSSL read
+    // it even on bases whose OpenSSL looks elsewhere. A user's own SSL_CERT_FILE wins.
+    spec.env = { SSL_CERT_FILE: CA_BUNDLE_PATH, ...spec.env };
+  }
   return spec;
 }

@@ -40,6 +40,8 @@ export const shaleConfigSchema = z
     exclude: z.array(z.string().min(1)).optional(),
     layers: z.array(layerSchema).optional(),
     'max-layers': z.number().int().min(2).max(127).optional(),
+    'compile-bytecode': z.boolean().optional(),
+    'ca-certs': z.boolean().optional(),
   })
   .strict();
 

@@ -48,4 +48,8 @@ export interface BuildSpec {
   layers?: ExplicitLayer[];
   /** `max-layers`: the most layers the image may have, the base's included (default 60). */
   maxLayers?: number;
+  /** `compile-bytecode`: ship .pyc files for third-party packages, compiled by a host Python of the image's X.Y. */
+  compileBytecode?: boolean;
+  /** `ca-certs`: add a `ca-certs` layer with the build host's CA bundle (and SSL_CERT_FILE in env). */
+  caCerts?: boolean;
 }

@@ -20,6 +20,8 @@ export interface PackageInput {
   pure: boolean;
   /** Bytes of the wheel file: known without downloading it, so it decides the grouping. */
   size: number;
+  /** With `compile-bytecode`, what decides the .pyc bytes (the compiler's Python; see bytecodeKey). */
+  bytecode?: string;
   /** The installed files; fetches and installs the wheel on first call (memoized). */
   entries(): Promise<Entry[]>;
 }
@@ -35,7 +37,7 @@ export interface LibInput {
 /** One layer shale will make: its name, what it holds, and the fingerprint of its inputs. */
 export interface PlannedLayer {
   name: string;
-  kind: 'packages' | 'libs' | 'app';
+  kind: 'packages' | 'libs' | 'app' | 'ca-certs';
   /** The history line (`created_by`) that names the layer. */
   createdBy: string;
   fingerprint: Digest;
@@ -46,8 +48,8 @@ export interface PlannedLayer {
 }
 
 export type LayerInputs =
-  | { kind: 'packages'; format: number; epoch: number; layout: InstallLayout; wheels: { name: string; version: string; wheel: string; sha256: string }[] }
-  | { kind: 'libs' | 'app'; format: number; epoch: number; files: EntryInput[] };
+  | { kind: 'packages'; format: number; epoch: number; layout: InstallLayout; wheels: { name: string; version: string; wheel: string; sha256: string; bytecode?: string }[] }
+  | { kind: 'libs' | 'app' | 'ca-certs'; format: number; epoch: number; files: EntryInput[] };
 
 /**
  * Packages whose wheel file is at least this big get a layer of their own in automatic layering.
@@ -73,6 +75,8 @@ export interface PlanInput {
   hashes?: FileHashes;
   /** How many layers the base image has: they count against `max-layers`. */
   baseLayers?: number;
+  /** With `ca-certs`, the CA bundle's entries: a `ca-certs` layer below the packages. */
+  caCerts?: Entry[] | undefined;
 }
 
 /** The default of `max-layers`: layers of the whole image, the base's included (DESIGN.md: stay well under ~100). */
@@ -87,7 +91,8 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
     format: LAYER_FORMAT_VERSION,
     epoch,
     layout,
-    wheels: sorted.map((p) => ({ name: p.name, version: p.version, wheel: p.wheel, sha256: p.sha256 })),
+    // `bytecode` only when set, so fingerprints without compile-bytecode stay as they were.
+    wheels: sorted.map((p) => ({ name: p.name, version: p.version, wheel: p.wheel, sha256: p.sha256, ...(p.bytecode === undefined ? {} : { bytecode: p.bytecode }) })),
   };
   return {
     name,
@@ -100,7 +105,7 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
   };
 }
 
-async function fileLayer(name: string, kind: 'libs' | 'app', createdBy: string, entries: Entry[], epoch: number, hashes?: FileHashes): Promise<PlannedLayer> {
+async function fileLayer(name: string, kind: 'libs' | 'app' | 'ca-certs', createdBy: string, entries: Entry[], epoch: number, hashes?: FileHashes): Promise<PlannedLayer> {
   const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries, hashes) };
   return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries) };
 }
@@ -175,6 +180,7 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
   const { spec, layout, packages, libs, app, epoch } = input;
   const maxLayers = spec.maxLayers ?? DEFAULT_MAX_LAYERS;
   const out: PlannedLayer[] = [];
+  if (input.caCerts) out.push(await fileLayer('ca-certs', 'ca-certs', 'shale: ca-certs: /etc/ssl/certs/ca-certificates.crt from the build host', input.caCerts, epoch));
   if (spec.layers) {
     const groups = explicitPackageGroups(spec, packages);
     for (const l of spec.layers) {
@@ -187,7 +193,7 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
       else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch, input.hashes));
     }
   } else {
-    out.push(...autoPackageLayers(packages, layout, epoch, maxLayers - (input.baseLayers ?? 0) - (libs.length ? 1 : 0) - 1));
+    out.push(...autoPackageLayers(packages, layout, epoch, maxLayers - (input.baseLayers ?? 0) - out.length - (libs.length ? 1 : 0) - 1));
     if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch, input.hashes));
   }
   out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch, input.hashes));

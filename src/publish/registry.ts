@@ -4,7 +4,7 @@ import { noEvents, type Events } from '../events.js';
 import { artifactDigest, artifactImages, type Artifact, type Layer } from '../oci/image.js';
 import type { Digest } from '../oci/types.js';
 import { referenceString, type Reference } from '../ref/reference.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { RegistryClient, UploadSession } from '../registry/client.js';
 
 /** What a push did: the digest it published and the bytes and blobs it actually sent. */
 export interface PushResult {
@@ -46,12 +46,17 @@ export async function pushArtifact(
       return;
     }
     const origin = layer.origin;
-    if (origin && origin.registry === registry && origin.repository !== repository
-      && await client.mountBlob(registry, repository, d, origin.repository)) {
-      events({ type: 'upload', digest: d, name: layer.name, status: 'mounted', total: size });
-      return;
+    let session: UploadSession | undefined;
+    if (origin && origin.registry === registry && origin.repository !== repository) {
+      const mount = await client.mountBlob(registry, repository, d, origin.repository);
+      if (mount.mounted) {
+        events({ type: 'upload', digest: d, name: layer.name, status: 'mounted', total: size });
+        return;
+      }
+      // A refused mount may have opened an upload session (202): upload into it.
+      session = mount.session;
     }
-    await upload(client, target, d, size, () => layer.open(), layer.name, events, result);
+    await upload(client, target, d, size, () => layer.open(), layer.name, events, result, session);
   });
 
   // Configs after the layers they describe, as go-containerregistry does (STYLE.md).
@@ -79,11 +84,12 @@ export async function pushArtifact(
 
 async function upload(
   client: RegistryClient, target: Reference, digest: Digest, size: number, open: () => Promise<Readable>,
-  name: string, events: Events, result: PushResult,
+  name: string, events: Events, result: PushResult, session?: UploadSession,
 ): Promise<void> {
   events({ type: 'upload', digest, name, status: 'start', total: size });
   let reported = 0;
   const sent = await client.uploadBlob(target.registry, target.repository, digest, size, open, {
+    ...(session ? { session } : {}),
     onProgress: (bytes) => {
       if (bytes - reported >= PROGRESS_STEP) {
         reported = bytes;

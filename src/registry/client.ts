@@ -11,10 +11,17 @@ import { resumableBlob } from './download.js';
 import { Http, discard, header, readBytes, type HttpResponse } from './http.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { RegistryTransport, responseError } from './transport.js';
-import { BlobUploader, withQuery } from './upload.js';
+import { BlobUploader, sessionOf, withQuery, type UploadSession } from './upload.js';
 import { registryVerifier } from './verify.js';
 
-export { withQuery };
+export { withQuery, type UploadSession };
+
+/**
+ * What a cross-repository mount did: linked the blob, or not. When the registry answered 202 it
+ * opened an upload session instead (distribution spec, "Mounting a blob from another repository"):
+ * pass `session` to `uploadBlob`, which uploads into it (and DELETEs it if the upload fails).
+ */
+export type MountResult = { mounted: true } | { mounted: false; session?: UploadSession };
 
 /** Options for a RegistryClient. */
 export interface RegistryClientOptions {
@@ -183,9 +190,9 @@ export class RegistryClient {
 
   /**
    * Asks the registry to link a blob from another repository on the same registry (cross-repo
-   * mount). True when mounted; false when the registry refused and the caller must upload.
+   * mount). When it refuses the caller must upload, into the session the refusal opened if any.
    */
-  async mountBlob(registry: string, repository: string, digest: Digest, fromRepository: string): Promise<boolean> {
+  async mountBlob(registry: string, repository: string, digest: Digest, fromRepository: string): Promise<MountResult> {
     const action = `mounting blob ${digest} from ${fromRepository} into ${registry}/${repository}`;
     return this.transport.retrying(action, async () => {
       const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`;
@@ -195,19 +202,18 @@ export class RegistryClient {
       });
       if (res.statusCode === 201) {
         await discard(res);
-        return true;
+        return { mounted: true };
       }
       if (res.statusCode === 202) {
-        // The registry opened an upload session instead (it cannot or will not mount); close it
-        // so it does not linger, and let the caller upload.
-        const location = header(res, 'location');
+        // The registry opened an upload session instead (it cannot or will not mount): the upload
+        // goes into it rather than into a second one opened by another POST.
+        const session = sessionOf(res);
         await discard(res);
-        if (location) await this.uploader.cancel({ registry, repository }, location);
-        return false;
+        return session ? { mounted: false, session } : { mounted: false };
       }
       const err = await responseError(res, action);
       // The source is gone or not visible to us: an upload still works.
-      if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return false;
+      if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return { mounted: false };
       throw err;
     });
   }
@@ -215,18 +221,20 @@ export class RegistryClient {
   /**
    * Uploads a blob: one streamed PUT (POST to open the session, PUT with ?digest= to finish), or
    * chunks when the registry needs them. `open` is called per attempt, so retries re-read the
-   * source. After a failed attempt the blob is HEADed first: a commit whose answer was lost may
-   * have landed. Returns the bytes sent.
+   * source. `session` (from a refused mount) is used by the first attempt instead of a POST.
+   * After a failed attempt the blob is HEADed first: a commit whose answer was lost may have
+   * landed. Returns the bytes sent.
    */
   async uploadBlob(
     registry: string, repository: string, digest: Digest, size: number,
-    open: () => Promise<Readable>, options: { onProgress?: (bytes: number) => void } = {},
+    open: () => Promise<Readable>, options: { onProgress?: (bytes: number) => void; session?: UploadSession } = {},
   ): Promise<number> {
     const action = `pushing blob ${digest} to ${registry}/${repository}`;
     const job = { registry, repository, digest, size, open, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
     return this.transport.retrying(action, async (attempt) => {
       if (attempt > 1 && await this.hasBlob(registry, repository, digest)) return 0;
-      return this.uploader.attempt(job, action);
+      // A failed attempt DELETEd the session it used; later attempts open their own.
+      return this.uploader.attempt(job, action, attempt === 1 ? options.session : undefined);
     });
   }
 

@@ -15,6 +15,13 @@ import { CountingStream } from './verify.js';
 export const DEFAULT_CHUNK_BYTES = 8 << 20;
 const MIN_CHUNK_BYTES = 256 << 10;
 
+/** An upload session the registry opened (its Location), e.g. in answer to a refused mount (202). */
+export interface UploadSession {
+  location: string;
+  /** `OCI-Chunk-Min-Length`: the smallest chunk the registry takes; 0 when it did not say. */
+  minChunk: number;
+}
+
 /** One blob to upload, and where. */
 export interface UploadJob {
   registry: string;
@@ -43,10 +50,13 @@ export class BlobUploader {
     for (const [registry, n] of Object.entries(chunkBytes)) this.chunkBytes.set(registry, Math.max(1, n));
   }
 
-  /** Runs one attempt: open a session, send the bytes, commit with `?digest=`. Returns the bytes sent. */
-  async attempt(job: UploadJob, action: string): Promise<number> {
+  /**
+   * Runs one attempt: open a session (or use `opened`, one the registry already opened), send the
+   * bytes, commit with `?digest=`. Returns the bytes sent.
+   */
+  async attempt(job: UploadJob, action: string, opened?: UploadSession): Promise<number> {
     const scopes = [pushScope(job.repository)];
-    let session = await this.openSession(job, action, scopes);
+    let session = opened ?? await this.openSession(job, action, scopes);
     try {
       if (!this.chunkBytes.has(job.registry)) {
         const res = await this.putWhole(job, session.location, scopes);
@@ -65,14 +75,13 @@ export class BlobUploader {
     }
   }
 
-  private async openSession(job: UploadJob, action: string, scopes: string[]): Promise<{ location: string; minChunk: number }> {
+  private async openSession(job: UploadJob, action: string, scopes: string[]): Promise<UploadSession> {
     const res = await this.transport.send({ registry: job.registry, method: 'POST', target: `/v2/${job.repository}/blobs/uploads/`, scopes, headers: { 'content-length': '0' } });
     if (res.statusCode !== 202 && res.statusCode !== 201) throw await responseError(res, action);
-    const location = header(res, 'location');
-    const minChunk = Number(header(res, 'oci-chunk-min-length') ?? 0);
+    const session = sessionOf(res);
     await discard(res);
-    if (!location) throw new ShaleError('SHALE_REGISTRY_PROTOCOL', `${action}: the registry opened an upload without a Location header`);
-    return { location, minChunk: Number.isFinite(minChunk) ? minChunk : 0 };
+    if (!session) throw new ShaleError('SHALE_REGISTRY_PROTOCOL', `${action}: the registry opened an upload without a Location header`);
+    return session;
   }
 
   private async putWhole(job: UploadJob, location: string, scopes: string[]): Promise<{ status: number; sent: number }> {
@@ -97,7 +106,7 @@ export class BlobUploader {
     return { status: res.statusCode, sent: counter?.bytes ?? 0 };
   }
 
-  private async putChunks(job: UploadJob, action: string, session: { location: string; minChunk: number }, scopes: string[]): Promise<number> {
+  private async putChunks(job: UploadJob, action: string, session: UploadSession, scopes: string[]): Promise<number> {
     const source = new ChunkSource(job.open);
     let location = session.location;
     let offset = 0;
@@ -187,6 +196,14 @@ export class BlobUploader {
       this.events({ type: 'log', level: 'debug', message: `cancelling an upload session on ${job.registry}: ${(err as Error).message}` });
     }
   }
+}
+
+/** The session a 202 answer to a POST on `/blobs/uploads/` opened: its Location and `OCI-Chunk-Min-Length`. */
+export function sessionOf(res: HttpResponse): UploadSession | undefined {
+  const location = header(res, 'location');
+  if (!location) return undefined;
+  const minChunk = Number(header(res, 'oci-chunk-min-length') ?? 0);
+  return { location, minChunk: Number.isFinite(minChunk) && minChunk > 0 ? minChunk : 0 };
 }
 
 /** The last byte a `Range: 0-N` header covers; undefined when absent or when nothing was stored yet. */

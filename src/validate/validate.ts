@@ -12,6 +12,7 @@ import { checkExcluded } from './excluded.js';
 import { imageViews } from './image-views.js';
 import { checkNativeFiles } from './native-files.js';
 import { checkReproducible } from './reproducible.js';
+import { checkLayerOrder } from './layer-order.js';
 import type { ValidateReport } from './result.js';
 
 /** How to build for validation: the build's options without outputs (validate picks its own). */
@@ -19,7 +20,8 @@ export type ValidateOptions = Omit<BuildOptions, 'push' | 'oci' | 'tar' | 'noCac
 
 /**
  * Builds the app twice ignoring every cache into a temporary OCI layout, reads the first image
- * back and runs the checks of SPEC.md "validate" on it: native files match their platform, no
+ * back and runs the checks of SPEC.md "validate" on it: layers run from least to most often
+ * changed, native files match their platform, no
  * path is written by two shale layers, no default-excluded file is in the app layer, the
  * entrypoint's program exists, and the two builds gave the same digests. The layout is removed.
  */
@@ -33,7 +35,7 @@ export async function validate(spec: BuildSpec, opts: ValidateOptions, events: E
     const second = await build(spec, { ...opts, noCache: true, oci: layout }, events);
     events({ type: 'step', step: 'reading layers', detail: layout });
     const images = await imageViews(artifact, `the image built from ${spec.configFile}`);
-    const checks = [checkNativeFiles(images), checkConflicts(images), checkExcluded(images), checkEntrypoint(images), checkReproducible(first, second)];
+    const checks = [checkLayerOrder(first.layers), checkNativeFiles(images), checkConflicts(images), checkExcluded(images), checkEntrypoint(images), checkReproducible(first, second)];
     return { digest: first.digest, checks, ok: checks.every((c) => c.ok) };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -31,7 +31,7 @@ describe('bearer token auth', () => {
       reg.putManifest('library/python', bytes, MediaType.OciManifest, '3.11');
       await client.getManifest(reg.host, 'library/python', '3.11');
       await client.getManifest(reg.host, 'library/python', '3.11');
-      assert.deepEqual(reg.tokenRequests, [{ scopes: ['repository:library/python:pull'], user: undefined }]);
+      assert.deepEqual(reg.tokenRequests, [{ method: 'GET', scopes: ['repository:library/python:pull'], user: undefined }]);
       assert.match(reg.requests('GET', /manifests/)[0]?.authorization ?? '', /^Bearer /);
     } finally {
       await cleanup();

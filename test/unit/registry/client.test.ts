@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { InputError, ShaleError } from '../../../src/errors.js';
 import { sha256 } from '../../../src/oci/digest.js';
@@ -98,15 +99,42 @@ describe('RegistryClient against an open registry', () => {
     reg.absoluteLocations = false;
   });
 
-  it('mounts across repositories (201) and falls back when refused (202)', async () => {
+  it('mounts across repositories (201); a refused mount (202) hands over its session, which the upload uses', async () => {
     const bytes = Buffer.from('base layer');
     const d = reg.putBlob('library/python', bytes) as Digest;
-    assert.equal(await client.mountBlob(reg.host, 'demo/app', d, 'library/python'), true);
+    assert.deepEqual(await client.mountBlob(reg.host, 'demo/app', d, 'library/python'), { mounted: true });
     assert.equal(reg.repoBlobs.get('demo/app')?.has(d), true);
     reg.refuseMounts = true;
-    assert.equal(await client.mountBlob(reg.host, 'demo/other', d, 'library/python'), false);
-    assert.equal(reg.requests('DELETE', /\/blobs\/uploads\//).length, 1, 'cancels the session the refused mount opened');
-    reg.refuseMounts = false;
+    try {
+      const mount = await client.mountBlob(reg.host, 'demo/other', d, 'library/python');
+      assert.equal(mount.mounted, false);
+      assert.ok(!mount.mounted && mount.session, 'the 202 session is handed back');
+      await client.uploadBlob(reg.host, 'demo/other', d, bytes.length, async () => Readable.from([bytes]), { session: mount.session });
+      const posts = reg.requests('POST', /^\/v2\/demo\/other\/blobs\/uploads\/$/);
+      assert.equal(posts.length, 1, 'exactly one POST: the mount; the upload went into its session');
+      assert.match(posts[0]?.query ?? '', /mount=/);
+      assert.equal(reg.requests('DELETE', /^\/v2\/demo\/other\//).length, 0, 'the session was used, not cancelled');
+      assert.deepEqual(reg.blobs.get(d), bytes);
+      assert.equal(reg.repoBlobs.get('demo/other')?.has(d), true);
+    } finally {
+      reg.refuseMounts = false;
+    }
+  });
+
+  it('DELETEs a refused mount\'s session when the upload into it fails', async () => {
+    const bytes = Buffer.from('base layer 2');
+    const d = reg.putBlob('library/python', bytes) as Digest;
+    reg.refuseMounts = true;
+    try {
+      const mount = await client.mountBlob(reg.host, 'demo/abandon', d, 'library/python');
+      assert.ok(!mount.mounted && mount.session);
+      reg.fail('PUT', /^\/v2\/demo\/abandon\/blobs\/uploads\//, 400, 1);
+      await assert.rejects(client.uploadBlob(reg.host, 'demo/abandon', d, bytes.length, async () => Readable.from([bytes]), { session: mount.session }), /answered 400/);
+      const sessionPath = new URL(mount.session.location, 'http://x').pathname;
+      assert.equal(reg.requests('DELETE', /^\/v2\/demo\/abandon\//).map((r) => r.path).join(), sessionPath);
+    } finally {
+      reg.refuseMounts = false;
+    }
   });
 
   it('puts manifests by tag and digest and checks the digest it is pushed as', async () => {
@@ -114,8 +142,25 @@ describe('RegistryClient against an open registry', () => {
     const d = await client.putManifest(reg.host, 'put/m', 'v1', bytes, MediaType.OciIndex);
     assert.equal(d, sha256(bytes));
     assert.equal(reg.tags.get('put/m')?.get('v1'), d);
-    assert.equal(reg.requests('PUT', /\/manifests\//).at(-1)?.status, 201);
+    const put = reg.requests('PUT', /\/manifests\//).at(-1);
+    assert.equal(put?.status, 201);
+    assert.equal(put?.contentType, MediaType.OciIndex, 'Content-Type is the manifest\'s mediaType');
+    assert.deepEqual(reg.manifests.get('put/m')?.get(d)?.bytes, bytes, 'the exact bytes, not re-serialized');
     await assert.rejects(client.putManifest(reg.host, 'put/m', sha256('other'), bytes, MediaType.OciIndex), /hash to/);
+  });
+
+  it('checks Docker-Content-Digest on manifest GET and PUT answers', async () => {
+    const bytes = Buffer.from('{"schemaVersion":2,"manifests":[]}');
+    reg.putManifest('dcd', bytes, MediaType.OciIndex, 'v1');
+    reg.tamperDigestHeaders = true;
+    try {
+      await assert.rejects(client.getManifest(reg.host, 'dcd', 'v1'), (err: unknown) =>
+        err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH' && err.message.includes('(Docker-Content-Digest)'));
+      await assert.rejects(client.putManifest(reg.host, 'dcd', 'v2', bytes, MediaType.OciIndex), (err: unknown) =>
+        err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH');
+    } finally {
+      reg.tamperDigestHeaders = false;
+    }
   });
 
   it('retries 5xx and 429 and then succeeds; gives up after 3 tries with the action and registry errors', async () => {

@@ -76,6 +76,9 @@ describe('pushArtifact', () => {
     reg.refuseMounts = false;
     assert.equal(opened.get('base'), 1, 'uploaded after the refused mount');
     assert.equal(r2.pushedBlobs, 3);
+    // Into the session the 202 opened: one POST per blob (the mount's for the base), nothing DELETEd.
+    assert.equal(reg.requests('POST', /^\/v2\/demo\/refused\/blobs\/uploads\/$/).length, 3);
+    assert.equal(reg.requests('DELETE', /^\/v2\/demo\/refused\//).length, 0);
     assert.equal(reg.tags.get('demo/refused')?.get('v1'), r2.digest);
   });
 

@@ -22,6 +22,9 @@ export interface LoggedRequest {
   path: string;
   query: string;
   authorization: string | undefined;
+  /** The request's Content-Range (chunk uploads) and Content-Type. */
+  contentRange: string | undefined;
+  contentType: string | undefined;
   status: number;
 }
 
@@ -73,12 +76,17 @@ export class FakeRegistry {
   refuseMounts = false;
   /** Give upload Locations as absolute URLs instead of paths. */
   absoluteLocations = false;
+  /** Send `OCI-Chunk-Min-Length` with this value when opening an upload session. */
+  chunkMinLength: number | undefined;
+  /** Send a wrong Docker-Content-Digest with manifests (GET and PUT answers): a registry or proxy that changed them. */
+  tamperDigestHeaders = false;
   /** Each Bearer token works for this many registry requests, then gets a 401 with a fresh challenge (expired or revoked mid-push). */
   tokenLifetime: number | undefined;
   /** Answer blob GETs with a 307 to `${redirectBlobs}/blobstore/DIGEST` (a CDN, or this registry's own origin). */
   redirectBlobs: string | undefined;
   private readonly failures: Failure[] = [];
-  private readonly uploads = new Map<string, { repo: string; chunks: Buffer[] }>();
+  /** Upload sessions; `state` changes with every PATCH, as distribution's `_state`, so only the newest Location works. */
+  private readonly uploads = new Map<string, { repo: string; chunks: Buffer[]; state: string }>();
   private readonly tokens = new Map<string, { granted: Set<string>; uses: number }>();
   private readonly server: Server;
 
@@ -151,7 +159,10 @@ export class FakeRegistry {
     const url = new URL(req.url ?? '/', `http://${this.host}`);
     const method = req.method ?? 'GET';
     const body = await readBody(req);
-    const entry: LoggedRequest = { method, path: url.pathname, query: url.search, authorization: req.headers.authorization, status: 0 };
+    const entry: LoggedRequest = {
+      method, path: url.pathname, query: url.search, authorization: req.headers.authorization,
+      contentRange: req.headers['content-range'], contentType: req.headers['content-type'], status: 0,
+    };
     this.log.push(entry);
     const send = (status: number, headers: Record<string, string> = {}, payload?: Buffer | string): void => {
       entry.status = status;
@@ -210,7 +221,7 @@ export class FakeRegistry {
       const d = ref.startsWith('sha256:') ? ref : this.tags.get(repo)?.get(ref);
       const stored = d ? this.manifests.get(repo)?.get(d) : undefined;
       if (!d || !stored) return error(404, 'MANIFEST_UNKNOWN', `manifest unknown: ${ref}`);
-      return send(200, { 'content-type': stored.mediaType, 'content-length': String(stored.bytes.length), 'docker-content-digest': d }, stored.bytes);
+      return send(200, { 'content-type': stored.mediaType, 'content-length': String(stored.bytes.length), 'docker-content-digest': this.digestHeader(d) }, stored.bytes);
     }
     return error(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
   }
@@ -231,23 +242,33 @@ export class FakeRegistry {
       const digest = url.searchParams.get('digest');
       if (digest) return this.finish(repo, [body], digest, send, error);
       const uuid = randomUUID();
-      this.uploads.set(uuid, { repo, chunks: body.length ? [body] : [] });
+      this.uploads.set(uuid, { repo, chunks: body.length ? [body] : [], state: uuid });
       this.bytesReceived += body.length;
-      return send(202, { location: location(`/v2/${repo}/blobs/uploads/${uuid}?_state=${uuid}`), 'docker-upload-uuid': uuid, range: '0-0' });
+      const headers: Record<string, string> = { location: location(`/v2/${repo}/blobs/uploads/${uuid}?_state=${uuid}`), 'docker-upload-uuid': uuid, range: '0-0' };
+      if (this.chunkMinLength !== undefined) headers['oci-chunk-min-length'] = String(this.chunkMinLength);
+      return send(202, headers);
     }
     const session = this.uploads.get(id);
     if (!session || session.repo !== repo) return error(404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
-    if (url.searchParams.get('_state') !== id) return error(400, 'BLOB_UPLOAD_INVALID', 'the _state query parameter was lost');
+    if (url.searchParams.get('_state') !== session.state) return error(400, 'BLOB_UPLOAD_INVALID', 'the _state query parameter is lost or stale');
+    const stored = (): number => session.chunks.reduce((a, c) => a + c.length, 0);
+    const newest = (): Record<string, string> => ({ location: location(`/v2/${repo}/blobs/uploads/${id}?_state=${session.state}`), range: `0-${Math.max(0, stored() - 1)}` });
     if (method === 'DELETE') {
       this.uploads.delete(id);
       return send(204);
     }
+    if (method === 'GET') return send(204, newest());
+    if (method === 'PATCH') {
+      // distribution checks that a chunk starts where the upload stands (416 otherwise).
+      const start = /^(\d+)-(\d+)$/.exec(req.headers['content-range'] ?? '')?.[1];
+      if (start !== undefined && Number(start) !== stored()) return error(416, 'BLOB_UPLOAD_INVALID', 'chunk out of order');
+      session.chunks.push(body);
+      this.bytesReceived += body.length;
+      session.state = randomUUID();
+      return send(202, newest());
+    }
     session.chunks.push(body);
     this.bytesReceived += body.length;
-    if (method === 'PATCH') {
-      const n = session.chunks.reduce((a, c) => a + c.length, 0);
-      return send(202, { location: location(`/v2/${repo}/blobs/uploads/${id}?_state=${id}`), range: `0-${Math.max(0, n - 1)}` });
-    }
     if (method === 'PUT') {
       this.uploads.delete(id);
       return this.finish(repo, session.chunks, url.searchParams.get('digest') ?? '', send, error);
@@ -281,7 +302,11 @@ export class FakeRegistry {
       if (!this.manifests.get(repo)?.has(c.digest)) return error(400, 'MANIFEST_UNKNOWN', `manifest unknown: ${c.digest}`);
     }
     this.putManifest(repo, body, req.headers['content-type'] ?? 'application/octet-stream', ref.startsWith('sha256:') ? undefined : ref);
-    send(201, { location: `/v2/${repo}/manifests/${d}`, 'docker-content-digest': d });
+    send(201, { location: `/v2/${repo}/manifests/${d}`, 'docker-content-digest': this.digestHeader(d) });
+  }
+
+  private digestHeader(d: string): string {
+    return this.tamperDigestHeaders ? sha(Buffer.from(`not ${d}`)) : d;
   }
 
   private authorized(req: IncomingMessage, repo: string | undefined, action: 'pull' | 'push'): boolean {
