@@ -94,6 +94,7 @@ export interface RootfsImage {
   /** `org.opencontainers.image.ref.name` in index.json. */
   tag: string;
   architecture?: string;
+  variant?: string;
 }
 
 /**
@@ -118,6 +119,7 @@ export async function layoutFromRootfs(tmp: string, rootfs: string, image: Rootf
   const config = await writeJsonBlob(layout, 'application/vnd.oci.image.config.v1+json', {
     created,
     architecture: image.architecture ?? 'amd64',
+    ...(image.variant ? { variant: image.variant } : {}),
     os: 'linux',
     config: { Env: [PATH_ENV], Cmd: ['python3'] },
     rootfs: { type: 'layers', diff_ids: [diffId] },

@@ -3,20 +3,17 @@
 // manifest digest) and whose linux/arm64/v8 entry is a Debian arm64 root fs with python3. The
 // arm64 tree is made by `mmdebstrap --variant=extract` (package contents unpacked, no maintainer
 // scripts run), so no emulation is needed; it cannot run here, and does not have to.
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { ensureBaseLayout, Hasher, writeJsonBlob, type BaseLayout, type BlobDesc } from './base-image.js';
+import { ensureBaseLayout, layoutFromRootfs, writeJsonBlob, type BaseLayout, type BlobDesc } from './base-image.js';
 import { cachedDir, cacheKey } from './cache.js';
 import { requireTools, run } from './exec.js';
 
 const FORMAT = 'base-image-arm64-v1';
 const SOURCE_DATE_EPOCH = 1_700_000_000;
 const TAG = '3.11-slim';
-const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -36,36 +33,8 @@ async function buildArm64Layout(tmp: string): Promise<void> {
   const started = Date.now();
   const rootfs = join(tmp, 'rootfs.tar');
   await run('mmdebstrap', [...MMDEBSTRAP_ARM64_ARGS, rootfs], { env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }, timeoutMs: 20 * 60_000 });
-  const layout = join(tmp, 'layout');
-  const blobs = join(layout, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const diff = new Hasher();
-  const compressed = new Hasher();
-  const layerTmp = join(blobs, 'layer.partial');
-  await pipeline(createReadStream(rootfs), diff, createGzip({ level: 6 }), compressed, createWriteStream(layerTmp));
-  const layerHex = compressed.hash.digest('hex');
-  await rename(layerTmp, join(blobs, layerHex));
-  await rm(rootfs);
-
-  const created = new Date(SOURCE_DATE_EPOCH * 1000).toISOString();
-  const config = await writeJsonBlob(layout, 'application/vnd.oci.image.config.v1+json', {
-    created,
-    architecture: 'arm64',
-    variant: 'v8',
-    os: 'linux',
-    config: { Env: [PATH_ENV], Cmd: ['python3'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${diff.hash.digest('hex')}`] },
-    history: [{ created, created_by: `mmdebstrap ${MMDEBSTRAP_ARM64_ARGS.join(' ')}`, comment: 'shale e2e base image (arm64)' }],
-  });
-  const manifest = await writeJsonBlob(layout, MANIFEST_TYPE, {
-    schemaVersion: 2,
-    mediaType: MANIFEST_TYPE,
-    config,
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${layerHex}`, size: compressed.size }],
-  });
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }));
-  const info = { digest: manifest.digest, tag: TAG, buildSeconds: (Date.now() - started) / 1000, rootfsBytes: diff.size, layerBytes: compressed.size };
+  const made = await layoutFromRootfs(tmp, rootfs, { createdBy: `mmdebstrap ${MMDEBSTRAP_ARM64_ARGS.join(' ')}`, comment: 'shale e2e base image (arm64)', tag: TAG, architecture: 'arm64', variant: 'v8' });
+  const info = { digest: made.manifest.digest, tag: TAG, buildSeconds: (Date.now() - started) / 1000, rootfsBytes: made.rootfsBytes, layerBytes: made.layerBytes };
   await writeFile(join(tmp, 'info.json'), JSON.stringify(info, null, 2) + '\n');
 }
 

@@ -45,7 +45,7 @@ describe('bearer token auth', () => {
     const { client: alice, cleanup: cleanup3 } = await testClient({ auths: { [reg.host]: authEntry('alice', 's3cret') } });
     try {
       const base = reg.putBlob('library/python', Buffer.from('base'));
-      assert.equal(await alice.mountBlob(reg.host, 'demo/app', base as `sha256:${string}`, 'library/python'), true);
+      assert.deepEqual(await alice.mountBlob(reg.host, 'demo/app', base as `sha256:${string}`, 'library/python'), { mounted: true });
       const bytes = Buffer.from('app layer');
       await alice.uploadBlob(reg.host, 'demo/app', sha256(bytes), bytes.length, async () => Readable.from([bytes]));
       const scopes = reg.tokenRequests.map((t) => [t.user, t.scopes.join(' ')]);

@@ -58,6 +58,30 @@ esac
     assert.equal((await s.get('quay.example'))?.username, 'q');
     assert.equal(await s.get('elsewhere.example'), undefined);
   });
+  it('reads auths keyed as Docker writes them: Docker Hub\'s URL, https:// prefixes, username/password', async () => {
+    const s = await store({ auths: {
+      'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpw').toString('base64') },
+      'https://reg.example:5000': { username: 'u', password: 'p' },
+    } });
+    const hub = await s.get('docker.io');
+    assert.deepEqual([hub?.username, hub?.password], ['hubuser', 'hubpw']);
+    assert.match(hub?.source ?? '', /auths\["https:\/\/index\.docker\.io\/v1\/"\]$/);
+    assert.equal((await s.get('reg.example:5000'))?.password, 'p');
+  });
+  it('reads containers\' auth.json under XDG_RUNTIME_DIR after config.json, but not when REGISTRY_AUTH_FILE is set', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const runtime = join(dir, 'runtime');
+    await mkdir(join(runtime, 'containers'), { recursive: true });
+    await writeFile(join(runtime, 'containers', 'auth.json'), JSON.stringify({ auths: { 'podman.example': { auth: Buffer.from('pod:man').toString('base64') }, 'both.example': { auth: Buffer.from('xdg:x').toString('base64') } } }));
+    const s = await store({ auths: { 'both.example': { username: 'docker', password: 'd' } } }, { XDG_RUNTIME_DIR: runtime });
+    assert.equal((await s.get('podman.example'))?.username, 'pod');
+    assert.match((await s.get('podman.example'))?.source ?? '', /containers\/auth\.json/);
+    assert.equal((await s.get('both.example'))?.username, 'docker', 'config.json first');
+    const other = join(dir, 'other-auth.json');
+    await writeFile(other, '{}');
+    const s2 = await store({}, { XDG_RUNTIME_DIR: runtime, REGISTRY_AUTH_FILE: other });
+    assert.equal(await s2.get('podman.example'), undefined);
+  });
   it('reads ACR-style identity tokens from auths', async () => {
     const s = await store({ auths: { 'x.azurecr.io': { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: 'rt' } } });
     const c = await s.get('x.azurecr.io');

@@ -31,3 +31,24 @@ describe('endpoints', () => {
     assert.equal(withQuery('https://r.io/v2/a/blobs/uploads/u1?_state=x%3D', 'digest', d), `https://r.io/v2/a/blobs/uploads/u1?_state=x%3D&digest=sha256%3A${'b'.repeat(64)}`);
   });
 });
+
+describe('trust', () => {
+  it('refuses a --registry-ca or SSL_CERT_FILE that is missing or holds no PEM certificate, naming it', async () => {
+    const { trustContext } = await import('../../../src/registry/tls.js');
+    const { InputError } = await import('../../../src/errors.js');
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'shale-tls-'));
+    try {
+      const notPem = join(dir, 'ca.txt');
+      await writeFile(notPem, 'hello');
+      assert.throws(() => trustContext({ caFiles: [join(dir, 'missing.pem')], env: {} }), (err: unknown) =>
+        err instanceof InputError && err.code === 'SHALE_BAD_CA_FILE' && err.message.startsWith(`--registry-ca ${join(dir, 'missing.pem')}: cannot read`));
+      assert.throws(() => trustContext({ env: { SSL_CERT_FILE: notPem } }), /SSL_CERT_FILE .*no PEM certificate/);
+      assert.ok(trustContext({ env: {} }), 'Node\'s roots and the system bundle alone are fine');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
