@@ -108,7 +108,7 @@ test('CI credentials from SHALE_REGISTRY_USER/PASSWORD (scoped by SHALE_REGISTRY
   assert.equal(viaAuthFile.digest, out.digest);
 });
 
-test('TLS with a self-signed CA: refused without it, pushed with --registry-ca or SSL_CERT_FILE', async () => {
+test('TLS with a self-signed CA: refused without it, pushed with --registry-ca or SSL_CERT_FILE; history takes --registry-ca', async () => {
   const ca = tlsReg.caFile ?? assert.fail('the TLS registry has a CA file');
   const ref = `${tlsReg.host}/demo/tls:v1`;
   const untrusted = await shale(['build', app, '--push', ref], await env({}));
@@ -119,6 +119,13 @@ test('TLS with a self-signed CA: refused without it, pushed with --registry-ca o
   assert.equal((await skopeoInspect(ref)).Digest, out.digest);
   const viaEnv = await shaleJson(['build', app, '--push', `${tlsReg.host}/demo/tls:v2`], await env({}, { SSL_CERT_FILE: ca }));
   assert.equal(viaEnv.digest, out.digest);
+  // Every command that reads a registry takes the CA: `history` too.
+  const history = await shale(['history', ref, '--json', '--registry-ca', ca], await env({}));
+  assert.equal(history.exitCode, 0, history.stderr);
+  assert.ok((JSON.parse(history.stdout) as { layers: unknown[] }).layers.length > 0);
+  const historyUntrusted = await shale(['history', ref], await env({}));
+  assert.equal(historyUntrusted.exitCode, 1, historyUntrusted.stderr);
+  assert.match(historyUntrusted.stderr, /TLS certificate is not trusted/);
 
   const badCa = await shale(['build', app, '--push', ref, '--registry-ca', join(tmpdir(), 'no-such-ca.pem')], await env({}));
   assert.equal(badCa.exitCode, 2, badCa.stderr);

@@ -61,7 +61,7 @@ test('5xx and 429 (Retry-After in seconds, as a date, and none) are retried and 
   await assertRuns('statuses', digest);
 });
 
-test('connections cut mid-body, a stalled request and refused mounts (202) are survived', async () => {
+test('connections cut mid-body, a stalled request and refused mounts (202, uploaded into) are survived', async () => {
   const faults: Fault[] = [
     { method: 'POST', path: /[?&]mount=/, kind: 'mount-202' },
     { method: 'GET', path: /\/blobs\/sha256:/, kind: 'reset-response', times: 1 },
@@ -75,7 +75,14 @@ test('connections cut mid-body, a stalled request and refused mounts (202) are s
   assert.equal(hits(proxy, 'reset-request'), 1);
   assert.equal(hits(proxy, 'stall'), 1);
   assert.ok(Date.now() - started < 60_000, 'the stalled request timed out instead of hanging');
-  // Refused mounts leave no session open: each 202 session is DELETEd.
+  // A refused mount's 202 opened an upload session: the upload goes into it (distribution spec),
+  // rather than a second POST; the session of the upload cut mid-body is DELETEd.
+  const refused = proxy.log.filter((r) => r.fault === 'mount-202' && r.status === 202);
+  assert.ok(refused.length >= 1);
+  for (const m of refused) {
+    const session = new URL(m.location ?? assert.fail('a 202 carries a Location'), 'http://x').pathname;
+    assert.ok(proxy.log.some((r) => r.at >= m.at && (r.method === 'PUT' || r.method === 'PATCH') && r.path.startsWith(session)), `the session ${session} was used`);
+  }
   assert.ok(proxy.log.some((r) => r.method === 'DELETE' && /\/blobs\/uploads\//.test(r.path)));
   await assertRuns('resets', digest);
 });

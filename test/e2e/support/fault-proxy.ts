@@ -37,6 +37,8 @@ export interface ProxyLogEntry {
   path: string;
   status: number;
   fault?: FaultKind;
+  /** The Location the answer carried (rewritten to the proxy), e.g. the upload session a 202 opened. */
+  location?: string;
   at: number;
 }
 
@@ -96,7 +98,10 @@ export async function startFaultProxy(target: string, faults: Fault[]): Promise<
     const up = request({ host: thost, port: Number(tport), method: req.method, path, headers }, (r) => {
       entry.status = r.statusCode ?? 0;
       const h = { ...r.headers };
-      if (typeof h.location === 'string') h.location = h.location.replace(`//${target}`, `//${proxy.host}`);
+      if (typeof h.location === 'string') {
+        h.location = h.location.replace(`//${target}`, `//${proxy.host}`);
+        entry.location = h.location;
+      }
       res.writeHead(r.statusCode ?? 502, h);
       if (!resetResponse) {
         r.pipe(res);

@@ -39,6 +39,27 @@ describe('bearer token auth', () => {
     }
   });
 
+  it('asks again for another scope set, and once a token has expired (issued_at + expires_in)', async () => {
+    const reg = await FakeRegistry.start({ kind: 'bearer', users: {}, anonymousPull: true });
+    const { client, cleanup } = await testClient();
+    try {
+      reg.putManifest('a/one', Buffer.from('{"a":1}'), MediaType.OciManifest, 'v1');
+      reg.putManifest('a/two', Buffer.from('{"a":2}'), MediaType.OciManifest, 'v1');
+      await client.getManifest(reg.host, 'a/one', 'v1');
+      await client.getManifest(reg.host, 'a/two', 'v1');
+      await client.getManifest(reg.host, 'a/one', 'v1');
+      assert.deepEqual(reg.tokenRequests.map((t) => t.scopes.join(' ')), ['repository:a/one:pull', 'repository:a/two:pull'], 'one token per scope set, reused');
+      // A token issued 9 s ago for 10 s is past its use-by margin: each use fetches a fresh one.
+      reg.tokenTtl = { expiresIn: 10, issuedAgoMs: 9_000 };
+      await client.getManifest(reg.host, 'a/three', 'v1').catch(() => undefined);
+      await client.getManifest(reg.host, 'a/three', 'v1').catch(() => undefined);
+      assert.equal(reg.tokenRequests.filter((t) => t.scopes[0] === 'repository:a/three:pull').length, 2);
+    } finally {
+      await cleanup();
+      await reg.close();
+    }
+  });
+
   it('pushes with credentials from config.json: pull,push scope, and the mount source pull scope', async () => {
     const reg = await FakeRegistry.start({ kind: 'bearer', users: { alice: 's3cret' } });
     const { client, cleanup } = await testClient({ auths: {} });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,7 +69,6 @@ esac
     assert.equal((await s.get('reg.example:5000'))?.password, 'p');
   });
   it('reads containers\' auth.json under XDG_RUNTIME_DIR after config.json, but not when REGISTRY_AUTH_FILE is set', async () => {
-    const { mkdir } = await import('node:fs/promises');
     const runtime = join(dir, 'runtime');
     await mkdir(join(runtime, 'containers'), { recursive: true });
     await writeFile(join(runtime, 'containers', 'auth.json'), JSON.stringify({ auths: { 'podman.example': { auth: Buffer.from('pod:man').toString('base64') }, 'both.example': { auth: Buffer.from('xdg:x').toString('base64') } } }));

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { InputError } from '../../../src/errors.js';
 import { withQuery } from '../../../src/registry/client.js';
 import { endpointCandidates, hostName, isLoopbackHost, mayCarryCredentials } from '../../../src/registry/http.js';
+import { trustContext } from '../../../src/registry/tls.js';
 
 describe('endpoints', () => {
   it('knows loopback hosts', () => {
@@ -34,11 +39,6 @@ describe('endpoints', () => {
 
 describe('trust', () => {
   it('refuses a --registry-ca or SSL_CERT_FILE that is missing or holds no PEM certificate, naming it', async () => {
-    const { trustContext } = await import('../../../src/registry/tls.js');
-    const { InputError } = await import('../../../src/errors.js');
-    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'shale-tls-'));
     try {
       const notPem = join(dir, 'ca.txt');

@@ -82,6 +82,8 @@ export class FakeRegistry {
   tamperDigestHeaders = false;
   /** Each Bearer token works for this many registry requests, then gets a 401 with a fresh challenge (expired or revoked mid-push). */
   tokenLifetime: number | undefined;
+  /** What tokens say about their life (`expires_in` seconds, `issued_at` this long ago); default 300 s from now. */
+  tokenTtl: { expiresIn: number; issuedAgoMs: number } | undefined;
   /** Answer blob GETs with a 307 to `${redirectBlobs}/blobstore/DIGEST` (a CDN, or this registry's own origin). */
   redirectBlobs: string | undefined;
   private readonly failures: Failure[] = [];
@@ -367,8 +369,11 @@ export class FakeRegistry {
     }
     const token = randomUUID();
     this.tokens.set(token, { granted, uses: 0 });
+    const life = this.tokenTtl
+      ? { expires_in: this.tokenTtl.expiresIn, issued_at: new Date(Date.now() - this.tokenTtl.issuedAgoMs).toISOString() }
+      : { expires_in: 300 };
     // The OAuth2 endpoint answers `access_token`, the classic one `token`.
-    json(200, req.method === 'POST' ? { access_token: token, expires_in: 300, scope: scopes.join(' ') } : { token, expires_in: 300 });
+    json(200, req.method === 'POST' ? { access_token: token, ...life, scope: scopes.join(' ') } : { token, ...life });
   }
 }
 
