@@ -6,6 +6,7 @@ import { parsePlatform, type Platform } from '../oci/types.js';
 import { reportError } from './run.js';
 import { buildCommand } from './build-command.js';
 import { historyCommand } from './history-command.js';
+import { diffCommand } from './diff-command.js';
 import { validateCommand } from './validate-command.js';
 
 /** Parses `--platform linux/amd64,linux/arm64`. */
@@ -20,6 +21,11 @@ export function parsePlatforms(value: string): Platform[] {
 /** The default cache directory: $SHALE_CACHE_DIR, else ~/.cache/shale (or $XDG_CACHE_HOME/shale). */
 export const defaultCacheDir = (): string =>
   process.env.SHALE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shale');
+
+/** An option that may be given several times; its values collect into an array. */
+const repeatable = (flags: string, description: string): Option => new Option(flags, description).argParser((v: string, prev: string[] = []) => [...prev, v]);
+const insecureRegistry = (): Option => repeatable('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)');
+const registryCa = (): Option => repeatable('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)');
 
 /** Aborted on Ctrl-C: registry work stops, abandoned uploads are DELETEd, the CLI exits 130. */
 const interrupt = new AbortController();
@@ -40,11 +46,11 @@ function program(): Command {
     .option('--tar <file>', 'write a tarball that docker load / podman load accept')
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
     .option('--no-cache', 'ignore local and registry-side caches')
-    .addOption(new Option('--cache-from <ref>', 'also reuse layers of this image by their inputs (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(repeatable('--cache-from <ref>', 'also reuse layers of this image by their inputs (repeatable)'))
     .option('--explain', 'say, per layer, whether it was reused and why it was rebuilt')
     .option('--json', 'print one JSON object on stdout')
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
-    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(insecureRegistry())
+    .addOption(registryCa())
     .action(async (dir: string, opts: Record<string, unknown>) => {
       await buildCommand(dir, opts, p.opts().debug === true, interrupt.signal);
     });
@@ -53,10 +59,21 @@ function program(): Command {
     .description('layers of an image: name, digest, size, what made it')
     .argument('<image>', 'a registry reference, an OCI layout directory or a tarball')
     .option('--json', 'print JSON')
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST').argParser((v: string, prev: string[] = []) => [...prev, v]))
-    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(insecureRegistry())
+    .addOption(registryCa())
     .action(async (ref: string, opts: Record<string, unknown>) => {
       await historyCommand(ref, opts);
+    });
+
+  p.command('diff')
+    .description('which layers two images share, and the bytes a pull of B after A moves')
+    .argument('<a>', 'the image already there: a registry reference, an OCI layout directory or a tarball')
+    .argument('<b>', 'the image pulled next')
+    .option('--json', 'print JSON')
+    .addOption(insecureRegistry())
+    .addOption(registryCa())
+    .action(async (a: string, b: string, opts: Record<string, unknown>) => {
+      await diffCommand(a, b, opts);
     });
 
   p.command('validate')
@@ -65,8 +82,8 @@ function program(): Command {
     .option('--platform <list>', 'override [tool.shale].platforms, e.g. linux/amd64,linux/arm64')
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
     .option('--json', 'print the checks as one JSON object')
-    .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP / unverified TLS for HOST (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
-    .addOption(new Option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(insecureRegistry())
+    .addOption(registryCa())
     .action(async (dir: string, opts: Record<string, unknown>) => {
       await validateCommand(dir, opts, p.opts().debug === true);
     });

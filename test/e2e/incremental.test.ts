@@ -75,3 +75,23 @@ test('a tarball from a fresh runner streams reused layers from the registry', as
   for (const l of out.layers) assert.match(listed.stdout, new RegExp(`blobs/sha256/${l.digest.slice(7)}`));
   await rm(dir, { recursive: true, force: true });
 });
+
+test('shale diff: after a one-line change the images share every layer but the app', async () => {
+  const cache = await freshCache();
+  const dir = await mkdtemp(join(tmpdir(), 'shale-diff-'));
+  const a = await shaleJson(['build', app, '--oci', join(dir, 'a')], { ...ctx.env, SHALE_CACHE_DIR: cache });
+  await appendFile(join(app, 'main.py'), '\n# a change for diff\n');
+  const b = await shaleJson(['build', app, '--oci', join(dir, 'b')], { ...ctx.env, SHALE_CACHE_DIR: cache });
+  const r = await shale(['diff', join(dir, 'a'), join(dir, 'b'), '--json']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const [d] = (JSON.parse(r.stdout) as { platforms: { layers: { name: string; where: string; size: number }[]; pullBytes: number }[] }).platforms;
+  const changed = d!.layers.filter((l) => l.where !== 'both').map((l) => `${l.where}:${l.name}`).sort();
+  assert.deepEqual(changed, ['a:app', 'b:app']);
+  const newApp = b.layers.find((l) => l.name === 'app')!;
+  assert.ok(d!.pullBytes > newApp.size && d!.pullBytes < newApp.size + 16384, `a pull moves the app layer, config and manifest (${d!.pullBytes})`);
+  assert.equal(a.layers.length, b.layers.length);
+  const text = await shale(['diff', join(dir, 'a'), join(dir, 'b')]);
+  assert.match(text.stdout, /^\+\s+app\s/m);
+  assert.match(text.stdout, /a pull of B after A moves/);
+  await rm(dir, { recursive: true, force: true });
+});

@@ -51,8 +51,9 @@ describe('bearer token auth', () => {
       assert.deepEqual(reg.tokenRequests.map((t) => t.scopes.join(' ')), ['repository:a/one:pull', 'repository:a/two:pull'], 'one token per scope set, reused');
       // A token issued 9 s ago for 10 s is past its use-by margin: each use fetches a fresh one.
       reg.tokenTtl = { expiresIn: 10, issuedAgoMs: 9_000 };
-      await client.getManifest(reg.host, 'a/three', 'v1').catch(() => undefined);
-      await client.getManifest(reg.host, 'a/three', 'v1').catch(() => undefined);
+      reg.putManifest('a/three', Buffer.from('{"a":3}'), MediaType.OciManifest, 'v1');
+      await client.getManifest(reg.host, 'a/three', 'v1');
+      await client.getManifest(reg.host, 'a/three', 'v1');
       assert.equal(reg.tokenRequests.filter((t) => t.scopes[0] === 'repository:a/three:pull').length, 2);
     } finally {
       await cleanup();
