@@ -85,6 +85,7 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
         const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
         const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
         const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
+        await Promise.all(plans.map((p) => maker.lookup(p)));
         const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
         const reports: LayerReport[] = [
           ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),

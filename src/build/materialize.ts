@@ -8,7 +8,7 @@ import { describeChange } from '../plan/explain.js';
 import type { LayerInputs, PlannedLayer } from '../plan/layers.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { FingerprintIndex } from '../store/fingerprint-index.js';
+import type { FingerprintIndex, IndexedLayer } from '../store/fingerprint-index.js';
 import type { LayerRecords } from '../store/layer-records.js';
 import { blobLayer, cachedLayer } from '../store/stored-layer.js';
 import type { RemoteLayer } from './registry-cache.js';
@@ -38,6 +38,7 @@ export interface MaterializedLayer {
  */
 export class LayerMaker {
   private readonly inflight = new Map<string, Promise<MaterializedLayer>>();
+  private readonly lookups = new Map<string, Promise<IndexedLayer | undefined>>();
   /** One layer build per core: gzip is the bottleneck, and more at once only adds memory. */
   private readonly building = limiter(Math.max(1, availableParallelism()));
 
@@ -66,11 +67,25 @@ export class LayerMaker {
     return 'built (no layer with these inputs in the local cache or the registry)';
   }
 
+  /**
+   * Looks a layer up in the local cache (once per fingerprint). Looking every layer up before
+   * making any lets all builds queue at once, so the heaviest start first.
+   */
+  lookup(plan: PlannedLayer): Promise<IndexedLayer | undefined> {
+    if (this.opts.noCache) return Promise.resolve(undefined);
+    let p = this.lookups.get(plan.fingerprint);
+    if (!p) {
+      p = this.cache.index.get(plan.fingerprint);
+      this.lookups.set(plan.fingerprint, p);
+    }
+    return p;
+  }
+
   private async makeOnce(plan: PlannedLayer, platform: string | undefined): Promise<MaterializedLayer> {
     const { events } = this.opts;
     const at = platform ? { platform } : {};
     if (!this.opts.noCache) {
-      const hit = await this.cache.index.get(plan.fingerprint);
+      const hit = await this.lookup(plan);
       if (hit) {
         events({ type: 'layer', name: plan.name, ...at, status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
         return { layer: cachedLayer(this.cache.blobs, hit), reason: 'reused from the local cache' };
@@ -89,7 +104,7 @@ export class LayerMaker {
     const blob = await this.building(async () => {
       events({ type: 'layer', name: plan.name, ...at, status: 'building' });
       return writeLayerBlob(await plan.entries(), { mtime: this.opts.epoch }, this.cache.blobs);
-    });
+    }, plan.weight);
     const descriptor: Descriptor = {
       mediaType: MediaType.OciLayerGzip,
       digest: blob.digest,

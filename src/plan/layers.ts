@@ -45,6 +45,8 @@ export interface PlannedLayer {
   inputs: LayerInputs;
   /** What the layer holds. For package layers this fetches and installs wheels, so call it only to build the layer. */
   entries(): Promise<Entry[]>;
+  /** A rough measure of the work of building it (input bytes): bigger layers are started first. */
+  weight: number;
 }
 
 export type LayerInputs =
@@ -102,12 +104,14 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
     inputs,
     // At most a few wheels fetched and installed at once, as before planning became lazy.
     entries: async () => (await mapLimit(sorted, 4, (p) => p.entries())).flat(),
+    weight: sorted.reduce((n, p) => n + p.size, 0),
   };
 }
 
 async function fileLayer(name: string, kind: 'libs' | 'app' | 'ca-certs', createdBy: string, entries: Entry[], epoch: number, hashes?: FileHashes): Promise<PlannedLayer> {
   const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries, hashes) };
-  return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries) };
+  const weight = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries), weight };
 }
 
 /**

@@ -63,15 +63,36 @@ export async function readZipIndex(path: string, wheelName: string): Promise<Zip
   return out;
 }
 
-/** Opens one member's uncompressed bytes. The file is closed when the stream ends. */
-export async function openMember(path: string, entry: yauzl.Entry): Promise<Readable> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
-  try {
-    return await zip.openReadStreamPromise(entry);
-  } finally {
-    // yauzl keeps the file open until the active read stream ends.
-    zip.close();
+/** Zips kept open for reading members, most recently used last. */
+const openZips = new Map<string, Promise<yauzl.ZipFile>>();
+/** Enough for the wheels of the layers built at once; each holds one file descriptor. */
+const MAX_OPEN_ZIPS = 16;
+
+function sharedZip(path: string): Promise<yauzl.ZipFile> {
+  let zip = openZips.get(path);
+  if (zip) {
+    openZips.delete(path);
+  } else {
+    zip = yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+    zip.catch(() => openZips.delete(path));
   }
+  openZips.set(path, zip);
+  if (openZips.size > MAX_OPEN_ZIPS) {
+    const [oldest, z] = openZips.entries().next().value as [string, Promise<yauzl.ZipFile>];
+    openZips.delete(oldest);
+    // yauzl closes the descriptor once the read streams still running on it end.
+    void z.then((x) => x.close(), () => undefined);
+  }
+  return zip;
+}
+
+/**
+ * Opens one member's uncompressed bytes. The zip stays open for the next member (a layer reads
+ * a wheel's members one after another): re-opening it per member cost a file open, a stat and
+ * a central-directory read each, which dominated installing wheels with thousands of files.
+ */
+export async function openMember(path: string, entry: yauzl.Entry): Promise<Readable> {
+  return (await sharedZip(path)).openReadStreamPromise(entry);
 }
 
 /**
