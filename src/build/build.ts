@@ -104,9 +104,14 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
     const tag = pushRef?.tag ?? 'latest';
     if (pushRef && opts.push !== undefined) {
       events({ type: 'step', step: 'pushing', detail: opts.push });
-      const r = await pushArtifact(client, pushRef, artifact, events);
-      pushed.bytes = r.pushedBytes;
-      pushed.blobs = r.pushedBlobs;
+      if (remote.target?.digest === artifactDigest(artifact)) {
+        // The tag already names this very image: nothing to send, not even a manifest.
+        events({ type: 'log', level: 'info', message: `${opts.push} is up to date` });
+      } else {
+        const r = await pushArtifact(client, pushRef, artifact, events, { present: remote.target?.blobs ?? new Set() });
+        pushed.bytes = r.pushedBytes;
+        pushed.blobs = r.pushedBlobs;
+      }
       outputs.push(opts.push);
     }
     if (opts.tar !== undefined) {

@@ -22,6 +22,8 @@ export interface RemoteLayer {
  */
 export class RemoteLayers extends Map<string, RemoteLayer> {
   readonly baseLibc = new Map<string, string>();
+  /** What the push target's tag names now: its digest and every blob its manifests reference. */
+  target?: { digest: Digest; blobs: Set<Digest> };
 }
 
 /**
@@ -42,8 +44,12 @@ export async function registryLayers(client: RegistryClient, refs: readonly Refe
         const manifests = isIndexMediaType(top.mediaType)
           ? await Promise.all(parseIndex(top.bytes, name).manifests.map(async (d) => (await client.getManifest(ref.registry, ref.repository, d.digest)).bytes))
           : [top.bytes];
+        const blobs = new Set<Digest>();
+        if (ref === pushTarget) found.target = { digest: top.digest, blobs };
         for (const bytes of manifests) {
           const manifest = parseManifest(bytes, name);
+          blobs.add(manifest.config.digest);
+          for (const l of manifest.layers) blobs.add(l.digest);
           const baseDigest = manifest.annotations?.[Annotation.BaseDigest];
           const libc = manifest.annotations?.[BASE_LIBC_ANNOTATION];
           if (baseDigest && libc && !found.baseLibc.has(baseDigest)) found.baseLibc.set(baseDigest, libc);

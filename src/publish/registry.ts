@@ -17,6 +17,11 @@ export interface PushResult {
 export interface PushOptions {
   /** Blob uploads at once; default 4. */
   concurrency?: number;
+  /**
+   * Blobs known to be in the target repository already (those of the image the tag names now):
+   * a registry keeps every blob a manifest references, so they need no HEAD.
+   */
+  present?: ReadonlySet<Digest>;
 }
 
 const PROGRESS_STEP = 1 << 20;
@@ -39,9 +44,10 @@ export async function pushArtifact(
 
   const layers = new Map<Digest, Layer>();
   for (const image of images) for (const l of image.layers) if (!layers.has(l.descriptor.digest)) layers.set(l.descriptor.digest, l);
+  const present = options.present ?? new Set<Digest>();
   await forEachLimited([...layers.values()], options.concurrency ?? 4, async (layer) => {
     const { digest: d, size } = layer.descriptor;
-    if (await client.hasBlob(registry, repository, d)) {
+    if (present.has(d) || (await client.hasBlob(registry, repository, d))) {
       events({ type: 'upload', digest: d, name: layer.name, status: 'exists', total: size });
       return;
     }
@@ -63,7 +69,7 @@ export async function pushArtifact(
   const configs = new Map<Digest, Buffer>();
   for (const image of images) configs.set(image.manifest.config.digest, image.configBytes);
   for (const [d, bytes] of configs) {
-    if (await client.hasBlob(registry, repository, d)) {
+    if (present.has(d) || (await client.hasBlob(registry, repository, d))) {
       events({ type: 'upload', digest: d, name: 'config', status: 'exists', total: bytes.length });
     } else {
       await upload(client, target, d, bytes.length, async () => Readable.from([bytes]), 'config', events, result);
