@@ -7,6 +7,7 @@ import { reportError } from './run.js';
 import { buildCommand } from './build-command.js';
 import { historyCommand } from './history-command.js';
 import { diffCommand } from './diff-command.js';
+import { initCommand } from './init-command.js';
 import { validateCommand } from './validate-command.js';
 
 /** Parses `--platform linux/amd64,linux/arm64`. */
@@ -74,6 +75,13 @@ function program(): Command {
     .addOption(registryCa())
     .action(async (a: string, b: string, opts: Record<string, unknown>) => {
       await diffCommand(a, b, opts);
+    });
+
+  p.command('init')
+    .description('write a starter [tool.shale] section from what it detects')
+    .argument('[dir]', 'the app directory', '.')
+    .action(async (dir: string) => {
+      await initCommand(dir);
     });
 
   p.command('validate')

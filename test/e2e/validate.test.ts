@@ -11,7 +11,7 @@ import { useRegistryWithBase } from './support/setup.js';
 import { shale } from './support/shale.js';
 
 const ctx = useRegistryWithBase();
-const CHECKS = ['native-files', 'no-conflicts', 'no-excluded-files', 'entrypoint', 'reproducible'];
+const CHECKS = ['layer-order', 'native-files', 'no-conflicts', 'no-excluded-files', 'entrypoint', 'reproducible'];
 
 /** Writes files (path → content) under a fresh temp dir and returns it. */
 async function project(files: Record<string, string>): Promise<string> {
