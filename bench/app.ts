@@ -5,7 +5,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../test/e2e/support/exec.js';
-import { ensureRepackedWheels, type WheelSet } from '../test/e2e/support/wheels.js';
+import { ensureNativeWheels, ensureRepackedWheels, type WheelSet } from '../test/e2e/support/wheels.js';
 
 /**
  * Every package the app pins, with every dependency, so `pip install --no-index -r` succeeds.
@@ -364,4 +364,45 @@ export async function changeOneLine(dir: string, value: string): Promise<void> {
   const next = text.replace(new RegExp(`^${MARKER}.*$`, 'm'), `${MARKER} ${value}`);
   if (next === text) throw new Error(`${file}: the change marker is missing or the value is unchanged (${value})`);
   await writeFile(file, next);
+}
+
+/** The platforms of the multi-platform scenario, and the one the one-platform build keeps. */
+export const MULTI_PLATFORMS = ['linux/amd64', 'linux/arm64'] as const;
+
+/**
+ * The small app of the multi-platform scenario, as test/e2e/multi-platform.test.ts builds it: the
+ * main app's numpy/scipy wheels exist only for amd64 here, so this one pins PyYAML (a native wheel
+ * per platform, from ensureNativeWheels) and six (pure), on the two-platform base `base` (a
+ * reference to the image ensureMultiArchBase pushed, e.g. `python:3.11-slim-multiarch`).
+ * shale only: buildah cannot build arm64 here without emulation.
+ */
+export async function generateMultiArchApp(dir: string, base: string): Promise<{ dir: string; wheels: WheelSet; wheelBytes: number; wheelCount: number }> {
+  const wheels = await ensureNativeWheels();
+  const wheelDir = join(dir, 'wheels');
+  await mkdir(wheelDir, { recursive: true });
+  let wheelBytes = 0;
+  let wheelCount = 0;
+  for (const f of await readdir(wheels.dir)) {
+    if (!f.endsWith('.whl')) continue;
+    await copyFile(join(wheels.dir, f), join(wheelDir, f));
+    wheelBytes += (await readFile(join(wheelDir, f))).length;
+    wheelCount++;
+  }
+  await copyFile(wheels.requirements, join(dir, 'requirements.txt'));
+  await write(
+    join(dir, 'pyproject.toml'),
+    `[tool.shale]
+name = "bench-multi"
+base = ${JSON.stringify(base)}
+python = "3.11"
+platforms = ${JSON.stringify(MULTI_PLATFORMS)}
+workdir = "/app"
+entrypoint = ["python3", "main.py"]
+lock = "requirements.txt"
+find-links = ["wheels"]
+no-index = true
+`,
+  );
+  await write(join(dir, 'main.py'), 'import six, yaml\nprint(yaml.__with_libyaml__, six.__version__)\n');
+  return { dir, wheels, wheelBytes, wheelCount };
 }

@@ -7,6 +7,9 @@
 //   BENCH_REPEAT=1 npm run bench      one of each (about 5 minutes on 2 cores)
 //   BENCH_BUDGET_MIN=20               the time budget for the measured part (default 13 minutes)
 //   BENCH_KEEP=1                      keep the temp dir (app, caches) for a look afterwards
+//
+// Then, shale alone: a small app (PyYAML native + six pure) built for linux/amd64 + linux/arm64
+// against linux/amd64 alone, cold, on a two-platform base (issue "Multi-platform images").
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -18,8 +21,9 @@ import { GZIP_LEVEL } from '../src/layer/blob.js';
 import { repoRoot } from '../test/e2e/support/cache.js';
 import { shaleBin } from '../test/e2e/support/shale.js';
 import { findTool, run, ToolMissingError } from '../test/e2e/support/exec.js';
+import { ensureMultiArchBase } from '../test/e2e/support/multi-arch-base.js';
 import { startRegistry, type Registry } from '../test/e2e/support/registry.js';
-import { changeOneLine, generateApp, type BenchApp } from './app.js';
+import { changeOneLine, generateApp, generateMultiArchApp, MULTI_PLATFORMS, type BenchApp } from './app.js';
 import { ensureBenchBase, type BenchBase } from './base.js';
 import { GNU_TIME, median, timed } from './measure.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
@@ -27,6 +31,10 @@ import { BuildahRunner, blobInfoCacheIsolated, ShaleRunner, type BuildSample, ty
 
 type Tool = 'shale' | 'buildah';
 type Scenario = 'cold' | 'warm' | 'fresh' | 'noop';
+/** The multi-platform scenario's two builds (shale only): one platform, two platforms. */
+type PlatformScenario = 'cold-1-platform' | 'cold-2-platforms';
+/** A unit of the time budget. */
+type Phase = Scenario | 'platforms';
 const TOOLS: readonly Tool[] = ['shale', 'buildah'];
 const SCENARIOS: readonly Scenario[] = ['cold', 'warm', 'fresh', 'noop'];
 const TITLES: Record<Scenario, string> = {
@@ -38,7 +46,7 @@ const TITLES: Record<Scenario, string> = {
 
 interface Sample {
   tool: Tool;
-  scenario: Scenario;
+  scenario: Scenario | PlatformScenario;
   rep: number;
   seconds: number;
   upBytes: number;
@@ -47,8 +55,19 @@ interface Sample {
   rssMb: number;
   ref: string;
   digest?: string;
-  /** shale: its --json pushed counts and each layer's source. */
-  shale?: { pushedBytes: number; pushedBlobs: number; layers: { name: string; size: number; source: string }[]; reportedSeconds: number };
+  /**
+   * shale: its --json pushed counts (blobs it uploaded: layers and configs, not manifests), each
+   * layer's source and platform, and `manifestBytes`: the size of the manifests it PUT (an index:
+   * the index plus each platform's manifest, read back from the registry; 0 when the tag already
+   * named the image, which shale does not push again). Payload = pushedBytes + manifestBytes.
+   */
+  shale?: {
+    pushedBytes: number;
+    pushedBlobs: number;
+    manifestBytes: number;
+    layers: { name: string; size: number; source: string; platform: string }[];
+    reportedSeconds: number;
+  };
 }
 
 interface Stat {
@@ -59,6 +78,10 @@ interface Stat {
   rssMb: number;
   /** shale only: the build's own `seconds` from --json (wall time minus process start and exit). */
   inProcessSeconds?: number;
+  /** shale only: median of its `pushed.bytes` (layer and config blobs it uploaded). */
+  pushedBytes?: number;
+  /** shale only: median of pushed.bytes + the manifests it PUT: the payload, without HTTP. */
+  payloadBytes?: number;
 }
 
 const MB = 1024 * 1024;
@@ -84,6 +107,54 @@ function preflight(): void {
   }
 }
 
+const MANIFEST_ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+const INDEX_ACCEPT = 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json';
+
+function splitRef(ref: string): { repo: string; tag: string } {
+  const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
+  if (!m) throw new Error(`cannot parse ${ref}`);
+  return { repo: m[1]!, tag: m[2]! };
+}
+
+/** GET `/v2/REPO/manifests/TAG_OR_DIGEST` straight from the registry (not through the proxy). */
+async function getManifest(reg: Registry, repo: string, tagOrDigest: string): Promise<{ body: Buffer; json: Record<string, unknown> }> {
+  const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tagOrDigest}`, { headers: { accept: `${MANIFEST_ACCEPT}, ${INDEX_ACCEPT}` } });
+  if (!res.ok) throw new Error(`GET manifest ${repo}:${tagOrDigest}: HTTP ${res.status}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  return { body, json: JSON.parse(body.toString('utf8')) as Record<string, unknown> };
+}
+
+interface Desc {
+  digest: string;
+  size: number;
+  platform?: { os: string; architecture: string };
+  annotations?: Record<string, string>;
+}
+
+/** One platform's image in the registry: its manifest and its blobs (config and layers). */
+interface PlatformImage {
+  platform: string;
+  digest: string;
+  manifestBytes: number;
+  config: Desc;
+  layers: Desc[];
+}
+
+/** What a pushed ref is: one image, or an index and its images. `manifestBytes`: all manifests together. */
+async function pushedImages(reg: Registry, ref: string): Promise<{ images: PlatformImage[]; manifestBytes: number }> {
+  const { repo, tag } = splitRef(ref);
+  const top = await getManifest(reg, repo, tag);
+  const image = (m: { body: Buffer; json: Record<string, unknown> }, platform: string, digest: string): PlatformImage => {
+    const j = m.json as { config: Desc; layers: Desc[] };
+    return { platform, digest, manifestBytes: m.body.length, config: j.config, layers: j.layers };
+  };
+  const entries = (top.json as { manifests?: Desc[] }).manifests;
+  if (!entries) return { images: [image(top, '', '')], manifestBytes: top.body.length };
+  const images: PlatformImage[] = [];
+  for (const e of entries) images.push(image(await getManifest(reg, repo, e.digest), `${e.platform?.os}/${e.platform?.architecture}`, e.digest));
+  return { images, manifestBytes: top.body.length + images.reduce((a, i) => a + i.manifestBytes, 0) };
+}
+
 /** GET a manifest straight from the registry (not through the proxy): its size and its blobs' sizes. */
 async function manifestInfo(reg: Registry, ref: string): Promise<{ manifestBytes: number; configBytes: number; layerBytes: number[] }> {
   const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
@@ -101,8 +172,10 @@ class Bench {
   readonly samples: Sample[] = [];
   readonly started = Date.now();
   /** Seconds the first repetition of each scenario took (both tools), for the budget. */
-  readonly firstRep = new Map<Scenario, number>();
+  readonly firstRep = new Map<Phase, number>();
   readonly skipped: string[] = [];
+  /** The digest each ref named after the last push to it. */
+  private readonly tagged = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -116,37 +189,44 @@ class Bench {
   }
 
   /** Whether another repetition of `s` fits in the budget, keeping one of each later scenario. */
-  fits(s: Scenario, later: Scenario[]): boolean {
-    const est = (x: Scenario): number => this.firstRep.get(x) ?? (x === 'fresh' ? (this.firstRep.get('cold') ?? 120) : 30);
+  fits(s: Phase, later: Phase[]): boolean {
+    const est = (x: Phase): number => this.firstRep.get(x) ?? (x === 'fresh' ? (this.firstRep.get('cold') ?? 120) : 30);
     return this.elapsed() + est(s) + later.reduce((a, x) => a + est(x), 0) <= BUDGET_S;
   }
 
-  async measure(runner: Runner, scenario: Scenario, rep: number, ref: string): Promise<Sample> {
+  measure(runner: Runner, scenario: Scenario | PlatformScenario, rep: number, ref: string): Promise<Sample> {
+    return this.measureWith(runner.tool, scenario, rep, ref, () => runner.buildPush(this.app.dir, ref));
+  }
+
+  async measureWith(tool: Tool, scenario: Scenario | PlatformScenario, rep: number, ref: string, build: () => Promise<BuildSample>): Promise<Sample> {
     this.proxy.reset();
     let r: BuildSample;
     try {
-      r = await runner.buildPush(this.app.dir, ref);
+      r = await build();
     } catch (e) {
-      throw new Error(`${runner.tool}, scenario "${scenario}" #${rep}: ${(e as Error).message}`);
+      throw new Error(`${tool}, scenario "${scenario}" #${rep}: ${(e as Error).message}`);
     }
     const c = this.proxy.counts();
-    const s: Sample = { tool: runner.tool, scenario, rep, seconds: r.seconds, upBytes: c.up, downBytes: c.down, connections: c.connections, rssMb: r.rssMb, ref };
+    const s: Sample = { tool, scenario, rep, seconds: r.seconds, upBytes: c.up, downBytes: c.down, connections: c.connections, rssMb: r.rssMb, ref };
     if (r.digest) s.digest = r.digest;
     if (r.json) {
       s.shale = {
         pushedBytes: r.json.pushed.bytes,
         pushedBlobs: r.json.pushed.blobs,
-        layers: r.json.layers.map((l) => ({ name: l.name, size: l.size, source: l.source })),
+        manifestBytes: this.tagged.get(ref) === r.json.digest ? 0 : (await pushedImages(this.reg, ref)).manifestBytes,
+        layers: r.json.layers.map((l) => ({ name: l.name, size: l.size, source: l.source, platform: l.platform })),
         reportedSeconds: r.json.seconds,
       };
     }
+    if (r.json) this.tagged.set(ref, r.json.digest);
     this.samples.push(s);
     const built = s.shale ? `  built: ${s.shale.layers.filter((l) => l.source === 'built').map((l) => l.name).join(',') || '-'}` : '';
-    log(`${scenario} #${rep} ${runner.tool}: ${s.seconds.toFixed(2)} s, up ${(s.upBytes / MB).toFixed(2)} MB, down ${(s.downBytes / MB).toFixed(2)} MB, RSS ${s.rssMb.toFixed(0)} MB${built}`);
+    const payload = s.shale ? ` (payload ${((s.shale.pushedBytes + s.shale.manifestBytes) / MB).toFixed(3)} MB)` : '';
+    log(`${scenario} #${rep} ${tool}: ${s.seconds.toFixed(2)} s, up ${(s.upBytes / MB).toFixed(2)} MB${payload}, down ${(s.downBytes / MB).toFixed(2)} MB, RSS ${s.rssMb.toFixed(0)} MB${built}`);
     return s;
   }
 
-  stat(tool: Tool, scenario: Scenario): Stat | undefined {
+  stat(tool: Tool, scenario: Scenario | PlatformScenario): Stat | undefined {
     const xs = this.samples.filter((s) => s.tool === tool && s.scenario === scenario);
     if (!xs.length) return undefined;
     const st: Stat = {
@@ -156,7 +236,11 @@ class Bench {
       downBytes: median(xs.map((x) => x.downBytes)),
       rssMb: Math.max(...xs.map((x) => x.rssMb)),
     };
-    if (tool === 'shale') st.inProcessSeconds = median(xs.map((x) => x.shale?.reportedSeconds ?? NaN));
+    if (tool === 'shale') {
+      st.inProcessSeconds = median(xs.map((x) => x.shale?.reportedSeconds ?? NaN));
+      st.pushedBytes = median(xs.map((x) => x.shale?.pushedBytes ?? NaN));
+      st.payloadBytes = median(xs.map((x) => (x.shale ? x.shale.pushedBytes + x.shale.manifestBytes : NaN)));
+    }
     return st;
   }
 }

@@ -37,8 +37,9 @@ export class ShaleRunner implements Runner {
     return new ShaleRunner(dir, mirrorHost);
   }
 
-  async buildPush(appDir: string, ref: string): Promise<BuildSample> {
-    const t = await timed(process.execPath, [shaleBin(), 'build', appDir, '--push', ref, '--json'], {
+  /** `args`: extra `shale build` options (e.g. `--platform linux/amd64`). */
+  async buildPush(appDir: string, ref: string, args: readonly string[] = []): Promise<BuildSample> {
+    const t = await timed(process.execPath, [shaleBin(), 'build', appDir, ...args, '--push', ref, '--json'], {
       env: { SHALE_CACHE_DIR: this.cacheDir, SHALE_REGISTRY_MIRRORS: `docker.io=${this.mirrorHost}` },
     });
     const json = JSON.parse(t.stdout) as BuildJson;

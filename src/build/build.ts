@@ -3,24 +3,25 @@ import type { BuildSpec } from '../config/spec.js';
 import { InputError, ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import { artifactDigest, type Artifact, type Image } from '../oci/image.js';
-import { platformString } from '../oci/types.js';
+import { platformString, type Platform } from '../oci/types.js';
+import type { Entry } from '../layer/entry.js';
 import { collectFiles } from '../plan/app-files.js';
 import { planLayers } from '../plan/layers.js';
 import { pushArtifact } from '../publish/registry.js';
 import { writeLayout } from '../publish/layout.js';
 import { writeTarball } from '../publish/tarball.js';
 import { detectPythonLayout } from '../python/layout.js';
-import { parseReference, type Reference } from '../ref/reference.js';
+import { parseReference, referenceString, type Reference } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { FsBlobStore } from '../store/blob-store.js';
 import { FingerprintIndex } from '../store/fingerprint-index.js';
 import { FileHashes } from '../store/file-hashes.js';
-import { assembleImage, assembleIndex } from './assemble.js';
+import { assembleImage, assembleIndex, type BaseImage } from './assemble.js';
 import { resolveBase } from './base.js';
 import { baseLibc } from './base-libc.js';
 import { formatLibc, UNUSED_LIBC } from '../python/libc.js';
 import { LayerMaker } from './materialize.js';
-import { registryLayers } from './registry-cache.js';
+import { registryLayers, type RemoteLayers } from './registry-cache.js';
 import { LayerRecords } from '../store/layer-records.js';
 import type { BuildOptions } from './options.js';
 import { PackageResolver } from './packages.js';
@@ -53,6 +54,20 @@ export async function build(spec: BuildSpec, opts: BuildOptions, events: Events)
   }
 }
 
+/** What every step of one build shares. */
+interface BuildContext {
+  spec: BuildSpec;
+  opts: BuildOptions;
+  events: Events;
+  client: RegistryClient;
+  resolver: PackageResolver;
+  maker: LayerMaker;
+  hashes: FileHashes;
+  remote: RemoteLayers;
+  app: Entry[];
+  platforms: Platform[];
+}
+
 async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, started: number): Promise<BuildResult> {
   const platforms = opts.platforms ?? spec.platforms;
   const baseRef = parseRef(spec.base, `${spec.configFile}: \`base\``);
@@ -62,8 +77,6 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
   });
   try {
     const blobs = new FsBlobStore(opts.cacheDir);
-    const resolver = new PackageResolver(spec, opts.cacheDir, events);
-    const hashes = FileHashes.in(opts.cacheDir);
     const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseRef(r, '--cache-from'))];
 
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
@@ -73,62 +86,74 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
       registryLayers(client, cacheFrom, events, pushRef),
     ]);
     const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs), records: new LayerRecords(opts.cacheDir), remote, client };
-    const maker = new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir });
-
-    const built = await Promise.all(
-      platforms.map(async (platform, i) => {
-        const plat = platformString(platform);
-        const needed = (await resolver.requirements()) !== undefined;
-        const libc = await baseLibc(bases[i]!, spec.libc, { cacheDir: opts.cacheDir, noCache: opts.noCache, fromRegistry: remote.baseLibc, events, needed });
-        const base = libc ? { ...bases[i]!, libc: formatLibc(libc) } : bases[i]!;
-        const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
-        const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
-        const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
-        const plans = await planLayers({ spec, layout: py.layout, packages, libs, app, epoch: opts.epoch, hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
-        await Promise.all(plans.map((p) => maker.lookup(p)));
-        const made = await Promise.all(plans.map((p) => maker.make(p, plat, platforms.length > 1)));
-        const reports: LayerReport[] = [
-          ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
-          ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
-        ];
-        const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch);
-        return { image, reports };
-      }),
-    );
+    const ctx: BuildContext = {
+      spec, opts, events, client, remote, app, platforms,
+      resolver: new PackageResolver(spec, opts.cacheDir, events),
+      maker: new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir }),
+      hashes: FileHashes.in(opts.cacheDir),
+    };
+    const built = await Promise.all(platforms.map((platform, i) => platformImage(ctx, bases[i]!, platform)));
     const images: Image[] = built.map((b) => b.image);
-    const reports = built.flatMap((b) => b.reports);
     const artifact: Artifact = images.length === 1 ? { kind: 'image', image: images[0]! } : { kind: 'index', index: assembleIndex(images, opts.epoch) };
-
-    const outputs: string[] = [];
-    const pushed = { bytes: 0, blobs: 0 };
-    const tag = pushRef?.tag ?? 'latest';
-    if (pushRef && opts.push !== undefined) {
-      events({ type: 'step', step: 'pushing', detail: opts.push });
-      if (remote.target?.digest === artifactDigest(artifact)) {
-        // The tag already names this very image: nothing to send, not even a manifest.
-        events({ type: 'log', level: 'info', message: `${opts.push} is up to date` });
-      } else {
-        const r = await pushArtifact(client, pushRef, artifact, events, { present: remote.target?.blobs ?? new Set() });
-        pushed.bytes = r.pushedBytes;
-        pushed.blobs = r.pushedBlobs;
-      }
-      outputs.push(opts.push);
-    }
-    if (opts.tar !== undefined) {
-      events({ type: 'step', step: 'writing tarball', detail: opts.tar });
-      const repoTag = pushRef ? `${pushRef.registry}/${pushRef.repository}:${tag}` : `${spec.repository}:${tag}`;
-      await writeTarball(opts.tar, artifact, { repoTags: [repoTag], events });
-      outputs.push(opts.tar);
-    }
-    if (opts.oci !== undefined || (!pushRef && opts.tar === undefined)) {
-      const dir = opts.oci ?? join(spec.projectDir, '.shale', 'image');
-      events({ type: 'step', step: 'writing OCI layout', detail: dir });
-      await writeLayout(dir, artifact, { tag, events });
-      outputs.push(dir);
-    }
-    await hashes.save();
-    return { digest: artifactDigest(artifact), layers: reports, pushed, seconds: Math.round(performance.now() - started) / 1000, outputs };
+    const { outputs, pushed } = await publish(ctx, artifact, pushRef);
+    await ctx.hashes.save();
+    return { digest: artifactDigest(artifact), layers: built.flatMap((b) => b.reports), pushed, seconds: Math.round(performance.now() - started) / 1000, outputs, ...(pushRef ? { reference: referenceString(pushRef) } : {}) };
   } finally {
     await client.close();
   }
+}
+
+/** One platform's image: its libc and Python, packages, planned and made layers, assembled. */
+async function platformImage(ctx: BuildContext, resolved: BaseImage, platform: Platform): Promise<{ image: Image; reports: LayerReport[] }> {
+  const { spec, opts, events, resolver, maker } = ctx;
+  const plat = platformString(platform);
+  const needed = (await resolver.requirements()) !== undefined;
+  const libc = await baseLibc(resolved, spec.libc, { cacheDir: opts.cacheDir, noCache: opts.noCache, fromRegistry: ctx.remote.baseLibc, events, needed });
+  const base = libc ? { ...resolved, libc: formatLibc(libc) } : resolved;
+  const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
+  const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
+  const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
+  const plans = await planLayers({ spec, layout: py.layout, packages, libs, app: ctx.app, epoch: opts.epoch, hashes: ctx.hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
+  // Every lookup first, so the builds that remain queue together and the heaviest start first.
+  await Promise.all(plans.map((p) => maker.lookup(p)));
+  const made = await Promise.all(plans.map((p) => maker.make(p, plat, ctx.platforms.length > 1)));
+  const reports: LayerReport[] = [
+    ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
+    ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
+  ];
+  const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch);
+  return { image, reports };
+}
+
+/** Sends the artifact where it was asked: the registry, a tarball, the OCI layout (the default). */
+async function publish(ctx: BuildContext, artifact: Artifact, pushRef: Reference | undefined): Promise<{ outputs: string[]; pushed: { bytes: number; blobs: number } }> {
+  const { spec, opts, events } = ctx;
+  const outputs: string[] = [];
+  const pushed = { bytes: 0, blobs: 0 };
+  const tag = pushRef?.tag ?? 'latest';
+  if (pushRef && opts.push !== undefined) {
+    events({ type: 'step', step: 'pushing', detail: opts.push });
+    if (ctx.remote.target?.digest === artifactDigest(artifact)) {
+      // The tag already names this very image: nothing to send, not even a manifest.
+      events({ type: 'log', level: 'info', message: `${opts.push} is up to date` });
+    } else {
+      const r = await pushArtifact(ctx.client, pushRef, artifact, events, { present: ctx.remote.target?.blobs ?? new Set() });
+      pushed.bytes = r.pushedBytes;
+      pushed.blobs = r.pushedBlobs;
+    }
+    outputs.push(opts.push);
+  }
+  if (opts.tar !== undefined) {
+    events({ type: 'step', step: 'writing tarball', detail: opts.tar });
+    const repoTag = pushRef ? `${pushRef.registry}/${pushRef.repository}:${tag}` : `${spec.repository}:${tag}`;
+    await writeTarball(opts.tar, artifact, { repoTags: [repoTag], events });
+    outputs.push(opts.tar);
+  }
+  if (opts.oci !== undefined || (!pushRef && opts.tar === undefined)) {
+    const dir = opts.oci ?? join(spec.projectDir, '.shale', 'image');
+    events({ type: 'step', step: 'writing OCI layout', detail: dir });
+    await writeLayout(dir, artifact, { tag, events });
+    outputs.push(dir);
+  }
+  return { outputs, pushed };
 }

@@ -24,4 +24,6 @@ export interface BuildResult {
   seconds: number;
   /** Where the image was written: a registry reference, an OCI layout dir, a tarball. */
   outputs: string[];
+  /** With --push: the reference pushed to, normalized (`host/repo:tag`); `shale deploy --from-json` reads it. */
+  reference?: string;
 }
