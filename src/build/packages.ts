@@ -13,6 +13,7 @@ import { readLock, type Lock } from '../python/lock.js';
 import type { Link } from '../python/links.js';
 import type { TargetEnv } from '../python/tags.js';
 import type { LibInput, PackageInput } from '../plan/layers.js';
+import { indexSources } from '../python/index-env.js';
 import { mapLimit } from '../store/map-limit.js';
 
 /**
@@ -51,7 +52,7 @@ export class PackageResolver {
     const py = this.spec.compileBytecode ? await this.hostPython(env.python) : undefined;
     const sources = {
       findLinks: [...this.spec.findLinks, ...req.options.findLinks],
-      indexUrl: req.options.indexUrl ?? this.spec.indexUrl,
+      ...indexSources(this.spec, req.options),
       noIndex: this.spec.noIndex || req.options.noIndex,
       projectDir: this.spec.projectDir,
       pages: this.pages,

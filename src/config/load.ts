@@ -9,7 +9,6 @@ import { parseLibc } from '../python/libc.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
 
-const DEFAULT_INDEX = 'https://pypi.org/simple';
 
 /**
  * Reads `[tool.shale]` from DIR/pyproject.toml (or the top level of DIR/shale.toml), validates
@@ -140,13 +139,14 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     ports: c.ports ?? [],
     user: c.user ?? '',
     labels: c.labels ?? {},
-    indexUrl: c['index-url'] ?? DEFAULT_INDEX,
     findLinks: c['find-links'] ?? [],
     noIndex: c['no-index'] ?? false,
     app,
     exclude: c.exclude ?? [],
   };
   if (c.domain !== undefined) spec.domain = c.domain;
+  if (c['index-url'] !== undefined) spec.indexUrl = c['index-url'];
+  if (c['extra-index-url'] !== undefined) spec.extraIndexUrls = c['extra-index-url'];
   if (c.python !== undefined) spec.python = c.python;
   if (c.libc !== undefined) {
     const libc = parseLibc(c.libc);

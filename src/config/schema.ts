@@ -34,6 +34,7 @@ export const shaleConfigSchema = z
     libc: z.string().regex(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"').optional(),
     lock: z.string().min(1).optional(),
     'index-url': z.string().min(1).optional(),
+    'extra-index-url': z.array(z.string().min(1)).optional(),
     'find-links': z.array(z.string().min(1)).optional(),
     'no-index': z.boolean().optional(),
     app: z.array(appItem).optional(),

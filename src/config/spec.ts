@@ -40,7 +40,9 @@ export interface BuildSpec {
   labels: Record<string, string>;
   /** Absolute path of the lock file, or undefined when the app has no third-party packages. */
   lock?: string;
-  indexUrl: string;
+  /** `index-url` when the config sets it; otherwise the lock, the environment or PyPI decide. */
+  indexUrl?: string;
+  extraIndexUrls?: string[];
   findLinks: string[];
   noIndex: boolean;
   app: AppSource[];

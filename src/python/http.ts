@@ -1,8 +1,10 @@
 /**
  * The little HTTP shale's Python side needs: GET a page, download a file, HEAD a file for its size. Credentials in a URL
- * (https://user:token@host/simple) become a Basic Authorization header, since fetch refuses them.
+ * (https://user:token@host/simple) become a Basic Authorization header, since fetch refuses them;
+ * without them, `.netrc` may supply them for the host.
  */
 import { ShaleError } from '../errors.js';
+import { netrcCredentials } from './netrc.js';
 
 /** A URL without credentials, and the headers that carry them. */
 export function splitCredentials(url: string): { url: string; headers: Record<string, string> } {
@@ -45,6 +47,10 @@ async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, 
   if (authFrom && !Object.keys(headers).length) {
     const idx = splitCredentials(authFrom);
     if (new URL(idx.url).host === new URL(plain.url).host) headers = idx.headers;
+  }
+  if (!Object.keys(headers).length) {
+    const netrc = netrcCredentials(new URL(plain.url).host);
+    if (netrc) headers = { authorization: `Basic ${Buffer.from(`${netrc.login}:${netrc.password}`).toString('base64')}` };
   }
   try {
     return await fetch(plain.url, { method, headers: { accept, 'user-agent': 'shale', ...headers }, redirect: 'follow' });

@@ -33,7 +33,7 @@ test('a minimal [tool.shale] gets the documented defaults', async () => {
   assert.deepEqual(spec.platforms, [{ os: 'linux', architecture: 'amd64' }]);
   assert.equal(spec.workdir, '/app');
   assert.deepEqual(spec.app, [{ from: dir, to: '/app', kind: 'dir' }]);
-  assert.equal(spec.indexUrl, 'https://pypi.org/simple');
+  assert.equal(spec.indexUrl, undefined, 'no index-url: the lock, PIP_INDEX_URL/UV_INDEX_URL or PyPI decide at build time');
   assert.equal(spec.lock, undefined);
 });
 
