@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
-import { freePort } from './support/registry.js';
+import { freePort, startRegistry } from './support/registry.js';
 import { loadTar, podmanRun, removeImages, runImage, skopeoInspect, umociStat } from './support/podman.js';
 import { freshCache, shale, shaleJson } from './support/shale.js';
 import { startFaultProxy } from './support/fault-proxy.js';
@@ -129,4 +129,28 @@ test('a push that fails does not move the tag', async () => {
     await proxy.stop();
   }
   assert.equal((await skopeoInspect(ref)).Digest, first.digest, 'the tag still names the first image');
+});
+
+test('a push to another registry than the base streams the base layers across; the image runs', async () => {
+  const other = await startRegistry();
+  try {
+    const ref = `${other.host}/demo/hello-python:v1`;
+    const cache = await freshCache();
+    const out = await shaleJson(['build', example('hello_python'), '--push', ref], { ...ctx.env, SHALE_CACHE_DIR: cache });
+    const base = out.layers.find((l) => l.source === 'base')!;
+    assert.ok(out.pushed.bytes >= base.size, `the base layer (${base.size} bytes) was sent to ${other.host}: pushed ${out.pushed.bytes}`);
+    // Streamed, not stored: the local cache holds shale's own layers only.
+    const cached = await readdir(join(cache, 'blobs', 'sha256'));
+    assert.ok(!cached.includes(base.digest.slice(7)), 'the base layer never touched the local cache');
+    const port = await freePort();
+    const c = await runImage(ref, { port });
+    try {
+      assert.match(await (await fetch(`${c.url}/`)).text(), /hello from shale/);
+    } finally {
+      await c.stop();
+      await removeImages(ref);
+    }
+  } finally {
+    await other.stop();
+  }
 });
