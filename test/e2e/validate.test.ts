@@ -3,25 +3,16 @@
 // or when the entrypoint's program is not in the image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './support/cache.js';
 import { useRegistryWithBase } from './support/setup.js';
+import { writeProject } from '../support/project.js';
 import { shale } from './support/shale.js';
 
 const ctx = useRegistryWithBase();
 const CHECKS = ['layer-order', 'native-files', 'no-conflicts', 'no-excluded-files', 'entrypoint', 'reproducible'];
 
-/** Writes files (path → content) under a fresh temp dir and returns it. */
-async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shale-validate-e2e-'));
-  for (const [p, text] of Object.entries(files)) {
-    await mkdir(join(dir, p, '..'), { recursive: true });
-    await writeFile(join(dir, p), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>): Promise<string> => writeProject(files);
 
 const shaleToml = (extra: string): string => `name = "v"\nbase = "python:3.11-slim"\npython = "3.11"\nplatforms = ["linux/amd64"]\n${extra}\n`;
 

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBuildSpec } from '../../../src/config/load.js';
+import { writeProject } from '../../support/project.js';
 import { InputError } from '../../../src/errors.js';
 
-async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shale-config-'));
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(join(dir, name, '..'), { recursive: true });
-    await writeFile(join(dir, name), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>): Promise<string> => writeProject(files);
 
 const minimal = '[tool.shale]\nname = "hello"\nbase = "python:3.11-slim"\n';
 

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectStarter, writeStarter } from '../../../src/init/detect.js';
+import { writeProject } from '../../support/project.js';
 import { loadBuildSpec } from '../../../src/config/load.js';
 
-async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shale-init-'));
-  for (const [p, text] of Object.entries(files)) {
-    await mkdir(join(dir, p, '..'), { recursive: true });
-    await writeFile(join(dir, p), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>): Promise<string> => writeProject(files);
 
 test('a FastAPI project with a uv.lock and a local library gets uvicorn, its lock and explicit layers', async () => {
   const dir = await project({

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectFiles } from '../../../src/plan/app-files.js';
+import { writeProject } from '../../support/project.js';
 import type { ShaleEvent } from '../../../src/events.js';
 
-async function tree(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shale-app-'));
-  for (const [p, text] of Object.entries(files)) {
-    await mkdir(join(dir, p, '..'), { recursive: true });
-    await writeFile(join(dir, p), text);
-  }
-  return dir;
-}
+const tree = (files: Record<string, string>): Promise<string> => writeProject(files);
 
 test('secrets and caches stay out by default, and each default exclusion is reported', async () => {
   const dir = await tree({ 'main.py': '', '.env': 'SECRET=1', '.git/config': '', 'pkg/__pycache__/x.pyc': '', 'pkg/mod.py': '', 'deploy/id_rsa': 'key', 'certs/server.pem': 'key', '.venv/bin/python': '', 'node_modules/x/index.js': '' });
