@@ -9,6 +9,7 @@ import { historyCommand } from './history-command.js';
 import { diffCommand } from './diff-command.js';
 import { initCommand } from './init-command.js';
 import { validateCommand } from './validate-command.js';
+import { registerDeployCommand } from './deploy-command.js';
 
 /** Parses `--platform linux/amd64,linux/arm64`. */
 export function parsePlatforms(value: string): Platform[] {
@@ -95,6 +96,8 @@ function program(): Command {
     .action(async (dir: string, opts: Record<string, unknown>) => {
       await validateCommand(dir, opts, p.opts().debug === true);
     });
+
+  registerDeployCommand(p, () => [insecureRegistry(), registryCa()], interrupt.signal);
   return p;
 }
 

@@ -1,7 +1,8 @@
 /**
  * A Python on the build host of the same X.Y as the image's, for `compile-bytecode`: the .pyc
  * format (magic number, bytecode) is fixed within a minor version, so the host can compile what
- * the image's interpreter will load. Nothing else in shale runs Python.
+ * the image's interpreter will load. It also builds wheels of pure-Python sdists (sdist-build.ts).
+ * Nothing else in shale runs Python.
  */
 import { execFile } from 'node:child_process';
 import { InputError } from '../errors.js';
@@ -44,12 +45,25 @@ function probe(cmd: string): Promise<Probe | undefined> {
 
 const minorOf = (version: string): string => version.split('.').slice(0, 2).join('.');
 
+/** Why a host Python is wanted, for the error when there is none. */
+export interface HostPythonPurpose {
+  /** Completes "… needs a CPython X.Y on this machine to …". */
+  needs: string;
+  /** The other way out, after "install Python X.Y or point SHALE_PYTHON at one". */
+  otherwise: string;
+}
+
+const BYTECODE: HostPythonPurpose = {
+  needs: "compile-bytecode = true needs a CPython {minor} on this machine to compile bytecode for the image's Python {minor}",
+  otherwise: 'remove compile-bytecode from the config',
+};
+
 /**
  * Finds a host CPython whose X.Y is `minor` (the image's Python): `$SHALE_PYTHON` when set (and
  * then only it), else `pythonX.Y` on PATH, else `python3` on PATH if it is that version. When
- * none fits, an InputError names the version needed and how to provide one.
+ * none fits, an InputError names the version needed, what for (`purpose`), and how to provide one.
  */
-export async function findHostPython(minor: string, env: NodeJS.ProcessEnv = process.env): Promise<HostPython> {
+export async function findHostPython(minor: string, env: NodeJS.ProcessEnv = process.env, purpose: HostPythonPurpose = BYTECODE): Promise<HostPython> {
   const explicit = env['SHALE_PYTHON'];
   const candidates = explicit ? [explicit] : [`python${minor}`, 'python3'];
   const tried: string[] = [];
@@ -61,7 +75,7 @@ export async function findHostPython(minor: string, env: NodeJS.ProcessEnv = pro
   const where = explicit ? `SHALE_PYTHON=${explicit}` : `python${minor} and python3 on PATH`;
   throw new InputError(
     'SHALE_NO_HOST_PYTHON',
-    `compile-bytecode = true needs a CPython ${minor} on this machine to compile bytecode for the image's Python ${minor}, and none was found (tried ${where}: ${tried.join(', ')}); ` +
-      `install Python ${minor} or point SHALE_PYTHON at one (SHALE_PYTHON=/path/to/python${minor}), or remove compile-bytecode from the config`,
+    `${purpose.needs.replaceAll('{minor}', minor)}, and none was found (tried ${where}: ${tried.join(', ')}); ` +
+      `install Python ${minor} or point SHALE_PYTHON at one (SHALE_PYTHON=/path/to/python${minor}), or ${purpose.otherwise}`,
   );
 }
