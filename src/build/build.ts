@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
-import { InputError, ShaleError } from '../errors.js';
+import { ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import { artifactDigest, type Artifact, type Image } from '../oci/image.js';
 import { platformString, type Platform } from '../oci/types.js';
@@ -11,7 +11,7 @@ import { pushArtifact } from '../publish/registry.js';
 import { writeLayout } from '../publish/layout.js';
 import { writeTarball } from '../publish/tarball.js';
 import { detectPythonLayout } from '../python/layout.js';
-import { parseReference, referenceString, type Reference } from '../ref/reference.js';
+import { parseReferenceAt, referenceString, type Reference } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { FsBlobStore } from '../store/blob-store.js';
 import { FingerprintIndex } from '../store/fingerprint-index.js';
@@ -27,14 +27,6 @@ import type { BuildOptions } from './options.js';
 import { PackageResolver } from './packages.js';
 import type { BuildResult, LayerReport } from './result.js';
 
-function parseRef(value: string, what: string): Reference {
-  try {
-    return parseReference(value);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(err.code, `${what}: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
 
 /**
  * Builds the app's image: resolve the base per platform, install the locked wheels, plan and
@@ -70,14 +62,14 @@ interface BuildContext {
 
 async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, started: number): Promise<BuildResult> {
   const platforms = opts.platforms ?? spec.platforms;
-  const baseRef = parseRef(spec.base, `${spec.configFile}: \`base\``);
-  const pushRef = opts.push === undefined ? undefined : parseRef(opts.push, '--push');
+  const baseRef = parseReferenceAt(`${spec.configFile}: \`base\``, spec.base);
+  const pushRef = opts.push === undefined ? undefined : parseReferenceAt('--push', opts.push);
   const client = new RegistryClient({
     insecureRegistries: opts.insecureRegistries, events, caFiles: opts.registryCa ?? [], ...(opts.signal ? { signal: opts.signal } : {}),
   });
   try {
     const blobs = new FsBlobStore(opts.cacheDir);
-    const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseRef(r, '--cache-from'))];
+    const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseReferenceAt('--cache-from', r))];
 
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
     const [bases, app, remote] = await Promise.all([

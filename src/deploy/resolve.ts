@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError, wrap } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
-import { parseReference, referenceString, repoString, type Reference } from '../ref/reference.js';
+import { parseReferenceAt, referenceString, repoString } from '../ref/reference.js';
 import type { RegistryClient } from '../registry/client.js';
 
 /** An image pinned by digest: what a deploy points a service at, never a tag. */
@@ -23,7 +23,7 @@ export const pinnedString = (image: PinnedImage): string => `${repoString(image)
  * deploy never points a service at an image the registry does not have.
  */
 export async function resolveImage(text: string, client: RegistryClient): Promise<PinnedImage> {
-  const ref = parseOption('--image', text);
+  const ref = parseReferenceAt('--image', text);
   const asked = ref.digest ?? ref.tag ?? 'latest';
   const found = await client.headManifest(ref.registry, ref.repository, asked).catch((err: unknown) => {
     throw wrap(`resolving ${referenceString(ref)} to a digest`, err);
@@ -50,15 +50,7 @@ export async function imageFromBuildJson(file: string): Promise<PinnedImage> {
   const { digest, reference } = parsed as { digest?: unknown; reference?: unknown };
   if (typeof digest !== 'string' || !isDigest(digest)) throw bad('has no "digest" field holding sha256:<64 hex>');
   if (typeof reference !== 'string') throw bad('has no "reference" field: it is written by `shale build --push REF --json`; was the image pushed?');
-  const ref = parseOption(`--from-json ${file} (reference)`, reference);
+  const ref = parseReferenceAt(`--from-json ${file} (reference)`, reference);
   return { registry: ref.registry, repository: ref.repository, digest };
 }
 
-function parseOption(what: string, text: string): Reference {
-  try {
-    return parseReference(text);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(err.code, `${what}: ${err.message}`, { cause: err });
-    throw err;
-  }
-}

@@ -5,8 +5,10 @@
  */
 import { InputError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
-import { matchSdistFilename, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
+import { isPureWheel, matchSdistFilename, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
+import { chooseSdist } from './sdist-build.js';
+import { canExtractSdist } from './safe-extract.js';
 import { describeSources, listCandidates, type Candidate, type PackageSources } from './sources.js';
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
 import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
@@ -33,6 +35,32 @@ function listNames(names: string[]): string {
   return names.length > MAX_LISTED ? `${shown}, and ${names.length - MAX_LISTED} more` : shown;
 }
 
+function isPure(filename: string): boolean {
+  const w = parseWheelFilename(filename);
+  return w !== undefined && isPureWheel(w);
+}
+
+/**
+ * The wheel built from one of `sdists` (all of `pkg`'s exact version): one whose hash the lock
+ * allows first, then .tar.gz before .zip, local before remote. Formats shale cannot unpack are
+ * an error that says to provide a wheel.
+ */
+function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, cacheDir: string, events: Events): Promise<WheelChoice> {
+  const usable = sdists.filter((s) => canExtractSdist(s.filename));
+  const pin = `${pkg.name}==${pkg.version}`;
+  if (usable.length === 0) {
+    throw new InputError(
+      'SHALE_SDIST_ONLY',
+      `${pin} (pinned at ${pkg.source.file}:${pkg.source.line}) has only source distributions (${listNames(sdists.map((s) => s.filename))}), and shale builds only .tar.gz and .zip ones. Build a wheel for ${describeEnv(env)} (e.g. \`pip wheel --no-deps ${pin} -w wheels/\` on a matching machine) and add that directory to find-links`,
+    );
+  }
+  const score = (s: Candidate): number =>
+    (pkg.hashes.length === 0 || s.sha256 === undefined || pkg.hashes.includes(`sha256:${s.sha256}`) ? 0 : 4) + (/\.zip$/i.test(s.filename) ? 2 : 0) + (s.path ? 0 : 1);
+  const best = [...usable].sort((a, b) => score(a) - score(b))[0] ?? usable[0];
+  if (!best) throw new Error('unreachable: no sdist');
+  return chooseSdist(pkg, best, env, cacheDir, events);
+}
+
 /**
  * The wheel for `pkg` on `env`, on disk and verified: {@link resolveWheel}, then its `fetch()`.
  */
@@ -51,7 +79,8 @@ export async function findWheel(
  * version, ranked by tag. Its sha256 and size come from the local file, the link's `#sha256=` or
  * PEP 691 hashes, an unambiguous lock hash, the cache, PEP 700 `size` or a HEAD; it is downloaded
  * here only when its hash cannot be known otherwise. `fetch()` downloads (once) and checks it
- * against the lock's hashes and the link's hash. Errors say which files exist when none fits.
+ * against the lock's hashes and the link's hash. A version with only an sdist gets the pure
+ * wheel built from it (sdist-build.ts). Errors say which files exist when none fits.
  */
 export async function resolveWheel(
   pkg: LockedPackage,
@@ -81,12 +110,7 @@ export async function resolveWheel(
   }
   const pin = `${pkg.name}==${pkg.version}`;
   const at = `(pinned at ${pkg.source.file}:${pkg.source.line})`;
-  if (wheels.length === 0 && sdists.length > 0) {
-    throw new InputError(
-      'SHALE_SDIST_ONLY',
-      `${pin} ${at} has only source distributions (${listNames(sdists.map((s) => s.filename))}); shale does not build sdists yet. Build a wheel for ${describeEnv(env)} (e.g. \`pip wheel --no-deps ${pin} -w wheels/\` on a matching machine) and add that directory to find-links`,
-    );
-  }
+  if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cacheDir, events);
   if (wheels.length === 0 && pkg.files) {
     throw new InputError('SHALE_NO_WHEEL', `${pin} ${at} lists no wheel of that name and version (files: ${listNames(pkg.files.map((f) => f.filename)) || 'none'}); regenerate the lock`);
   }
@@ -121,6 +145,9 @@ export async function resolveWheel(
   // Like pip, a file whose published hash the lock does not allow is passed over; only when
   // nothing else fits is it taken, so that the mismatch is reported.
   const chosen = rank(wheels.filter(allowed)) ?? rank(wheels);
+  // Only pure wheels that do not fit (say py2-only): the sdist may build one that does. A
+  // package with native wheels for other platforms would need a compiler: report the wheels.
+  if (!chosen && sdists.length > 0 && wheels.every((w) => isPure(w.filename))) return chooseSdistOf(pkg, sdists, env, cacheDir, events);
   if (!chosen) {
     throw new InputError(
       'SHALE_NO_WHEEL',

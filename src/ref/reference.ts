@@ -117,3 +117,13 @@ export const manifestReference = (ref: Reference): string => ref.digest ?? ref.t
 /** The host that serves a registry's API: `docker.io` is served by `registry-1.docker.io`. */
 export const registryApiHost = (registry: string): string =>
   registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+
+/** Parses a reference given by `what` (a flag or config key), naming it in the error. */
+export function parseReferenceAt(what: string, text: string): Reference {
+  try {
+    return parseReference(text);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(err.code, `${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
