@@ -56,8 +56,7 @@ function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, 
   }
   const score = (s: Candidate): number =>
     (pkg.hashes.length === 0 || s.sha256 === undefined || pkg.hashes.includes(`sha256:${s.sha256}`) ? 0 : 4) + (/\.zip$/i.test(s.filename) ? 2 : 0) + (s.path ? 0 : 1);
-  const best = [...usable].sort((a, b) => score(a) - score(b))[0] ?? usable[0];
-  if (!best) throw new Error('unreachable: no sdist');
+  const [best = usable[0] as Candidate] = [...usable].sort((a, b) => score(a) - score(b));
   return chooseSdist(pkg, best, env, cacheDir, events);
 }
 

@@ -76,7 +76,7 @@ class Unpacker {
     await mkdir(dirname(path), { recursive: true });
     await rm(path, { recursive: true, force: true });
     // `wx`: never follow or reuse whatever is at the path.
-    await pipeline(data, this.counter(), createWriteStream(path, { flags: 'wx', mode: (mode & 0o111 ? 0o755 : 0o644) }));
+    await pipeline(data, this.counter(), createWriteStream(path, { flags: 'wx', mode: mode & 0o111 ? 0o755 : 0o644 }));
   }
 
   async symlink(name: string, target: string): Promise<void> {
@@ -131,8 +131,10 @@ async function readAll(s: AsyncIterable<unknown>): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function extractZip(archive: string, u: Unpacker): Promise<void> {
-  // No strictFileNames: the names are checked by the Unpacker, which names the member at fault.
+/** yauzl's own name checks (it refuses these before the Unpacker sees them). */
+const YAUZL_UNSAFE_RE = /^(absolute path|invalid relative path|invalid characters in fileName): (.*)$/s;
+
+async function extractZip(archive: string, label: string, u: Unpacker): Promise<void> {
   const zip = await yauzl.openPromise(archive, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true });
   try {
     for await (const e of zip.eachEntry()) {
@@ -141,6 +143,10 @@ async function extractZip(archive: string, u: Unpacker): Promise<void> {
       else if ((attrs & S_IFMT) === S_IFLNK) await u.symlink(e.fileName, await readAll(await zip.openReadStreamPromise(e)));
       else await u.file(e.fileName, await zip.openReadStreamPromise(e), attrs & 0o777);
     }
+  } catch (err) {
+    const m = err instanceof Error && !(err instanceof InputError) ? YAUZL_UNSAFE_RE.exec(err.message) : null;
+    if (m) throw unsafe(label, m[2] ?? '', m[1] === 'absolute path' ? 'is an absolute path' : m[1] === 'invalid relative path' ? 'contains ".."' : 'has invalid characters');
+    throw err;
   } finally {
     zip.close();
   }
@@ -155,7 +161,7 @@ export async function extractSdist(archive: string, dest: string, label: string)
   await mkdir(dest, { recursive: true });
   const u = new Unpacker(dest, label);
   try {
-    if (/\.zip$/i.test(label)) await extractZip(archive, u);
+    if (/\.zip$/i.test(label)) await extractZip(archive, label, u);
     else await extractTarGz(archive, u);
   } catch (err) {
     if (err instanceof InputError) throw err;

@@ -59,7 +59,10 @@ function buildEnv(): NodeJS.ProcessEnv {
   return { ...env, SOURCE_DATE_EPOCH, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PIP_CONFIG_FILE: devNull, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
 }
 
-/** Runs pip wheel; resolves with pip's output on success, rejects with its last lines otherwise. */
+/** pip ran and failed: the message is its exit and last lines of output. */
+class PipFailed extends Error {}
+
+/** Runs pip wheel into `outDir`; rejects with {@link PipFailed} carrying pip's last lines when it fails. */
 function runPipWheel(py: HostPython, srcDir: string, outDir: string, what: string, cwd: string): Promise<void> {
   const args = ['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-index', '--no-cache-dir', '-w', outDir, srcDir];
   return new Promise((resolve, reject) => {
@@ -81,9 +84,8 @@ function runPipWheel(py: HostPython, srcDir: string, outDir: string, what: strin
   });
 }
 
-class PipFailed extends Error {}
-
-function built(pkg: LockedPackage, sdist: string, filename: string, env: TargetEnv): void {
+/** Accepts only a wheel of the locked name and version, pure, that fits the target. */
+function checkBuilt(pkg: LockedPackage, sdist: string, filename: string, env: TargetEnv): void {
   const w = parseWheelFilename(filename);
   if (!w) throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist} made ${filename}, which is not a wheel file name`);
   if (normalizeName(w.name) !== normalizeName(pkg.name) || normalizeVersion(w.version) !== normalizeVersion(pkg.version)) {
@@ -101,7 +103,7 @@ function built(pkg: LockedPackage, sdist: string, filename: string, env: TargetE
   }
 }
 
-/** Unpacks the verified sdist, runs pip, and returns the one wheel it made (checked with `built`). */
+/** Unpacks the verified sdist, runs pip, and caches the one wheel it made (checked by `checkBuilt`). */
 async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cacheDir: string, events: Events): Promise<BuiltWheel> {
   const tmp = await mkdtemp(join(tmpdir(), 'shale-sdist-'));
   try {
@@ -124,7 +126,7 @@ async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache
     const wheels = (await readdir(out).catch(() => [])).filter((n) => n.endsWith('.whl'));
     const filename = wheels[0];
     if (wheels.length !== 1 || !filename) throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist.filename} made ${wheels.length} wheels (${wheels.join(', ')}); expected one`);
-    built(pkg, sdist.filename, filename, env);
+    checkBuilt(pkg, sdist.filename, filename, env);
     return await storeBuiltWheel(cacheDir, sdist.sha256, join(out, filename), filename);
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -142,7 +144,7 @@ export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetE
   const obtain = async (): Promise<BuiltWheel> => {
     const cached = await readBuiltWheel(cacheDir, sdist.sha256);
     if (cached) {
-      built(pkg, c.filename, cached.filename, env);
+      checkBuilt(pkg, c.filename, cached.filename, env);
       return cached;
     }
     const key = `${cacheDir}\0${sdist.sha256}`;

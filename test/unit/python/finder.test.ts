@@ -35,7 +35,7 @@ describe('findWheel', () => {
     makeWheel(wheels, { name: 'demo', version: '1.0', tag: 'cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64', files, rootIsPurelib: false });
     makeWheel(wheels, { name: 'demo', version: '0.9', tag: 'cp311-cp311-manylinux_2_17_x86_64', files });
     makeWheel(wheels, { name: 'natonly', version: '2.0', tag: 'cp311-cp311-manylinux_2_17_x86_64', files });
-    await writeFile(join(wheels, 'srconly-1.0.tar.gz'), 'not really');
+    await writeFile(join(wheels, 'srconly-1.0.tar.bz2'), 'not really');
     pureSha = await sha(join(wheels, pure));
     nativeSha = await sha(join(wheels, native));
     server = createServer((req, res) => {
@@ -159,8 +159,8 @@ describe('findWheel', () => {
     await assert.rejects(findWheel(pkg('demo', '2.0'), amd64, { ...local, projectDir: dir }, join(dir, 'c8')), { code: 'SHALE_NO_WHEEL', message: /Versions found: 0\.9, 1\.0/ });
   });
 
-  it('only an sdist: says sdists are not built yet', async () => {
-    await assert.rejects(findWheel(pkg('srconly', '1.0'), amd64, { ...local, projectDir: dir }, join(dir, 'c9')), { code: 'SHALE_SDIST_ONLY', message: /srconly-1\.0\.tar\.gz.*does not build sdists/ });
+  it('only an sdist in a format shale does not unpack: says to build a wheel (sdist.test.ts covers building)', async () => {
+    await assert.rejects(findWheel(pkg('srconly', '1.0'), amd64, { ...local, projectDir: dir }, join(dir, 'c9')), { code: 'SHALE_SDIST_ONLY', message: /srconly-1\.0\.tar\.bz2.*builds only \.tar\.gz and \.zip/ });
   });
 
   it('a missing find-links directory is an input error naming it', async () => {
