@@ -4,7 +4,7 @@
 // (fields explained in bench/results/README.md).
 //
 //   npm run bench                     3 repetitions per scenario (fewer if the time budget runs out)
-//   BENCH_REPEAT=1 npm run bench      one of each (about 5 minutes on 2 cores)
+//   BENCH_REPEAT=1 npm run bench      one of each (about 3 minutes on 2 cores)
 //   BENCH_BUDGET_MIN=20               the time budget for the measured part (default 13 minutes)
 //   BENCH_KEEP=1                      keep the temp dir (app, caches) for a look afterwards
 //
@@ -685,8 +685,8 @@ async function main(): Promise<void> {
     if (plat.blobs) {
       const bl = plat.blobs;
       lines.push(
-        `two platforms (${plat.app.wheels} wheels: PyYAML native per platform, six pure; ${plat.app.base} from the e2e fixtures): ` +
-          `${bl.shared} of ${bl.perPlatform.map((x) => `${x.blobs}`).join(' / ')} blobs shared by the two manifests (${bl.sharedLayers.join(', ')}; ${fmtMB(bl.sharedBytes)} MB), ${bl.distinct} distinct; ` +
+        `two platforms (small app: ${plat.app.wheels} wheels, PyYAML native per platform + six pure; base ${plat.app.base}, the e2e fixture): ` +
+          `blobs (config + layers) ${bl.perPlatform.map((x) => `${x.platform} ${x.blobs}`).join(', ')}; ${bl.shared} shared by both manifests (${bl.sharedLayers.join(', ')}; ${fmtMB(bl.sharedBytes)} MB), ${bl.distinct} distinct; ` +
           `the 1-platform image ${plat.oneIsAmd64Entry ? 'is' : plat.oneIsAmd64Entry === false ? 'is NOT' : '?'} the index's amd64 entry`,
       );
     }
