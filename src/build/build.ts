@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
 import { ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
-import { artifactDigest, type Artifact, type Image } from '../oci/image.js';
+import { artifactDigest, type Artifact, type Image, type Layer } from '../oci/image.js';
 import { platformString, type Platform } from '../oci/types.js';
 import type { Entry } from '../layer/entry.js';
 import { collectFiles } from '../plan/app-files.js';
 import { planLayers } from '../plan/layers.js';
-import { pushArtifact } from '../publish/registry.js';
+import { BlobPusher, pushArtifact } from '../publish/registry.js';
 import { writeLayout } from '../publish/layout.js';
 import { writeTarball } from '../publish/tarball.js';
 import { detectPythonLayout } from '../python/layout.js';
@@ -56,6 +56,8 @@ interface BuildContext {
   maker: LayerMaker;
   hashes: FileHashes;
   remote: RemoteLayers;
+  /** Sends layers to the push target as soon as they exist (when pushing). */
+  pusher: BlobPusher | undefined;
   app: Entry[];
   platforms: Platform[];
 }
@@ -83,6 +85,7 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
       resolver: new PackageResolver(spec, opts.cacheDir, events),
       maker: new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir }),
       hashes: FileHashes.in(opts.cacheDir),
+      pusher: pushRef ? new BlobPusher(client, pushRef, events, remote.target?.blobs) : undefined,
     };
     const built = await Promise.all(platforms.map((platform, i) => platformImage(ctx, bases[i]!, platform)));
     const images: Image[] = built.map((b) => b.image);
@@ -108,7 +111,10 @@ async function platformImage(ctx: BuildContext, resolved: BaseImage, platform: P
   const plans = await planLayers({ spec, layout: py.layout, packages, libs, app: ctx.app, epoch: opts.epoch, hashes: ctx.hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
   // Every lookup first, so the builds that remain queue together and the heaviest start first.
   await Promise.all(plans.map((p) => maker.lookup(p)));
-  const made = await Promise.all(plans.map((p) => maker.make(p, plat, ctx.platforms.length > 1)));
+  // Uploads start as each layer exists; a failure surfaces when the push waits for them.
+  const early = (l: Layer) => void ctx.pusher?.layer(l).catch(() => undefined);
+  base.layers.forEach(early);
+  const made = await Promise.all(plans.map((p) => maker.make(p, plat, ctx.platforms.length > 1).then((m) => (early(m.layer), m))));
   const reports: LayerReport[] = [
     ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
     ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
@@ -129,7 +135,7 @@ async function publish(ctx: BuildContext, artifact: Artifact, pushRef: Reference
       // The tag already names this very image: nothing to send, not even a manifest.
       events({ type: 'log', level: 'info', message: `${opts.push} is up to date` });
     } else {
-      const r = await pushArtifact(ctx.client, pushRef, artifact, events, { present: ctx.remote.target?.blobs ?? new Set() });
+      const r = await pushArtifact(ctx.client, pushRef, artifact, events, ctx.pusher ? { pusher: ctx.pusher } : {});
       pushed.bytes = r.pushedBytes;
       pushed.blobs = r.pushedBlobs;
     }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Events } from '../events.js';
-import { limiter } from './limit.js';
+import { limiter } from '../limit.js';
 import { writeLayerBlob } from '../layer/blob.js';
 import type { Layer } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor } from '../oci/types.js';

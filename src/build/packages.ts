@@ -14,7 +14,7 @@ import type { Link } from '../python/links.js';
 import type { TargetEnv } from '../python/tags.js';
 import type { LibInput, PackageInput } from '../plan/layers.js';
 import { indexSources } from '../python/index-env.js';
-import { mapLimit } from '../store/map-limit.js';
+import { mapLimit } from '../limit.js';
 
 /**
  * Resolves the app's third-party packages and local libraries for one platform: the wheel that

@@ -6,7 +6,7 @@ import type { Entry } from '../layer/entry.js';
 import { LAYER_FORMAT_VERSION } from '../layer/blob.js';
 import type { InstallLayout } from '../python/layout.js';
 import type { Digest } from '../oci/types.js';
-import { mapLimit } from '../store/map-limit.js';
+import { mapLimit } from '../limit.js';
 import { entryInputs, fingerprint, type EntryInput } from './fingerprint.js';
 import type { FileHashes } from '../store/file-hashes.js';
 

@@ -10,7 +10,7 @@ import { artifactBlobs, imagePlatform, type ArtifactBlob } from '../store/artifa
 import { storeSource } from '../store/blob-source.js';
 import { FsBlobStore, isNotFound } from '../store/blob-store.js';
 import { loadArtifact } from '../store/load-artifact.js';
-import { mapLimit } from '../store/map-limit.js';
+import { mapLimit } from '../limit.js';
 import { parseIndex } from '../store/oci-parse.js';
 import { selectEntry } from '../store/select-entry.js';
 

@@ -1,7 +1,7 @@
 import { artifactImages, type Artifact, type Layer } from '../oci/image.js';
 import { Annotation } from '../oci/types.js';
 import { imagePlatform } from '../store/artifact-blobs.js';
-import { mapLimit } from '../store/map-limit.js';
+import { mapLimit } from '../limit.js';
 import { readLayerEntries, type LayerEntry } from './layer-entries.js';
 import type { ImageView } from './result.js';
 

@@ -1,4 +1,27 @@
 /**
+ * Runs `fn` over `items` with at most `limit` calls in flight, in order of start, and rejects
+ * with the first failure (calls already started are left to settle; none new start).
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
  * Runs at most `n` tasks at once; waiting tasks start heaviest first (ties in the order they
  * asked). Layer builds go through one: compressing uses every core without holding every
  * layer's buffers at once, and starting the biggest layers first keeps one huge layer from
