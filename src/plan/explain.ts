@@ -27,6 +27,7 @@ export function describeChange(prev: LayerInputs, next: LayerInputs): string {
       if (!b) continue;
       if (b.version !== w.version) changed.push(`${name} ${b.version} → ${w.version}`);
       else if (b.sha256 !== w.sha256) changed.push(`${name} ${w.version} (another wheel: ${w.wheel})`);
+      else if (b.bytecode !== w.bytecode) changed.push(`${name} bytecode (${w.bytecode ?? 'none'})`);
     }
     out.push(...list(changed, 'changed'));
     out.push(...list([...after.keys()].filter((n) => !before.has(n)), 'added'));
