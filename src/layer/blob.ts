@@ -21,11 +21,13 @@ export interface LayerBlob {
 /**
  * The gzip settings are part of the layer format: the same tar must always give the same bytes.
  * Node's zlib writes a zero mtime and OS=3 in the gzip header, so only the level matters here.
+ * Level 4, measured on a 115 MB scipy layer: 91 MB/s and 36.5 MB, against 51 MB/s and 35.3 MB at
+ * level 6 (gzip's and pigz's default): 1.8× the speed for 3% more bytes.
  */
-export const GZIP_LEVEL = 6;
+export const GZIP_LEVEL = 4;
 
 /** Bumped whenever the bytes a layer's inputs produce could change (part of every fingerprint). */
-export const LAYER_FORMAT_VERSION = 1;
+export const LAYER_FORMAT_VERSION = 2;
 
 /** Writes the entries as a tar+gzip blob into the sink, hashing both forms in one pass. */
 export async function writeLayerBlob(entries: readonly Entry[], opts: TarOptions, sink: BlobSink): Promise<LayerBlob> {

@@ -84,6 +84,8 @@ test('golden digest: the layer format does not drift silently', async () => {
   const blob = await writeLayerBlob(sample(), { mtime: 0 }, memorySink());
   // If this changes on purpose, bump LAYER_FORMAT_VERSION so caches keyed by fingerprint are not reused.
   assert.equal(blob.diffId, GOLDEN_DIFF_ID);
+  // The compressed bytes too: the gzip level is part of the format (GZIP_LEVEL).
+  assert.equal(blob.digest, GOLDEN_DIGEST);
 });
 
 test('long paths use PAX headers and survive', async () => {
@@ -107,4 +109,5 @@ test('a size that does not match the content fails the layer', async () => {
   await assert.rejects(writeLayerBlob([bad], { mtime: 0 }, memorySink()));
 });
 
+const GOLDEN_DIGEST = 'sha256:693f4dd3f3bfe50358d45c5fa8c65c63782f25999bf7394b0afa684009689555';
 const GOLDEN_DIFF_ID = 'sha256:f9fb8f1514467345909bcab3fcc4dab46358e1d074f6c3abfd32162a3d4c4688';
