@@ -4,11 +4,6 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { reportError } from './run.js';
-import { buildCommand } from './build-command.js';
-import { historyCommand } from './history-command.js';
-import { diffCommand } from './diff-command.js';
-import { initCommand } from './init-command.js';
-import { validateCommand } from './validate-command.js';
 import { registerDeployCommand } from './deploy-command.js';
 
 /** Parses `--platform linux/amd64,linux/arm64`. */
@@ -54,7 +49,7 @@ function program(): Command {
     .addOption(insecureRegistry())
     .addOption(registryCa())
     .action(async (dir: string, opts: Record<string, unknown>) => {
-      await buildCommand(dir, opts, p.opts().debug === true, interrupt.signal);
+      await (await import('./build-command.js')).buildCommand(dir, opts, p.opts().debug === true, interrupt.signal);
     });
 
   p.command('history')
@@ -64,7 +59,7 @@ function program(): Command {
     .addOption(insecureRegistry())
     .addOption(registryCa())
     .action(async (ref: string, opts: Record<string, unknown>) => {
-      await historyCommand(ref, opts);
+      await (await import('./history-command.js')).historyCommand(ref, opts);
     });
 
   p.command('diff')
@@ -75,14 +70,14 @@ function program(): Command {
     .addOption(insecureRegistry())
     .addOption(registryCa())
     .action(async (a: string, b: string, opts: Record<string, unknown>) => {
-      await diffCommand(a, b, opts);
+      await (await import('./diff-command.js')).diffCommand(a, b, opts);
     });
 
   p.command('init')
     .description('write a starter [tool.shale] section from what it detects')
     .argument('[dir]', 'the app directory', '.')
     .action(async (dir: string) => {
-      await initCommand(dir);
+      await (await import('./init-command.js')).initCommand(dir);
     });
 
   p.command('validate')
@@ -94,7 +89,7 @@ function program(): Command {
     .addOption(insecureRegistry())
     .addOption(registryCa())
     .action(async (dir: string, opts: Record<string, unknown>) => {
-      await validateCommand(dir, opts, p.opts().debug === true);
+      await (await import('./validate-command.js')).validateCommand(dir, opts, p.opts().debug === true);
     });
 
   registerDeployCommand(p, () => [insecureRegistry(), registryCa()], interrupt.signal);
