@@ -1,6 +1,6 @@
 import type { BuildOptions } from '../build/options.js';
 import { InputError } from '../errors.js';
-import { parseMirrors } from '../ref/mirrors.js';
+import { registryMirrors } from '../config/user-config.js';
 import { defaultCacheDir, parsePlatforms } from './main.js';
 
 /** SOURCE_DATE_EPOCH from the environment (default 0: reproducible), checked. */
@@ -22,7 +22,7 @@ export function buildOptionsFromFlags(flags: Record<string, unknown>): BuildOpti
     cacheFrom: (flags.cacheFrom as string[] | undefined) ?? [],
     insecureRegistries: (flags.insecureRegistry as string[] | undefined) ?? [],
     epoch: sourceDateEpoch(),
-    mirrors: parseMirrors(process.env.SHALE_REGISTRY_MIRRORS ?? ''),
+    mirrors: registryMirrors(),
   };
   if (Array.isArray(flags.registryCa)) opts.registryCa = flags.registryCa as string[];
   if (typeof flags.platform === 'string') opts.platforms = parsePlatforms(flags.platform);
