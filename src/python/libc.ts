@@ -76,6 +76,19 @@ export function libcFromBytes(path: string, bytes: Buffer): Finding | undefined 
   return best >= 0 ? { libc: { kind: 'glibc', version: [2, best] }, certain: false } : undefined;
 }
 
+/**
+ * glibc of each Debian release: a stable release never changes its glibc's version, so
+ * /etc/debian_version ("12.5"), early in a root file system's tar, tells it without reading on
+ * to libc.so.6 near the end (most of the base layer).
+ */
+const DEBIAN_GLIBC: Readonly<Record<string, number>> = { '10': 28, '11': 31, '12': 36, '13': 41 };
+
+/** The glibc a Debian release ships, from /etc/debian_version's text; undefined for testing/sid or unknown releases. */
+export function glibcOfDebian(text: string): Finding | undefined {
+  const minor = DEBIAN_GLIBC[/^(\d+)(\.|\s*$)/.exec(text.trim())?.[1] ?? ''];
+  return minor === undefined ? undefined : { libc: { kind: 'glibc', version: [2, minor] }, certain: true };
+}
+
 /** C library files are a few MB; anything far bigger at such a path is not one. */
 const MAX_LIBC_BYTES = 32 << 20;
 
@@ -92,7 +105,8 @@ function decompressor(mediaType: string): NodeJS.ReadWriteStream | undefined | '
 }
 
 /**
- * Reads one layer (a tar, gzip-compressed or not) for C library files. Stops the download as soon
+ * Reads one layer (a tar, gzip-compressed or not) for C library files, or /etc/debian_version of a
+ * stable Debian release (which fixes its glibc). Stops the download as soon
  * as a certain finding is read; otherwise reads the whole layer and returns the best lower bound.
  */
 export async function scanLayerForLibc(layer: LayerSourceForLibc): Promise<Finding | undefined> {
@@ -108,7 +122,15 @@ export async function scanLayerForLibc(layer: LayerSourceForLibc): Promise<Findi
     for await (const entry of extract) {
       const { header } = entry;
       const name = posix.normalize(header.name);
-      if ((header.type === 'file' || header.type === 'contiguous-file') && header.size <= MAX_LIBC_BYTES && isLibcPath(name)) {
+      if (header.type === 'file' && name === 'etc/debian_version' && header.size < 256) {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        const f = glibcOfDebian(Buffer.concat(chunks).toString('utf8'));
+        if (f) {
+          best = f;
+          break;
+        }
+      } else if ((header.type === 'file' || header.type === 'contiguous-file') && header.size <= MAX_LIBC_BYTES && isLibcPath(name)) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         const f = libcFromBytes(name, Buffer.concat(chunks));

@@ -7,7 +7,7 @@ import { pack as tarPack } from 'tar-stream';
 import { baseLibc, readCachedLibc } from '../../../src/build/base-libc.js';
 import type { BaseImage } from '../../../src/build/assemble.js';
 import type { Layer } from '../../../src/oci/image.js';
-import { detectLibc, formatLibc, isLibcPath, libcFromBytes, parseLibc, type LayerSourceForLibc } from '../../../src/python/libc.js';
+import { detectLibc, formatLibc, glibcOfDebian, isLibcPath, libcFromBytes, parseLibc, type LayerSourceForLibc } from '../../../src/python/libc.js';
 import { cleanup, tempDir } from './helpers.js';
 
 type TarItem = { name: string; data?: Buffer | string; linkname?: string };
@@ -163,5 +163,24 @@ describe('baseLibc', () => {
     } finally {
       await cleanup(dir);
     }
+  });
+});
+
+describe('Debian release shortcut', () => {
+  it('maps /etc/debian_version of stable releases to their glibc, and nothing else', () => {
+    assert.deepEqual(glibcOfDebian('12.5\n')?.libc, { kind: 'glibc', version: [2, 36] });
+    assert.deepEqual(glibcOfDebian('11.9')?.libc, { kind: 'glibc', version: [2, 31] });
+    assert.deepEqual(glibcOfDebian('13')?.libc, { kind: 'glibc', version: [2, 41] });
+    assert.equal(glibcOfDebian('trixie/sid'), undefined);
+    assert.equal(glibcOfDebian('99.1'), undefined);
+  });
+
+  it('stops at etc/debian_version, before the libc near the end of the layer', async () => {
+    const opened: string[] = [];
+    // A libc that would say 2.40 sits after etc/: the scan must not need it.
+    const l = await layer([{ name: 'etc/debian_version', data: '12.7\n' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236.toString('latin1').replace('2.36.', '2.40.') }], opened, 'base');
+    assert.deepEqual(await detectLibc([l], 'base image x'), { kind: 'glibc', version: [2, 36] });
+    const ubuntu = await layer([{ name: 'etc/debian_version', data: 'bookworm/sid\n' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }], opened, 'ubuntu');
+    assert.deepEqual(await detectLibc([ubuntu], 'base image y'), { kind: 'glibc', version: [2, 36] });
   });
 });
