@@ -1,19 +1,17 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI into one CommonJS file (dist/shale.cjs). Loading one file instead of a
-// hundred modules cuts shale's start-up from ~0.4 s to ~0.1 s, and as a plain script it can use
-// V8's code cache (bin/shale keeps dist/shale.<command>.cache), which every command, and a no-op
-// rebuild most of all, pays. bin/shale falls back to dist/src/cli/main.js without a bundle.
-import { readdirSync, rmSync } from 'node:fs';
+// Bundles the compiled CLI into one file (dist/shale.mjs). Loading one module instead of a
+// hundred cuts shale's start-up from ~0.4 s to ~0.1 s, which every command, and a no-op
+// rebuild most of all, pays. bin/shale falls back to dist/src/cli/main.js without it.
 import { build } from 'esbuild';
 
 await build({
   entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/shale.cjs',
+  outfile: 'dist/shale.mjs',
   bundle: true,
   platform: 'node',
-  format: 'cjs',
+  format: 'esm',
   target: 'node20',
   logLevel: 'warning',
+  // CommonJS dependencies call require(); give the ES module bundle one.
+  banner: { js: "import { createRequire as __shaleRequire } from 'node:module'; const require = __shaleRequire(import.meta.url);" },
 });
-// Caches made for the previous bundle would be rejected; start afresh.
-for (const f of readdirSync('dist')) if (/^shale\.[a-z]+\.cache$/.test(f)) rmSync(`dist/${f}`, { force: true });
