@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /**
  * One file-system entry of a layer, before it is written as tar. Paths are POSIX, relative to
@@ -39,9 +39,6 @@ export function bufferEntry(path: string, data: Buffer | string, mode = 0o644): 
     path,
     mode,
     size: buf.length,
-    open: async () => {
-      const { Readable } = await import('node:stream');
-      return Readable.from([buf]);
-    },
+    open: () => Readable.from([buf]),
   };
 }
