@@ -2,7 +2,7 @@
 // pydantic, Flask, requests, cryptography, ... repacked from this machine's Python), a pinned and
 // hashed requirements.txt, a local library, a small Flask service with a few hundred lines of
 // modules, a [tool.shale] config and the Dockerfile of the reference flow.
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../test/e2e/support/exec.js';
 import { ensureNativeWheels, ensureRepackedWheels, type WheelSet } from '../test/e2e/support/wheels.js';
@@ -315,12 +315,8 @@ async function write(path: string, text: string): Promise<void> {
   await writeFile(path, text);
 }
 
-/**
- * Writes the app into `dir` (empty or absent). `base` is the image reference the Dockerfile's
- * FROM names (the proxy's host, so buildah's pulls are counted too).
- */
-export async function generateApp(dir: string, base: string): Promise<BenchApp> {
-  const wheels = await ensureRepackedWheels(BENCH_WHEELS);
+/** Copies a wheel set into `dir/wheels` and its requirements.txt into `dir`; counts the wheels and their bytes. */
+async function copyWheels(wheels: WheelSet, dir: string): Promise<{ wheelBytes: number; wheelCount: number }> {
   const wheelDir = join(dir, 'wheels');
   await mkdir(wheelDir, { recursive: true });
   let wheelBytes = 0;
@@ -328,10 +324,20 @@ export async function generateApp(dir: string, base: string): Promise<BenchApp> 
   for (const f of await readdir(wheels.dir)) {
     if (!f.endsWith('.whl')) continue;
     await copyFile(join(wheels.dir, f), join(wheelDir, f));
-    wheelBytes += (await readFile(join(wheelDir, f))).length;
+    wheelBytes += (await stat(join(wheelDir, f))).size;
     wheelCount++;
   }
   await copyFile(wheels.requirements, join(dir, 'requirements.txt'));
+  return { wheelBytes, wheelCount };
+}
+
+/**
+ * Writes the app into `dir` (empty or absent). `base` is the image reference the Dockerfile's
+ * FROM names (the proxy's host, so buildah's pulls are counted too).
+ */
+export async function generateApp(dir: string, base: string): Promise<BenchApp> {
+  const wheels = await ensureRepackedWheels(BENCH_WHEELS);
+  const { wheelBytes, wheelCount } = await copyWheels(wheels, dir);
   const files: Record<string, string> = {
     'pyproject.toml': pyproject(),
     Dockerfile: dockerfile(base),
@@ -378,17 +384,7 @@ export const MULTI_PLATFORMS = ['linux/amd64', 'linux/arm64'] as const;
  */
 export async function generateMultiArchApp(dir: string, base: string): Promise<{ dir: string; wheels: WheelSet; wheelBytes: number; wheelCount: number }> {
   const wheels = await ensureNativeWheels();
-  const wheelDir = join(dir, 'wheels');
-  await mkdir(wheelDir, { recursive: true });
-  let wheelBytes = 0;
-  let wheelCount = 0;
-  for (const f of await readdir(wheels.dir)) {
-    if (!f.endsWith('.whl')) continue;
-    await copyFile(join(wheels.dir, f), join(wheelDir, f));
-    wheelBytes += (await readFile(join(wheelDir, f))).length;
-    wheelCount++;
-  }
-  await copyFile(wheels.requirements, join(dir, 'requirements.txt'));
+  const { wheelBytes, wheelCount } = await copyWheels(wheels, dir);
   await write(
     join(dir, 'pyproject.toml'),
     `[tool.shale]
