@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, basename } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
@@ -70,7 +70,7 @@ function keyPath(where: string, path: PropertyKey[]): string {
   return out || where;
 }
 
-function configError(file: string, where: string, err: z.ZodError): InputError {
+function configError(file: string, where: string, err: z.core.$ZodError): InputError {
   const lines = err.issues.slice(0, 5).map((i) => {
     if (i.code === 'unrecognized_keys') {
       const keys = i.keys.map((k) => `\`${k}\``).join(', ');

@@ -1,49 +1,52 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+// zod/mini rather than zod: the same checks and messages (with the English locale), but it loads
+// in ~10 ms instead of ~35 ms, which every command pays at start-up.
+z.config(en());
 
 /**
  * The schema of `[tool.shale]` (SPEC.md, "Configuration"). Objects are strict so an unknown or
  * misspelled key is an error that names it, not a silently ignored setting.
  */
-const appItem = z.union([
-  z.string().min(1),
-  z.object({ from: z.string().min(1), to: z.string().min(1) }).strict(),
-]);
+const nonEmpty = (): z.ZodMiniString => z.string().check(z.minLength(1));
+const matching = (re: RegExp, message: string): z.ZodMiniString => z.string().check(z.regex(re, message));
+const optional = z.optional;
+const NAME_HINT = 'use lowercase letters, digits and single "-", "_" or "." between them';
 
-const layerSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'use lowercase letters, digits, "_", "-" or "."'),
-    packages: z.union([z.literal('all'), z.array(z.string().min(1))]).optional(),
-    paths: z.array(z.string().min(1)).optional(),
-  })
-  .strict();
+const appItem = z.union([nonEmpty(), z.strictObject({ from: nonEmpty(), to: nonEmpty() })]);
 
-export const shaleConfigSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'use lowercase letters, digits and single "-", "_" or "." between them'),
-    domain: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'use lowercase letters, digits and single "-", "_" or "." between them').optional(),
-    base: z.string().min(1),
-    python: z.string().regex(/^3\.\d+$/, 'write the minor version, like "3.11"').optional(),
-    platforms: z.array(z.string().min(1)).min(1).optional(),
-    workdir: z.string().startsWith('/', 'must be an absolute path in the image').optional(),
-    entrypoint: z.array(z.string()).optional(),
-    cmd: z.array(z.string()).optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    ports: z.array(z.number().int().min(1).max(65535)).optional(),
-    user: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    libc: z.string().regex(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"').optional(),
-    lock: z.string().min(1).optional(),
-    'index-url': z.string().min(1).optional(),
-    'extra-index-url': z.array(z.string().min(1)).optional(),
-    'find-links': z.array(z.string().min(1)).optional(),
-    'no-index': z.boolean().optional(),
-    app: z.array(appItem).optional(),
-    exclude: z.array(z.string().min(1)).optional(),
-    layers: z.array(layerSchema).optional(),
-    'max-layers': z.number().int().min(2).max(127).optional(),
-    'compile-bytecode': z.boolean().optional(),
-    'ca-certs': z.boolean().optional(),
-  })
-  .strict();
+const layerSchema = z.strictObject({
+  name: matching(/^[a-z0-9][a-z0-9_.-]*$/, 'use lowercase letters, digits, "_", "-" or "."'),
+  packages: optional(z.union([z.literal('all'), z.array(nonEmpty())])),
+  paths: optional(z.array(nonEmpty())),
+});
+
+export const shaleConfigSchema = z.strictObject({
+  name: matching(/^[a-z0-9]+([._-][a-z0-9]+)*$/, NAME_HINT),
+  domain: optional(matching(/^[a-z0-9]+([._-][a-z0-9]+)*$/, NAME_HINT)),
+  base: nonEmpty(),
+  python: optional(matching(/^3\.\d+$/, 'write the minor version, like "3.11"')),
+  platforms: optional(z.array(nonEmpty()).check(z.minLength(1))),
+  workdir: optional(z.string().check(z.startsWith('/', 'must be an absolute path in the image'))),
+  entrypoint: optional(z.array(z.string())),
+  cmd: optional(z.array(z.string())),
+  env: optional(z.record(z.string(), z.string())),
+  ports: optional(z.array(z.int().check(z.minimum(1), z.maximum(65535)))),
+  user: optional(z.string()),
+  labels: optional(z.record(z.string(), z.string())),
+  libc: optional(matching(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"')),
+  lock: optional(nonEmpty()),
+  'index-url': optional(nonEmpty()),
+  'extra-index-url': optional(z.array(nonEmpty())),
+  'find-links': optional(z.array(nonEmpty())),
+  'no-index': optional(z.boolean()),
+  app: optional(z.array(appItem)),
+  exclude: optional(z.array(nonEmpty())),
+  layers: optional(z.array(layerSchema)),
+  'max-layers': optional(z.int().check(z.minimum(2), z.maximum(127))),
+  'compile-bytecode': optional(z.boolean()),
+  'ca-certs': optional(z.boolean()),
+});
 
 export type ShaleConfig = z.infer<typeof shaleConfigSchema>;

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ShaleError } from '../errors.js';
 import { InterruptedError } from './errors.js';
 import { trustContext, type TrustOptions } from './tls.js';
+import { Agent, request } from './undici-core.js';
 
 /** HTTP methods the distribution API uses. */
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
