@@ -73,18 +73,22 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
     const blobs = new FsBlobStore(opts.cacheDir);
     const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseReferenceAt('--cache-from', r))];
 
+    const resolver = new PackageResolver(spec, opts.cacheDir, events);
+    const hashes = FileHashes.in(opts.cacheDir);
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
+    const collecting = collectFiles(spec.projectDir, spec.app, spec.exclude, events);
+    // While the registry answers: read the lock and hash the app's files (both memoized; a
+    // failure here is reported by the step that needs the result).
+    void Promise.all([resolver.requirements(), collecting.then((app) => Promise.all(app.map((e) => e.type === 'file' && e.source && hashes.hash(e.source))))]).catch(() => undefined);
     const [bases, app, remote] = await Promise.all([
       resolveBase(client, baseRef, platforms, opts.mirrors),
-      collectFiles(spec.projectDir, spec.app, spec.exclude, events),
+      collecting,
       registryLayers(client, cacheFrom, events, pushRef),
     ]);
     const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs), records: new LayerRecords(opts.cacheDir), remote, client };
     const ctx: BuildContext = {
-      spec, opts, events, client, remote, app, platforms,
-      resolver: new PackageResolver(spec, opts.cacheDir, events),
+      spec, opts, events, client, remote, app, platforms, resolver, hashes,
       maker: new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir }),
-      hashes: FileHashes.in(opts.cacheDir),
       pusher: pushRef ? new BlobPusher(client, pushRef, events, remote.target?.blobs) : undefined,
     };
     const built = await Promise.all(platforms.map((platform, i) => platformImage(ctx, bases[i]!, platform)));

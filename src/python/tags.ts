@@ -116,12 +116,19 @@ export function wheelRank(filename: string, tagIndex: ReadonlyMap<string, number
   return best;
 }
 
-/** A tag → preference index map for `wheelRank`. */
-export function tagIndex(env: TargetEnv): Map<string, number> {
-  const m = new Map<string, number>();
-  supportedTags(env).forEach((t, i) => {
-    if (!m.has(t)) m.set(t, i);
-  });
+const tagIndexes = new Map<string, ReadonlyMap<string, number>>();
+
+/** A tag → preference index map for `wheelRank` (made once per target: every package asks). */
+export function tagIndex(env: TargetEnv): ReadonlyMap<string, number> {
+  const key = JSON.stringify([env.python, env.platform, env.libc]);
+  let m = tagIndexes.get(key);
+  if (!m) {
+    const made = new Map<string, number>();
+    supportedTags(env).forEach((t, i) => {
+      if (!made.has(t)) made.set(t, i);
+    });
+    tagIndexes.set(key, (m = made));
+  }
   return m;
 }
 

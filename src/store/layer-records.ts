@@ -28,9 +28,12 @@ export class LayerRecords {
     }
   }
 
-  /** Records a layer's inputs for the next build. */
+  /** Records a layer's inputs for the next build (no write when the record already says so). */
   async set(key: readonly string[], inputs: unknown): Promise<void> {
+    const path = this.path(key);
+    const text = JSON.stringify(inputs);
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === text) return;
     await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.path(key), JSON.stringify(inputs));
+    await writeFileAtomic(path, text);
   }
 }
