@@ -1,10 +1,10 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { ShaleError } from '../errors.js';
 import { InterruptedError } from './errors.js';
 import { trustContext, type TrustOptions } from './tls.js';
-import { Agent, request } from './undici-core.js';
 
 /** HTTP methods the distribution API uses. */
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -20,8 +20,12 @@ export interface HttpRequest {
   cleanup?: boolean;
 }
 
-/** undici's response: status, headers and a body that must be consumed or dumped. */
-export type HttpResponse = Dispatcher.ResponseData;
+/** A response: status, headers (lower-case names) and a body that must be read or discarded. */
+export interface HttpResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+}
 
 /** How to reach a registry: its origin (`https://ghcr.io`) and whether TLS is verified. */
 export interface Endpoint {
@@ -86,10 +90,15 @@ export interface HttpOptions {
   signal?: AbortSignal;
 }
 
-/** Sends HTTP requests through undici; owns the connection pools. */
+/**
+ * Sends HTTP requests with Node's own client (keep-alive agents, one per kind of TLS check).
+ * Node's http parses responses natively; undici, which we used before, instantiates a WebAssembly
+ * parser on first use that briefly adds ~40 MB to the process, and loads in ~20 ms more.
+ */
 export class Http {
-  private verifiedAgent: Agent | undefined;
-  private unverifiedAgent: Agent | undefined;
+  private plainAgent: HttpAgent | undefined;
+  private verifiedAgent: HttpsAgent | undefined;
+  private unverifiedAgent: HttpsAgent | undefined;
   constructor(private readonly options: HttpOptions) {}
 
   /** The signal that cancels this client's work, if any. */
@@ -97,48 +106,81 @@ export class Http {
     return this.options.signal;
   }
 
-  /** Sends one request (no retries, no redirects). Network failures become `NetworkError`. */
+  /**
+   * Sends one request (no retries, no redirects). Network failures, and `timeoutMs` without a
+   * byte in either direction (waiting for the response or in the middle of its body), become
+   * `NetworkError`; an error of the request body's stream is passed through as it is.
+   */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const signal = req.cleanup ? AbortSignal.timeout(3_000) : this.options.signal;
     if (signal?.aborted) throw new InterruptedError();
     try {
-      return await request(req.url, {
-        method: req.method,
-        headers: { 'user-agent': this.options.userAgent, ...req.headers },
-        body: req.body ?? null,
-        // Plain HTTP needs no trust store: building one (the system CA bundle) costs ~60 ms.
-        dispatcher: this.agent(req.verifyTls && req.url.protocol === 'https:'),
-        ...(signal ? { signal } : {}),
-      });
+      return await this.exchange(req, signal);
     } catch (err) {
       if (this.options.signal?.aborted) throw new InterruptedError();
       throw networkError(req.url.host, err);
     }
   }
 
-  private agent(verifyTls: boolean): Agent {
-    const t = this.options.timeoutMs;
-    const common = { headersTimeout: t, bodyTimeout: t };
+  private exchange(req: HttpRequest, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const https = req.url.protocol === 'https:';
+      const out: ClientRequest = (https ? httpsRequest : httpRequest)(req.url, {
+        method: req.method,
+        headers: { 'user-agent': this.options.userAgent, ...req.headers },
+        agent: https ? this.tlsAgent(req.verifyTls) : (this.plainAgent ??= new HttpAgent({ keepAlive: true })),
+        timeout: this.options.timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      let response: IncomingMessage | undefined;
+      out.on('timeout', () => {
+        const stalled = response !== undefined;
+        const err = Object.assign(new Error(stalled ? 'the response stalled' : 'no response'), { code: stalled ? TIMEOUT_BODY : TIMEOUT_HEADERS });
+        if (response) response.destroy(err);
+        out.destroy(err);
+      });
+      out.on('error', reject);
+      out.on('response', (res) => {
+        response = res;
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      const body = req.body;
+      if (body === undefined || Buffer.isBuffer(body)) {
+        out.end(body);
+        return;
+      }
+      // A failing body (a cache blob that no longer matches its digest) fails the request with its own error.
+      body.once('error', (err) => {
+        reject(err);
+        out.destroy(err);
+      });
+      out.once('close', () => body.destroy());
+      body.pipe(out);
+    });
+  }
+
+  private tlsAgent(verifyTls: boolean): HttpsAgent {
     if (!verifyTls) {
-      this.unverifiedAgent ??= new Agent({ ...common, connect: { timeout: Math.min(t, 30_000), rejectUnauthorized: false } });
+      this.unverifiedAgent ??= new HttpsAgent({ keepAlive: true, rejectUnauthorized: false });
       return this.unverifiedAgent;
     }
-    // Built on first use: reading the system bundle and any --registry-ca files costs a few ms.
-    this.verifiedAgent ??= new Agent({ ...common, connect: { timeout: Math.min(t, 30_000), secureContext: trustContext(this.options.trust) } });
+    // Built on first use: reading the system bundle and any --registry-ca files costs a few ms,
+    // building the context ~60 ms, which plain-HTTP registries (loopback) never pay.
+    this.verifiedAgent ??= new HttpsAgent({ keepAlive: true, secureContext: trustContext(this.options.trust) });
     return this.verifiedAgent;
   }
 
-  /** Closes the connection pools (once; later calls wait for the same close). */
+  /** Closes the connection pools. */
   close(): Promise<void> {
-    this.closing ??= Promise.all([this.verifiedAgent?.close(), this.unverifiedAgent?.close()]).then(() => undefined);
-    return this.closing;
+    for (const a of [this.plainAgent, this.verifiedAgent, this.unverifiedAgent]) a?.destroy();
+    return Promise.resolve();
   }
-  private closing: Promise<void> | undefined;
 }
 
+const TIMEOUT_HEADERS = 'SHALE_HTTP_NO_RESPONSE';
+const TIMEOUT_BODY = 'SHALE_HTTP_STALLED';
 const TEMPORARY = new Set([
-  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', TIMEOUT_HEADERS, TIMEOUT_BODY,
 ]);
 const TLS_TRUST = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 /** Whether a network error means the registry's certificate is not trusted. */
@@ -167,8 +209,8 @@ export function networkError(host: string, err: unknown): ShaleError {
       code || 'EPROTO', false, err,
     );
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new NetworkError(`registry ${host} stopped answering (${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
+  if (code === TIMEOUT_HEADERS || code === TIMEOUT_BODY) {
+    return new NetworkError(`registry ${host} stopped answering (${code === TIMEOUT_HEADERS ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
   }
   if (TEMPORARY.has(code)) {
     return new NetworkError(`network error talking to registry ${host}: ${code} (${msg})`, code, true, err);
@@ -214,16 +256,21 @@ export async function readBytes(res: HttpResponse, limit: number, host = 'regist
   return Buffer.concat(chunks);
 }
 
-/** Discards a response body so its connection can be reused. */
+/** Discards a response body: read to its end (up to 64 KB) so the connection can be reused, else closed. */
 export async function discard(res: HttpResponse): Promise<void> {
+  let n = 0;
   try {
-    await res.body.dump({ limit: 1 << 16 });
+    for await (const chunk of res.body) {
+      n += (chunk as Buffer).length;
+      if (n > 1 << 16) break;
+    }
   } catch {
-    // nothing to keep; the connection will be closed instead
+    // nothing to keep; the connection is closed instead
   }
+  if (!res.body.complete) res.body.destroy();
 }
 
-/** A header's single value (undici gives arrays for repeated headers). */
+/** A header's single value (the first, when a header is repeated). */
 export function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
