@@ -2,8 +2,12 @@
 // pydantic, Flask, requests, cryptography, ... repacked from this machine's Python), a pinned and
 // hashed requirements.txt, a local library, a small Flask service with a few hundred lines of
 // modules, a [tool.shale] config and the Dockerfile of the reference flow.
+import { createCipheriv } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { run } from '../test/e2e/support/exec.js';
 import { ensureNativeWheels, ensureRepackedWheels, type WheelSet } from '../test/e2e/support/wheels.js';
 
@@ -401,4 +405,32 @@ no-index = true
   );
   await write(join(dir, 'main.py'), 'import six, yaml\nprint(yaml.__with_libyaml__, six.__version__)\n');
   return { dir, wheels, wheelBytes, wheelCount };
+}
+
+/**
+ * The main app plus `bytes` of model weights under models/ (files of 128 MB at most, pseudo-random
+ * and so incompressible: the image gets `bytes` more of layers), added to the app layer. For the
+ * memory target: a build of an image with 1 GB of layers must stay under 200 MB of RSS.
+ */
+export async function generateBigApp(dir: string, base: string, bytes: number): Promise<BenchApp & { modelBytes: number }> {
+  const app = await generateApp(dir, base);
+  const pyprojectFile = join(dir, 'pyproject.toml');
+  const text = await readFile(pyprojectFile, 'utf8');
+  const next = text.replace(/^app = \["app"\]$/m, 'app = ["app", "models"]');
+  if (next === text) throw new Error(`${pyprojectFile}: no \`app = ["app"]\` line to extend`);
+  await writeFile(pyprojectFile, next);
+  const FILE = 128 * 1024 * 1024;
+  let i = 0;
+  for (let left = bytes; left > 0; left -= FILE, i++) {
+    // AES-CTR over zeros: a fast, deterministic stream no compressor can shrink.
+    const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, i));
+    const size = Math.min(FILE, left);
+    const zeros = Buffer.alloc(1024 * 1024);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let n = 0; n < size; n += zeros.length) yield cipher.update(zeros.subarray(0, Math.min(zeros.length, size - n)));
+    }
+    await mkdir(join(dir, 'models'), { recursive: true });
+    await pipeline(Readable.from(chunks()), createWriteStream(join(dir, 'models', `shard-${String(i).padStart(2, '0')}.bin`)));
+  }
+  return { ...app, modelBytes: bytes };
 }
