@@ -1,9 +1,10 @@
-import { createGzip, constants as zc } from 'node:zlib';
+import { constants as zc } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { DigestingStream } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import type { Entry } from './entry.js';
+import { ParallelGzip } from './parallel-gzip.js';
 import { tarStream, type TarOptions } from './tar.js';
 
 /** Where compressed layer bytes go: anything with a streaming `put` (the local blob store). */
@@ -20,14 +21,21 @@ export interface LayerBlob {
 
 /**
  * The gzip settings are part of the layer format: the same tar must always give the same bytes.
- * Node's zlib writes a zero mtime and OS=3 in the gzip header, so only the level matters here.
  * Level 4, measured on a 115 MB scipy layer: 91 MB/s and 36.5 MB, against 51 MB/s and 35.3 MB at
  * level 6 (gzip's and pigz's default): 1.8× the speed for 3% more bytes.
  */
 export const GZIP_LEVEL = 4;
 
 /** Bumped whenever the bytes a layer's inputs produce could change (part of every fingerprint). */
-export const LAYER_FORMAT_VERSION = 2;
+export const LAYER_FORMAT_VERSION = 3;
+
+/**
+ * The layer compressor: gzip at GZIP_LEVEL in 1 MiB blocks deflated on every core
+ * (parallel-gzip.ts); the bytes depend on the input only (format 3; format 2 was one zlib stream).
+ */
+export function layerGzip(): Transform {
+  return new ParallelGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
+}
 
 /** Writes the entries as a tar+gzip blob into the sink, hashing both forms in one pass. */
 export async function writeLayerBlob(entries: readonly Entry[], opts: TarOptions, sink: BlobSink): Promise<LayerBlob> {
@@ -35,7 +43,7 @@ export async function writeLayerBlob(entries: readonly Entry[], opts: TarOptions
   const out = new PassThrough();
   const stored = sink.put(out);
   await Promise.all([
-    pipeline(tarStream(entries, opts), tarDigest, createGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY }), out),
+    pipeline(tarStream(entries, opts), tarDigest, layerGzip(), out),
     stored,
   ]);
   const { digest, size } = await stored;
