@@ -13,8 +13,7 @@ import { limiter } from '../limit.js';
  */
 export const BLOCK_SIZE = 1 << 20;
 const WINDOW = 32 * 1024;
-/** Room for a block's deflated bytes, incompressible ones included (zlib's deflateBound + slack). */
-const OUT_CHUNK = BLOCK_SIZE + 64 * 1024;
+const OUT_CHUNK = 256 * 1024;
 
 /** The gzip header zlib writes: no name, no mtime, no extra flags, OS = 3 (Unix). */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
@@ -36,8 +35,11 @@ export interface ParallelGzipOptions {
 
 /** A Transform from bytes to one gzip member (see above). */
 export class ParallelGzip extends Transform {
-  private readonly parts: Buffer[] = [];
-  private partBytes = 0;
+  /** The block being filled, and how much of it is. */
+  private block: Buffer | undefined;
+  private filled = 0;
+  /** Block buffers whose deflate finished, for reuse: the input is copied once, into one of these. */
+  private readonly spare: Buffer[] = [];
   /** The last WINDOW bytes of the input given to the previous block: the next one's dictionary. */
   private window: Buffer | undefined;
   /** Blocks in flight, in input order. */
@@ -56,41 +58,46 @@ export class ParallelGzip extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.crc = crc32(chunk, this.crc);
     this.length += chunk.length;
-    this.parts.push(chunk);
-    this.partBytes += chunk.length;
-    while (this.partBytes >= BLOCK_SIZE) {
-      const all = Buffer.concat(this.parts, this.partBytes);
-      this.parts.length = 0;
-      this.parts.push(all.subarray(BLOCK_SIZE));
-      this.partBytes = all.length - BLOCK_SIZE;
-      this.submit(all.subarray(0, BLOCK_SIZE), false);
+    for (let at = 0; at < chunk.length; ) {
+      const block = (this.block ??= this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE));
+      const n = chunk.copy(block, this.filled, at);
+      at += n;
+      this.filled += n;
+      if (this.filled === BLOCK_SIZE) {
+        this.submit(block, BLOCK_SIZE, false);
+        this.block = undefined;
+        this.filled = 0;
+      }
     }
     if (this.queue.length < ParallelGzip.MAX_QUEUED) return done();
     this.drain(ParallelGzip.MAX_QUEUED - 1).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
-    this.submit(Buffer.concat(this.parts, this.partBytes), true);
-    this.parts.length = 0;
+    this.submit(this.block ?? Buffer.alloc(0), this.filled, true);
+    this.block = undefined;
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
     trailer.writeUInt32LE(this.length % 2 ** 32, 4);
     this.drain(0).then(() => done(null, trailer), done);
   }
 
-  private submit(block: Buffer, last: boolean): void {
+  private submit(buffer: Buffer, size: number, last: boolean): void {
+    const block = buffer.subarray(0, size);
     const options: ZlibOptions = {
       level: this.opts.level,
       memLevel: this.opts.memLevel,
       strategy: this.opts.strategy,
       finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH,
-      // The whole block's output in one piece: one trip to the thread pool, not one per 16 KiB.
+      // Output in 256 KiB pieces: a few trips to the thread pool per block, little memory unused.
       chunkSize: OUT_CHUNK,
       ...(this.window ? { dictionary: this.window } : {}),
     };
-    // A copy: a view would keep the whole block (and the chunks it came from) alive.
-    if (block.length > 0) this.window = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
-    const p = deflateBlock(block, options);
+    if (size > 0) this.window = Buffer.from(block.subarray(Math.max(0, size - WINDOW)));
+    const p = deflateBlock(block, options).then((out) => {
+      if (buffer.length === BLOCK_SIZE) this.spare.push(buffer);
+      return out;
+    });
     p.catch(() => undefined); // surfaced by drain, in order
     this.queue.push(p);
   }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { Header, Pack } from 'tar-stream';
 import { InputError } from '../errors.js';
-import type { Entry } from './entry.js';
+import type { Entry, FileEntry } from './entry.js';
 
 /** Options that fix every otherwise-variable field of a layer's tar. */
 export interface TarOptions {
@@ -71,14 +71,15 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
   const mtime = new Date(opts.mtime * 1000);
   const base = { uid: 0, gid: 0, uname: '', gname: '', mtime };
   const sorted = normalizeEntries(entries);
+  const ahead = new ReadAhead(sorted);
   void (async () => {
-    for (const e of sorted) {
+    for (const [i, e] of sorted.entries()) {
       if (e.type === 'dir') {
         await entryDone(pack, { ...base, name: `${e.path}/`, type: 'directory', mode: 0o755 });
       } else if (e.type === 'symlink') {
         await entryDone(pack, { ...base, name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
       } else {
-        const src = await e.open();
+        const src = await ahead.take(i);
         await new Promise<void>((ok, fail) => {
           const sink = pack.entry({ ...base, name: e.path, type: 'file', mode: fileMode(e.mode), size: e.size }, (err) => (err ? fail(err) : ok()));
           pipeline(src, sink).catch(fail);
@@ -86,8 +87,61 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
       }
     }
     pack.finalize();
-  })().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  })().catch((err: unknown) => {
+    ahead.abandon();
+    pack.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
   return pack as unknown as Readable;
+}
+
+/**
+ * Opens the files after the one being written, up to READ_AHEAD files and READ_AHEAD_BYTES of
+ * their sizes, so that reading a small file (one wait on the thread pool each) overlaps with
+ * writing the ones before it instead of running one after another.
+ */
+const READ_AHEAD = 32;
+const READ_AHEAD_BYTES = 4 << 20;
+
+const openEntry = async (e: FileEntry): Promise<Readable> => e.open();
+
+class ReadAhead {
+  private readonly opened = new Map<number, Promise<Readable>>();
+  private next = 0;
+  private bytes = 0;
+  constructor(private readonly entries: readonly Entry[]) {}
+
+  /** The stream of file entry `i`, opened now unless it already was; opens the next ones. */
+  take(i: number): Promise<Readable> {
+    const e = this.entries[i] as FileEntry;
+    let p = this.opened.get(i);
+    if (p) {
+      this.opened.delete(i);
+      this.bytes -= e.size;
+    } else {
+      p = openEntry(e);
+    }
+    this.next = Math.max(this.next, i + 1);
+    this.fill();
+    return p;
+  }
+
+  private fill(): void {
+    while (this.next < this.entries.length && this.opened.size < READ_AHEAD && this.bytes < READ_AHEAD_BYTES) {
+      const j = this.next++;
+      const e = this.entries[j]!;
+      if (e.type !== 'file') continue;
+      const p = openEntry(e);
+      p.catch(() => undefined); // reported when its turn comes
+      this.opened.set(j, p);
+      this.bytes += e.size;
+    }
+  }
+
+  /** Closes what was opened ahead (the layer failed). */
+  abandon(): void {
+    for (const p of this.opened.values()) void p.then((s) => s.destroy(), () => undefined);
+    this.opened.clear();
+  }
 }
 
 function entryDone(pack: Pack, header: Partial<Header> & { name: string }): Promise<void> {

@@ -16,7 +16,7 @@ import { normalizeName, parseWheelFilename } from './names.js';
 import { formatRecord, parseRecord, recordHash, recordHashFromHex, type RecordRow } from './record.js';
 import { verifyingStream } from '../oci/verify.js';
 import { pipeline } from 'node:stream';
-import { openMember, readMember, readZipIndex, withZip, type ZipMember } from './zip.js';
+import { openMember, readMember, readZipIndex, type ZipMember } from './zip.js';
 
 /** A distribution installed into entries of an image. */
 export interface InstalledDist {
@@ -174,52 +174,51 @@ export async function installWheel(wheel: WheelFile, layout: InstallLayout): Pro
 
   // Every member must be listed in RECORD; sha256 rows are checked as the layer streams the member,
   // other algorithms (rare) here, by reading the member once.
-  await withZip(wheel.path, async (open) => {
-    for (const m of files) {
-      const base = m.name.slice(info.dir.length + 1);
-      if (m.name.startsWith(`${info.dir}/`) && (base === 'RECORD' || base === 'INSTALLER' || SIGNATURES.has(base))) continue;
-      const row = record.get(m.name);
-      // An unhashed .pyc is a cache the interpreter rebuilds; leaving it out is safer than trusting it.
-      if (m.name.endsWith('.pyc') && !row?.hash) continue;
-      if (!row || !row.hash) throw badWheel(wheel.filename, `has ${m.name}, which its RECORD does not list with a hash; the wheel is damaged or was modified`);
-      const eq = row.hash.indexOf('=');
-      const algo = row.hash.slice(0, eq);
-      if (eq < 0 || !SUPPORTED_HASHES.has(algo)) throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
-      const mismatch = (actual: string) =>
-        new InputError(
-          'SHALE_RECORD_MISMATCH',
-          `wheel ${wheel.filename}: ${m.name} does not match its RECORD entry (RECORD says ${row.hash}, ${row.size || '?'} bytes; the file ${actual}); the wheel is damaged or was modified. Delete it from the cache or find-links and download it again`,
-        );
-      const { dest, scheme } = destination(m.name, dataDir, rootDir, layout, info.name, wheel.filename);
-      if (algo === 'sha256' && scheme !== 'scripts') {
-        // The common case: checked while the layer streams the member, so it is inflated once.
-        if (row.size !== '' && Number(row.size) !== m.size) throw mismatch(`has ${m.size} bytes`);
-        const hex = Buffer.from(row.hash.slice(eq + 1), 'base64url').toString('hex');
-        const path = wheel.path;
-        const entry = m.entry;
-        // pipeline, not pipe: a read error in the zip must fail the layer, not leave it waiting.
-        const open = async () => pipeline(await openMember(path, entry), verifyingStream(`sha256:${hex}`, mismatch, m.size), () => undefined);
-        add(dest, { type: 'file', path: imagePath(dest), mode: m.mode & 0o111 ? 0o755 : 0o644, size: m.size, open }, recordHashFromHex(hex));
-        continue;
-      }
-      const got = await hashMember(open, m, algo);
-      if (got.expected !== row.hash.slice(eq + 1) || (row.size !== '' && Number(row.size) !== got.size)) {
-        throw mismatch(`has ${algo}=${got.expected}, ${got.size} bytes`);
-      }
-      if (scheme === 'scripts') {
-        if (generated.has(dest)) continue; // the entry point's launcher replaces it, as with pip
-        const chunks: Buffer[] = [];
-        for await (const c of await open(m.entry)) chunks.push(c as Buffer);
-        const data = rewriteShebang(Buffer.concat(chunks), layout.interpreter);
-        add(dest, bufferEntry(imagePath(dest), data, 0o755), recordHash(data));
-        continue;
-      }
-      const mode = m.mode & 0o111 ? 0o755 : 0o644;
+  const open = (entry: ZipMember['entry']) => openMember(wheel.path, entry);
+  for (const m of files) {
+    const base = m.name.slice(info.dir.length + 1);
+    if (m.name.startsWith(`${info.dir}/`) && (base === 'RECORD' || base === 'INSTALLER' || SIGNATURES.has(base))) continue;
+    const row = record.get(m.name);
+    // An unhashed .pyc is a cache the interpreter rebuilds; leaving it out is safer than trusting it.
+    if (m.name.endsWith('.pyc') && !row?.hash) continue;
+    if (!row || !row.hash) throw badWheel(wheel.filename, `has ${m.name}, which its RECORD does not list with a hash; the wheel is damaged or was modified`);
+    const eq = row.hash.indexOf('=');
+    const algo = row.hash.slice(0, eq);
+    if (eq < 0 || !SUPPORTED_HASHES.has(algo)) throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
+    const mismatch = (actual: string) =>
+      new InputError(
+        'SHALE_RECORD_MISMATCH',
+        `wheel ${wheel.filename}: ${m.name} does not match its RECORD entry (RECORD says ${row.hash}, ${row.size || '?'} bytes; the file ${actual}); the wheel is damaged or was modified. Delete it from the cache or find-links and download it again`,
+      );
+    const { dest, scheme } = destination(m.name, dataDir, rootDir, layout, info.name, wheel.filename);
+    if (algo === 'sha256' && scheme !== 'scripts') {
+      // The common case: checked while the layer streams the member, so it is inflated once.
+      if (row.size !== '' && Number(row.size) !== m.size) throw mismatch(`has ${m.size} bytes`);
+      const hex = Buffer.from(row.hash.slice(eq + 1), 'base64url').toString('hex');
       const path = wheel.path;
       const entry = m.entry;
-      add(dest, { type: 'file', path: imagePath(dest), mode, size: got.size, open: () => openMember(path, entry) }, recordHashFromHex(got.sha256));
+      // pipeline, not pipe: a read error in the zip must fail the layer, not leave it waiting.
+      const open = async () => pipeline(await openMember(path, entry), verifyingStream(`sha256:${hex}`, mismatch, m.size), () => undefined);
+      add(dest, { type: 'file', path: imagePath(dest), mode: m.mode & 0o111 ? 0o755 : 0o644, size: m.size, open }, recordHashFromHex(hex));
+      continue;
     }
-  });
+    const got = await hashMember(open, m, algo);
+    if (got.expected !== row.hash.slice(eq + 1) || (row.size !== '' && Number(row.size) !== got.size)) {
+      throw mismatch(`has ${algo}=${got.expected}, ${got.size} bytes`);
+    }
+    if (scheme === 'scripts') {
+      if (generated.has(dest)) continue; // the entry point's launcher replaces it, as with pip
+      const chunks: Buffer[] = [];
+      for await (const c of await open(m.entry)) chunks.push(c as Buffer);
+      const data = rewriteShebang(Buffer.concat(chunks), layout.interpreter);
+      add(dest, bufferEntry(imagePath(dest), data, 0o755), recordHash(data));
+      continue;
+    }
+    const mode = m.mode & 0o111 ? 0o755 : 0o644;
+    const path = wheel.path;
+    const entry = m.entry;
+    add(dest, { type: 'file', path: imagePath(dest), mode, size: got.size, open: () => openMember(path, entry) }, recordHashFromHex(got.sha256));
+  }
 
   for (const ep of eps) {
     const dest = posix.join(layout.scripts, ep.name);

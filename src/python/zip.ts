@@ -1,10 +1,11 @@
 /**
- * Reading wheels (zip files) with yauzl: the central directory once, and members lazily, each
- * read re-opening the file so an Entry can stream its bytes long after installation planned it.
+ * Reading wheels (zip files): the central directory once with yauzl, and members lazily
+ * (zip-member.ts), so an Entry can stream its bytes long after installation planned it.
  */
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.js';
+import { readMemberStream } from './zip-member.js';
 
 /** One member of a zip, from its central directory record. */
 export interface ZipMember {
@@ -63,49 +64,13 @@ export async function readZipIndex(path: string, wheelName: string): Promise<Zip
   return out;
 }
 
-/** Zips kept open for reading members, most recently used last. */
-const openZips = new Map<string, Promise<yauzl.ZipFile>>();
-/** Enough for the wheels of the layers built at once; each holds one file descriptor. */
-const MAX_OPEN_ZIPS = 16;
-
-function sharedZip(path: string): Promise<yauzl.ZipFile> {
-  let zip = openZips.get(path);
-  if (zip) {
-    openZips.delete(path);
-  } else {
-    zip = yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
-    zip.catch(() => openZips.delete(path));
-  }
-  openZips.set(path, zip);
-  if (openZips.size > MAX_OPEN_ZIPS) {
-    const [oldest, z] = openZips.entries().next().value as [string, Promise<yauzl.ZipFile>];
-    openZips.delete(oldest);
-    // yauzl closes the descriptor once the read streams still running on it end.
-    void z.then((x) => x.close(), () => undefined);
-  }
-  return zip;
-}
-
 /**
- * Opens one member's uncompressed bytes. The zip stays open for the next member (a layer reads
- * a wheel's members one after another): re-opening it per member cost a file open, a stat and
- * a central-directory read each, which dominated installing wheels with thousands of files.
+ * Opens one member's uncompressed bytes (zip-member.ts). The file stays open for the next member
+ * (a layer reads a wheel's members one after another): re-opening it per member cost a file open
+ * and a stat each, which dominated installing wheels with thousands of files.
  */
-export async function openMember(path: string, entry: yauzl.Entry): Promise<Readable> {
-  return (await sharedZip(path)).openReadStreamPromise(entry);
-}
-
-/**
- * Runs fn with the zip open once, for reading many members in a row (verifying a whole wheel);
- * `open` streams one member at a time.
- */
-export async function withZip<T>(path: string, fn: (open: (entry: yauzl.Entry) => Promise<Readable>) => Promise<T>): Promise<T> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
-  try {
-    return await fn((entry) => zip.openReadStreamPromise(entry));
-  } finally {
-    zip.close();
-  }
+export function openMember(path: string, entry: yauzl.Entry): Promise<Readable> {
+  return readMemberStream(path, entry);
 }
 
 /** Reads a member fully into memory (for small metadata files). */

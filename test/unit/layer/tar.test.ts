@@ -111,3 +111,23 @@ test('a size that does not match the content fails the layer', async () => {
 
 const GOLDEN_DIGEST = 'sha256:693f4dd3f3bfe50358d45c5fa8c65c63782f25999bf7394b0afa684009689555';
 const GOLDEN_DIFF_ID = 'sha256:f9fb8f1514467345909bcab3fcc4dab46358e1d074f6c3abfd32162a3d4c4688';
+
+test('files are opened ahead of the one being written; a failure to open one fails the layer with its error', async () => {
+  const opened: string[] = [];
+  const entries: Entry[] = Array.from({ length: 60 }, (_, i) => {
+    const path = `f/${String(i).padStart(2, '0')}.py`;
+    return { type: 'file', path, mode: 0o644, size: 1, open: async () => {
+      opened.push(path);
+      if (i === 40) throw new Error('cannot read f/40.py');
+      return Readable.from([Buffer.from('x')]);
+    } };
+  });
+  await assert.rejects(writeLayerBlob(entries, { mtime: 0 }, memorySink()), /cannot read f\/40\.py/);
+  // Files after the failing one were already open (read ahead), and none was opened twice.
+  assert.ok(opened.includes('f/45.py'), opened.join(' '));
+  assert.equal(new Set(opened).size, opened.length);
+  const ok = entries.slice(0, 40);
+  const blob = await writeLayerBlob(ok, { mtime: 0 }, memorySink());
+  const one = await writeLayerBlob(ok.map((e) => ({ ...e })), { mtime: 0 }, memorySink());
+  assert.equal(blob.digest, one.digest);
+});

@@ -12,6 +12,8 @@ export interface Member {
   name: string;
   data: string | Buffer;
   mode?: number;
+  /** Stored (method 0) instead of deflated. */
+  stored?: boolean;
 }
 
 /** A fresh temporary directory; removed by the returned cleanup. */
@@ -25,7 +27,7 @@ export async function cleanup(dir: string): Promise<void> {
 
 /** Writes a zip with Python's zipfile, exactly the members given (names are not checked). */
 export function writeZip(path: string, members: Member[]): void {
-  const spec = members.map((m) => ({ name: m.name, data: Buffer.from(m.data).toString('base64'), mode: m.mode ?? 0o644 }));
+  const spec = members.map((m) => ({ name: m.name, data: Buffer.from(m.data).toString('base64'), mode: m.mode ?? 0o644, stored: m.stored === true }));
   const py = [
     'import sys, json, base64, zipfile',
     'spec = json.load(sys.stdin)',
@@ -33,7 +35,7 @@ export function writeZip(path: string, members: Member[]): void {
     '    for m in spec:',
     '        zi = zipfile.ZipInfo(m["name"], (2020, 1, 1, 0, 0, 0))',
     '        zi.external_attr = (0o100000 | m["mode"]) << 16',
-    '        zi.compress_type = zipfile.ZIP_DEFLATED',
+    '        zi.compress_type = zipfile.ZIP_STORED if m["stored"] else zipfile.ZIP_DEFLATED',
     '        z.writestr(zi, base64.b64decode(m["data"]))',
   ].join('\n');
   execFileSync('python3', ['-c', py, path], { input: JSON.stringify(spec) });
