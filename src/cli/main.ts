@@ -92,6 +92,27 @@ function program(): Command {
       await (await import('./validate-command.js')).validateCommand(dir, opts, p.opts().debug === true);
     });
 
+  const cache = p.command('cache').description('what the local cache holds, and pruning it');
+  cache
+    .command('info')
+    .description('items, sizes and last use of the cache, by kind (layers, wheels, built wheels)')
+    .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Record<string, unknown>) => {
+      await (await import('./cache-command.js')).cacheInfoCommand((opts.cacheDir as string | undefined) ?? defaultCacheDir(), opts);
+    });
+  cache
+    .command('prune')
+    .description('remove temporary files of dead builds, what no build used for a while (default 30d), then the least recently used down to --max-size')
+    .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
+    .option('--unused-for <age>', 'remove what no build used for this long, e.g. 30d, 12h (default 30d unless --max-size is given)')
+    .option('--max-size <size>', 'then remove the least recently used until the cache fits, e.g. 5GB')
+    .option('--dry-run', 'say what would be removed; remove nothing')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Record<string, unknown>) => {
+      await (await import('./cache-command.js')).cachePruneCommand((opts.cacheDir as string | undefined) ?? defaultCacheDir(), opts);
+    });
+
   registerDeployCommand(p, () => [insecureRegistry(), registryCa()], interrupt.signal);
   return p;
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../store/file-hashes.js';
+import { touch } from '../store/cache-prune.js';
 
 /** A built wheel in the cache. */
 export interface BuiltWheel {
@@ -35,7 +36,10 @@ export async function readBuiltWheel(cacheDir: string, sdistSha256: string): Pro
   if (filename) {
     const path = join(dir, filename);
     const want = await readFile(`${path}.sha256`, 'utf8').then((s) => s.trim(), () => undefined);
-    if (want && (await hashFile(path).catch(() => undefined)) === want) return { path, filename, sha256: want, size: (await stat(path)).size };
+    if (want && (await hashFile(path).catch(() => undefined)) === want) {
+      await touch(path);
+      return { path, filename, sha256: want, size: (await stat(path)).size };
+    }
   }
   await rm(dir, { recursive: true, force: true });
   return undefined;

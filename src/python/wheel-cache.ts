@@ -13,6 +13,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
 import { httpGet, redact } from './http.js';
+import { touch } from '../store/cache-prune.js';
 import { hashFile } from '../store/file-hashes.js';
 
 export { hashFile } from '../store/file-hashes.js';
@@ -33,7 +34,10 @@ export async function readCachedWheel(cacheDir: string, sha256: string, filename
   } catch {
     return undefined;
   }
-  if ((await hashFile(path)) === sha256) return path;
+  if ((await hashFile(path)) === sha256) {
+    await touch(path);
+    return path;
+  }
   await rm(path, { force: true });
   return undefined;
 }

@@ -92,8 +92,8 @@ export interface HttpOptions {
 
 /**
  * Sends HTTP requests with Node's own client (keep-alive agents, one per kind of TLS check).
- * Node's http parses responses natively; undici, which we used before, instantiates a WebAssembly
- * parser on first use that briefly adds ~40 MB to the process, and loads in ~20 ms more.
+ * Node's http parses responses natively; undici, which we used before, took ~70 ms to import and
+ * instantiates a WebAssembly parser on first use that briefly adds ~40 MB to the process.
  */
 export class Http {
   private plainAgent: HttpAgent | undefined;

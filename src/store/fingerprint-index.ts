@@ -1,4 +1,5 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
+import { touch } from './cache-prune.js';
 import { join } from 'node:path';
 import { canonicalBytes } from '../oci/canonical-json.js';
 import { digestHex, sha256 } from '../oci/digest.js';
@@ -50,8 +51,11 @@ export class FingerprintIndex {
     const entry = parseEntry(text, fingerprint);
     if (!entry) return undefined;
     // A blob cut short (a crash mid-write outside our atomic rename, a full disk) is a miss.
-    const size = await stat(this.blobs.path(entry.descriptor.digest)).then((s) => s.size, () => undefined);
-    return size === entry.descriptor.size ? entry : undefined;
+    const blob = this.blobs.path(entry.descriptor.digest);
+    const size = await stat(blob).then((s) => s.size, () => undefined);
+    if (size !== entry.descriptor.size) return undefined;
+    await touch(blob); // used now: `shale cache prune` removes the least recently used first
+    return entry;
   }
 
   /** Records the layer for a fingerprint (its blob should already be in the BlobStore). */

@@ -1,7 +1,7 @@
 // The local cache under stress: two builds at once sharing it, and entries damaged on disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readdir, stat, truncate } from 'node:fs/promises';
+import { open, readdir, stat, truncate, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
@@ -50,4 +50,31 @@ test('a truncated cache entry is detected and rebuilt; a corrupted one is droppe
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /warning: .*corrupt.*building again/);
   assert.equal((JSON.parse(r.stdout) as { digest: string }).digest, first.digest);
+});
+
+test('shale cache info and prune: old layers go, the next build makes them again, the same image', async () => {
+  const cache = await freshCache();
+  const env = { ...ctx.env, SHALE_CACHE_DIR: cache };
+  const out = join(cache, '..', `${cache.split('/').pop()}-prune`);
+  const first = await shaleJson(['build', app(), '--oci', out], env);
+  const info = JSON.parse((await shale(['cache', 'info', '--json'], env)).stdout) as { kinds: { layers: { files: number } } };
+  assert.equal(info.kinds.layers.files, first.layers.filter((l) => l.source !== 'base').length, 'each built layer');
+
+  // Forty days pass without a build: everything built then is old.
+  const old = new Date(Date.now() - 40 * 86_400_000);
+  const dir = join(cache, 'blobs', 'sha256');
+  for (const n of await readdir(dir)) await utimes(join(dir, n), old, old);
+  const dry = await shale(['cache', 'prune', '--dry-run'], env);
+  assert.equal(dry.exitCode, 0, dry.stderr);
+  assert.match(dry.stdout, /would remove layers \d+/);
+  const pruned = await shale(['cache', 'prune', '--unused-for', '30d'], env);
+  assert.match(pruned.stdout, /removed layers \d+ \(.*\); kept 0/);
+  assert.deepEqual((await readdir(dir)).filter((n) => /^[a-f0-9]{64}$/.test(n)), []);
+
+  const again = await shaleJson(['build', app(), '--oci', out], env);
+  assert.equal(again.digest, first.digest);
+  assert.ok(again.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'), 'rebuilt, not read from a dangling index entry');
+  const bad = await shale(['cache', 'prune', '--max-size', 'big'], env);
+  assert.equal(bad.exitCode, 2);
+  assert.match(bad.stderr, /--max-size: "big" is not a size/);
 });
