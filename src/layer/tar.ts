@@ -1,8 +1,8 @@
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import type { Header, Pack } from 'tar-stream';
 import { InputError } from '../errors.js';
+import { pipeInto } from '../pipe.js';
 import type { Entry, FileEntry } from './entry.js';
 
 /** Options that fix every otherwise-variable field of a layer's tar. */
@@ -82,7 +82,9 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
         const src = await ahead.take(i);
         await new Promise<void>((ok, fail) => {
           const sink = pack.entry({ ...base, name: e.path, type: 'file', mode: fileMode(e.mode), size: e.size }, (err) => (err ? fail(err) : ok()));
-          pipeline(src, sink).catch(fail);
+          src.on('error', fail);
+          sink.on('error', fail);
+          pipeInto(src, sink as unknown as Writable); // a streamx Writable: write, end, drain, close, destroy
         });
       }
     }

@@ -15,7 +15,7 @@ import type { InstallLayout } from './layout.js';
 import { normalizeName, parseWheelFilename } from './names.js';
 import { formatRecord, parseRecord, recordHash, recordHashFromHex, type RecordRow } from './record.js';
 import { verifyingStream } from '../oci/verify.js';
-import { pipeline } from 'node:stream';
+import { pipeInto } from '../pipe.js';
 import { openMember, readMember, readZipIndex, type ZipMember } from './zip.js';
 
 /** A distribution installed into entries of an image. */
@@ -197,8 +197,8 @@ export async function installWheel(wheel: WheelFile, layout: InstallLayout): Pro
       const hex = Buffer.from(row.hash.slice(eq + 1), 'base64url').toString('hex');
       const path = wheel.path;
       const entry = m.entry;
-      // pipeline, not pipe: a read error in the zip must fail the layer, not leave it waiting.
-      const open = async () => pipeline(await openMember(path, entry), verifyingStream(`sha256:${hex}`, mismatch, m.size), () => undefined);
+      // pipeInto, not pipe: a read error in the zip must fail the layer, not leave it waiting.
+      const open = async () => pipeInto(await openMember(path, entry), verifyingStream(`sha256:${hex}`, mismatch, m.size));
       add(dest, { type: 'file', path: imagePath(dest), mode: m.mode & 0o111 ? 0o755 : 0o644, size: m.size, open }, recordHashFromHex(hex));
       continue;
     }
