@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readZipIndex, type ZipMember } from '../../../src/python/zip.js';
@@ -99,6 +99,23 @@ test('members of more zips than are kept open read correctly (older files are cl
     const got = await Promise.all(streams.map(readAll));
     got.forEach((b, i) => assert.ok(b.equals(zips[i]!.data)));
     for (const z of zips) assert.ok((await readAll(await readMemberStream(z.path, z.member.entry))).equals(z.data));
+  } finally {
+    await cleanup(dir);
+  }
+});
+
+test('a file that is not a zip is a bad wheel, and its file is closed', async () => {
+  const dir = await tempDir();
+  try {
+    const path = join(dir, 'x-1.0-py3-none-any.whl');
+    await writeFile(path, Buffer.alloc(5000, 'not a zip '));
+    const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+    const before = await fds();
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(readZipIndex(path, 'x-1.0-py3-none-any.whl'), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /cannot read wheel x-1\.0-py3-none-any\.whl/.test(e.message));
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.ok((await fds()) <= before + 1, 'no descriptor left open per attempt');
   } finally {
     await cleanup(dir);
   }
