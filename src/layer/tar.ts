@@ -101,8 +101,8 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
  * their sizes, so that reading a small file (one wait on the thread pool each) overlaps with
  * writing the ones before it instead of running one after another.
  */
-const READ_AHEAD = 32;
-const READ_AHEAD_BYTES = 4 << 20;
+const READ_AHEAD = 16;
+const READ_AHEAD_BYTES = 2 << 20;
 
 const openEntry = async (e: FileEntry): Promise<Readable> => e.open();
 
