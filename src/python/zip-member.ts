@@ -12,6 +12,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import type yauzl from 'yauzl';
 import { InputError } from '../errors.js';
+import { pipeInto } from '../pipe.js';
 
 const LOCAL_HEADER = 0x04034b50;
 const LOCAL_HEADER_SIZE = 30;
@@ -157,16 +158,11 @@ export async function readMemberStream(path: string, entry: yauzl.Entry): Promis
     raw.once('close', () => release(h));
     handedOff = true;
     const check = new ExactSize(entry.uncompressedSize, path, name);
-    const fail = (err: Error): void => void check.destroy(err);
-    if (method === 0) return raw.on('error', fail).pipe(check);
+    if (method === 0) return pipeInto(raw, check);
     const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK });
-    raw.on('error', fail);
-    inflater.on('error', (err) => fail(new ZipMemberError(path, name, `does not inflate: ${err.message}`)));
-    check.on('close', () => {
-      raw.destroy();
-      inflater.destroy();
-    });
-    return raw.pipe(inflater).pipe(check);
+    // First, so the reader sees this error rather than zlib's bare one.
+    inflater.on('error', (err) => check.destroy(new ZipMemberError(path, name, `does not inflate: ${err.message}`)));
+    return pipeInto(pipeInto(raw, inflater), check);
   } finally {
     if (!handedOff) release(h);
   }
