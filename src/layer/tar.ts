@@ -104,16 +104,35 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
 const READ_AHEAD = 16;
 const READ_AHEAD_BYTES = 2 << 20;
 
-const openEntry = async (e: FileEntry): Promise<Readable> => e.open();
+/** A stream opened ahead, with the first error it raised while it waited its turn. */
+interface Opened {
+  stream: Readable;
+  early: () => Error | undefined;
+  /** Stops holding errors: the writer listens from now on. */
+  release: () => void;
+}
+
+async function openEntry(e: FileEntry): Promise<Opened> {
+  const stream = await e.open();
+  let first: Error | undefined;
+  const hold = (err: Error): void => {
+    first ??= err;
+  };
+  stream.on('error', hold);
+  return { stream, early: () => first, release: () => stream.off('error', hold) };
+}
 
 class ReadAhead {
-  private readonly opened = new Map<number, Promise<Readable>>();
+  private readonly opened = new Map<number, Promise<Opened>>();
   private next = 0;
   private bytes = 0;
   constructor(private readonly entries: readonly Entry[]) {}
 
-  /** The stream of file entry `i`, opened now unless it already was; opens the next ones. */
-  take(i: number): Promise<Readable> {
+  /**
+   * The stream of file entry `i`, opened now unless it already was; opens the next ones. A
+   * stream that failed while waiting (a damaged zip member) rejects here with its error.
+   */
+  async take(i: number): Promise<Readable> {
     const e = this.entries[i] as FileEntry;
     let p = this.opened.get(i);
     if (p) {
@@ -124,7 +143,11 @@ class ReadAhead {
     }
     this.next = Math.max(this.next, i + 1);
     this.fill();
-    return p;
+    const o = await p;
+    o.release();
+    const err = o.early();
+    if (err) throw err;
+    return o.stream;
   }
 
   private fill(): void {
@@ -141,7 +164,7 @@ class ReadAhead {
 
   /** Closes what was opened ahead (the layer failed). */
   abandon(): void {
-    for (const p of this.opened.values()) void p.then((s) => s.destroy(), () => undefined);
+    for (const p of this.opened.values()) void p.then((o) => o.stream.destroy(), () => undefined);
     this.opened.clear();
   }
 }

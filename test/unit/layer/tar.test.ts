@@ -131,3 +131,20 @@ test('files are opened ahead of the one being written; a failure to open one fai
   const one = await writeLayerBlob(ok.map((e) => ({ ...e })), { mtime: 0 }, memorySink());
   assert.equal(blob.digest, one.digest);
 });
+
+test('a file opened ahead that fails while it waits fails the layer with its error (no crash, no hang)', async () => {
+  const entries: Entry[] = Array.from({ length: 10 }, (_, i) => {
+    const path = `g/${i}.py`;
+    return { type: 'file', path, mode: 0o644, size: 3, open: () => {
+      // The first file takes a while; the sixth fails meanwhile, while it waits its turn.
+      const s = new Readable({ read() {} });
+      if (i === 5) setTimeout(() => s.destroy(new Error('member g/5.py is damaged')), 10);
+      else {
+        s.push(Buffer.from('abc'));
+        setTimeout(() => s.push(null), i === 0 ? 60 : 0);
+      }
+      return s;
+    } };
+  });
+  await assert.rejects(writeLayerBlob(entries, { mtime: 0 }, memorySink()), /member g\/5\.py is damaged/);
+});
