@@ -3,8 +3,9 @@
  * the directory). yauzl's own member streams read and inflate 16 KiB at a time through five
  * piped streams: one thread-pool round trip per 16 KiB each way, about 80 MB/s for scipy's wheel.
  * Here a small member is one read and a synchronous inflate; a large one is read 1 MiB at a
- * time and inflated into 64 KiB pieces (larger ones held ~3× the native memory until a GC). Both check the local header and the sizes the central
- * directory gives (a member that inflates to more or less is an error, not a zip bomb).
+ * time and inflated into 64 KiB pieces (256 KiB ones held ~3× the native memory until a GC).
+ * Both check the local header and the sizes the central directory gives (a member that inflates
+ * to more or less is an error, not a zip bomb).
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
