@@ -15,6 +15,7 @@ import { parseReferenceAt, referenceString, type Reference } from '../ref/refere
 import { RegistryClient } from '../registry/client.js';
 import { FsBlobStore } from '../store/blob-store.js';
 import { FingerprintIndex } from '../store/fingerprint-index.js';
+import { sweepStaleTemps } from '../store/cache-prune.js';
 import { FileHashes } from '../store/file-hashes.js';
 import { assembleImage, assembleIndex, type BaseImage } from './assemble.js';
 import { resolveBase } from './base.js';
@@ -96,6 +97,10 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
     const artifact: Artifact = images.length === 1 ? { kind: 'image', image: images[0]! } : { kind: 'index', index: assembleIndex(images, opts.epoch) };
     const { outputs, pushed } = await publish(ctx, artifact, pushRef);
     await ctx.hashes.save();
+    if (built.some((b) => b.reports.some((r) => r.source === 'built'))) {
+      const freed = await sweepStaleTemps(opts.cacheDir).catch(() => 0);
+      if (freed) events({ type: 'log', level: 'info', message: `removed ${freed} bytes of temporary files that interrupted builds left in ${opts.cacheDir}` });
+    }
     return { digest: artifactDigest(artifact), layers: built.flatMap((b) => b.reports), pushed, seconds: Math.round(performance.now() - started) / 1000, outputs, ...(pushRef ? { reference: referenceString(pushRef) } : {}) };
   } finally {
     await client.close();

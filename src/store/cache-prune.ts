@@ -94,15 +94,42 @@ async function measure(path: string): Promise<{ bytes: number; used: number; fil
   return out;
 }
 
+/** A temporary file's size, and whether the build writing it has ended (or it is a day old). */
+async function tempFile(path: string, name: string, now: number): Promise<Temp> {
+  const m = await measure(path);
+  const pid = Number(TEMP_RE.exec(name)?.[1] ?? NaN);
+  return { path, bytes: m.bytes, stale: !Number.isInteger(pid) || !isAlive(pid) || now - m.used > DAY };
+}
+
+/** Where builds write temporary files. */
+const tempDirs = (cacheDir: string): string[] =>
+  [['blobs', 'sha256'], ['wheels'], ['built-wheels'], ['index'], ['records'], ['libc'], ['wheels', 'urls']].map((p) => join(cacheDir, ...p));
+
+/**
+ * Removes the temporary files of builds that no longer run: a build killed mid-layer leaves one
+ * as large as the layer. Builds call it after building something. Returns the bytes freed.
+ */
+export async function sweepStaleTemps(cacheDir: string, now = Date.now()): Promise<number> {
+  let freed = 0;
+  for (const dir of tempDirs(cacheDir)) {
+    for (const name of await list(dir)) {
+      if (!name.startsWith('.tmp-')) continue;
+      const t = await tempFile(join(dir, name), name, now);
+      if (!t.stale) continue;
+      await rm(t.path, { recursive: true, force: true });
+      freed += t.bytes;
+    }
+  }
+  return freed;
+}
+
 async function scan(cacheDir: string, now: number): Promise<{ items: Item[]; temps: Temp[]; metadata: Tally }> {
   const items: Item[] = [];
   const temps: Temp[] = [];
   const metadata: Tally = { files: 0, bytes: 0 };
   const temp = async (path: string, name: string): Promise<boolean> => {
     if (!name.startsWith('.tmp-')) return false;
-    const m = await measure(path);
-    const pid = Number(TEMP_RE.exec(name)?.[1] ?? NaN);
-    temps.push({ path, bytes: m.bytes, stale: !Number.isInteger(pid) || !isAlive(pid) || now - m.used > DAY });
+    temps.push(await tempFile(path, name, now));
     return true;
   };
   const kinds: [CacheKind, string][] = [['layers', join(cacheDir, 'blobs', 'sha256')], ['wheels', join(cacheDir, 'wheels')], ['built-wheels', join(cacheDir, 'built-wheels')]];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseAge, parseSize } from '../../../src/cli/cache-command.js';
-import { cacheUsage, pruneCache } from '../../../src/store/cache-prune.js';
+import { cacheUsage, pruneCache, sweepStaleTemps } from '../../../src/store/cache-prune.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
 import { FingerprintIndex } from '../../../src/store/fingerprint-index.js';
 import { MediaType } from '../../../src/oci/types.js';
@@ -124,6 +124,22 @@ test('a layer reused from the cache counts as used now (the index lookup touches
     assert.equal(await blobs.has(digests[2] as never), true);
     assert.equal(await blobs.has(digests[1] as never), false);
     assert.equal(r.removed.layers.files, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('after building, temp files of builds that died are swept; a running build\'s stay', async () => {
+  const { dir } = await fixture();
+  try {
+    await mkdir(join(dir, 'wheels'), { recursive: true });
+    await writeFile(join(dir, 'wheels', `.tmp-${deadPid()}-00aa11bb22cc`), Buffer.alloc(700));
+    assert.equal(await sweepStaleTemps(dir), 4000 + 1 + 700);
+    const blobsLeft = await readdir(join(dir, 'blobs', 'sha256'));
+    assert.ok(blobsLeft.some((n) => n === `.tmp-incoming-${process.pid}-0123456789ab`));
+    assert.equal(blobsLeft.filter((n) => n.startsWith('.tmp-')).length, 1);
+    assert.deepEqual((await readdir(join(dir, 'index'))).filter((n) => n.startsWith('.tmp-')), []);
+    assert.equal(await sweepStaleTemps(dir), 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
