@@ -10,7 +10,7 @@ import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
 import { freePort } from './support/registry.js';
-import { podmanRun, removeImages, runImage } from './support/podman.js';
+import { podmanRun, withImage } from './support/podman.js';
 import { ensureRealWheels } from './support/wheels.js';
 import { shaleJson } from './support/shale.js';
 
@@ -24,17 +24,13 @@ test('monorepo: explicit layers pip_deps → libs → app; the local library imp
   const out = await shaleJson(['build', dir, '--push', ref], ctx.env);
   assert.deepEqual(out.layers.filter((l) => l.source !== 'base').map((l) => l.name), ['pip_deps', 'libs', 'app']);
   const port = await freePort();
-  const c = await runImage(ref, { port });
-  try {
+  await withImage(ref, { port }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as Record<string, unknown>;
     assert.equal(body.message, 'hello from shale');
     assert.equal(typeof body.ledger_core, 'string');
     const meta = await podmanRun(ref, ['-c', 'import importlib.metadata as m, ledger_core; print(m.version("ledger-core"), ledger_core.__file__)'], { entrypoint: ['python3'] });
     assert.match(meta.stdout, /dist-packages\/ledger_core\/__init__\.py/);
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
 });
 
 const BIG_APP = `import json, os
@@ -71,18 +67,14 @@ test('an app with 100+ MB of real wheels (numpy, scipy, pydantic, Flask, boto3, 
   assert.ok(total > 50e6, `the dependency layers hold the wheels (${total} bytes compressed)`);
   assert.ok(ours.some((l) => l.name === 'pkg-scipy') && ours.some((l) => l.name === 'pkg-numpy'), `large packages get their own layers: ${ours.map((l) => l.name).join(', ')}`);
   const port = await freePort();
-  const c = await runImage(ref, { port, waitMs: 120_000 });
-  try {
+  await withImage(ref, { port, waitMs: 120_000 }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as Record<string, unknown>;
     assert.equal(body.det, 6);
     assert.deepEqual(body.yaml, { a: [1, 2] });
     assert.equal(body.libyaml, true, 'the native PyYAML extension loads');
     const flask = await podmanRun(ref, ['--version'], { entrypoint: ['flask'] });
     assert.match(flask.stdout, /Flask \d/);
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
   // The same inputs again: every layer from the local cache, the same digest, nothing uploaded.
   const again = await shaleJson(['build', dir, '--push', ref], ctx.env);
   assert.equal(again.digest, out.digest);

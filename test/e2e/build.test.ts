@@ -9,7 +9,7 @@ import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
 import { freePort, startRegistry } from './support/registry.js';
-import { loadTar, podmanRun, removeImages, runImage, skopeoInspect, umociStat } from './support/podman.js';
+import { loadTar, podmanRun, skopeoInspect, umociStat, withImage } from './support/podman.js';
 import { freshCache, shale, shaleJson } from './support/shale.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 
@@ -28,15 +28,11 @@ test('hello_python: pushed, pulled by podman, answers HTTP; base layers mounted,
   const inspect = await skopeoInspect(ref);
   assert.equal(inspect.Digest, out.digest);
   const port = await freePort();
-  const c = await runImage(ref, { port });
-  try {
+  await withImage(ref, { port }, async (c) => {
     const res = await fetch(`${c.url}/`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /hello from shale/);
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
 });
 
 test('hello_python: the --tar output loads into podman and runs; the OCI layout reads with skopeo and umoci', async () => {
@@ -49,13 +45,9 @@ test('hello_python: the --tar output loads into podman and runs; the OCI layout 
   const loaded = await loadTar(tarFile);
   const name = loaded[0] ?? assert.fail('podman load named no image');
   const port = await freePort();
-  const c = await runImage(name, { port, pull: 'never' });
-  try {
+  await withImage(name, { port, pull: 'never' }, async (c) => {
     assert.match(await (await fetch(`${c.url}/`)).text(), /hello from shale/);
-  } finally {
-    await c.stop();
-    await removeImages(name);
-  }
+  });
   const oci = await skopeoInspect(`oci:${layout}:latest`);
   assert.equal(oci.Digest, b.digest);
   assert.equal(oci.Layers.length, 2);
@@ -71,18 +63,14 @@ test('hello_fastapi: real wheels installed by shale import and serve with the im
   assert.ok(out.layers.some((l) => l.name.startsWith('deps-pure-')), 'third-party packages get their own layers');
   assert.equal(out.layers.at(-1)?.name, 'app', 'the app layer is last');
   const port = await freePort();
-  const c = await runImage(ref, { port, args: ['--port', String(port)] });
-  try {
+  await withImage(ref, { port, args: ['--port', String(port)] }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as { message: string };
     assert.equal(body.message, 'hello from shale');
     const meta = await podmanRun(ref, ['-c', 'import importlib.metadata as m; print(sorted(d.metadata["Name"].lower() for d in m.distributions() if (d.read_text("INSTALLER") or "").strip() == "shale"))'], { entrypoint: ['python3'] });
     for (const pkg of ['fastapi', 'starlette', 'uvicorn', 'pydantic', 'anyio']) assert.match(meta.stdout, new RegExp(`'${pkg}'`));
     const script = await podmanRun(ref, ['--version'], { entrypoint: ['uvicorn'] });
     assert.match(script.stdout, /uvicorn 0\.17\.6/);
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
 });
 
 async function copyWithNewTimes(src: string, when: Date): Promise<string> {
@@ -143,13 +131,9 @@ test('a push to another registry than the base streams the base layers across; t
     const cached = await readdir(join(cache, 'blobs', 'sha256'));
     assert.ok(!cached.includes(base.digest.slice(7)), 'the base layer never touched the local cache');
     const port = await freePort();
-    const c = await runImage(ref, { port });
-    try {
+    await withImage(ref, { port }, async (c) => {
       assert.match(await (await fetch(`${c.url}/`)).text(), /hello from shale/);
-    } finally {
-      await c.stop();
-      await removeImages(ref);
-    }
+    });
   } finally {
     await other.stop();
   }

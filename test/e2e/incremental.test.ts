@@ -9,7 +9,7 @@ import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { run } from './support/exec.js';
 import { freePort } from './support/registry.js';
-import { removeImages, runImage } from './support/podman.js';
+import { withImage } from './support/podman.js';
 import { freshCache, shale, shaleJson } from './support/shale.js';
 
 const ctx = useRegistryWithBase();
@@ -42,13 +42,9 @@ test('a fresh runner reuses every unchanged layer from the registry and uploads 
     assert.equal(fresh.layers.find((x) => x.name === l.name)?.digest, l.digest, `${l.name} is the same blob`);
   }
   const port = await freePort();
-  const c = await runImage(ref, { port, args: ['--port', String(port)] });
-  try {
+  await withImage(ref, { port, args: ['--port', String(port)] }, async (c) => {
     assert.equal(((await (await fetch(`${c.url}/`)).json()) as { message: string }).message, 'hello from shale');
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
 });
 
 test('--explain names the input that changed; a no-op rebuild reuses everything', async () => {

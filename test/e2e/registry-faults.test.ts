@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { freePort } from './support/registry.js';
-import { removeImages, runImage, skopeoInspect } from './support/podman.js';
+import { skopeoInspect, withImage } from './support/podman.js';
 import { shale, shaleJson } from './support/shale.js';
 import { startFaultProxy, type Fault, type FaultProxy } from './support/fault-proxy.js';
 
@@ -31,13 +31,9 @@ async function pushThrough(faults: Fault[], tag: string, env: Record<string, str
 async function assertRuns(tag: string, digest: string): Promise<void> {
   const ref = `${ctx.reg.host}/demo/faults-${tag}:${tag}`;
   assert.equal((await skopeoInspect(ref)).Digest, digest);
-  const c = await runImage(ref, { port: await freePort() });
-  try {
+  await withImage(ref, { port: await freePort() }, async (c) => {
     assert.match(await (await fetch(`${c.url}/`)).text(), /hello from shale/);
-  } finally {
-    await c.stop();
-    await removeImages(ref);
-  }
+  });
 }
 
 const hits = (proxy: FaultProxy, kind?: string): number => proxy.log.filter((r) => (kind ? r.fault === kind : r.fault !== undefined)).length;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { useRegistryWithBase } from './support/setup.js';
 import { repoRoot } from './support/cache.js';
 import { freePort } from './support/registry.js';
-import { removeImages, runImage } from './support/podman.js';
+import { withImage } from './support/podman.js';
 import { freshCache, shaleBin, shaleJson } from './support/shale.js';
 import { startFaultProxy, type Fault, type FaultProxy } from './support/fault-proxy.js';
 
@@ -56,13 +56,9 @@ test('kill -9 at several points of a push; the rerun with the same cache complet
     assert.ok(killed >= points.length - 1, `${killed} of ${points.length} runs were killed mid-way`);
     const ref = `${ctx.reg.host}/demo/killed-${points.length - 1}:v1`;
     const port = await freePort();
-    const c = await runImage(ref, { port, args: ['--port', String(port)] });
-    try {
+    await withImage(ref, { port, args: ['--port', String(port)] }, async (c) => {
       assert.equal(((await (await fetch(`${c.url}/`)).json()) as { message: string }).message, 'hello from shale');
-    } finally {
-      await c.stop();
-      await removeImages(ref);
-    }
+    });
   } finally {
     await proxy.stop();
   }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
+import { tarBuffer } from '../../support/tar.js';
 import { ensureBaseLayout, writeJsonBlob } from './base-image.js';
 import { requireTools, run } from './exec.js';
 
@@ -41,23 +41,14 @@ async function extraLayer(): Promise<Buffer> {
     { name: 'usr/local/lib/python3.11/dist-packages/official-site-packages.pth', type: 'file', data: '/usr/local/lib/python3.11/site-packages\n' },
     { name: 'usr/local/lib/python3.11/site-packages/', type: 'directory' },
   ];
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((ok, fail) => {
-    p.on('end', ok);
-    p.on('error', fail);
-  });
   const mtime = new Date(1_700_000_000_000);
-  for (const it of items) {
-    const header = { name: it.name, type: it.type, mode: it.type === 'file' ? 0o644 : 0o755, mtime, uid: 0, gid: 0 };
-    if (it.type === 'symlink') p.entry({ ...header, linkname: it.linkname ?? '' });
-    else if (it.type === 'file') p.entry(header, Buffer.from(it.data ?? ''));
-    else p.entry(header);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+  return tarBuffer(
+    items.map((it) => {
+      const header = { name: it.name, type: it.type, mode: it.type === 'file' ? 0o644 : 0o755, mtime, uid: 0, gid: 0 };
+      if (it.type === 'symlink') return { header: { ...header, linkname: it.linkname ?? '' } };
+      return it.type === 'file' ? { header, data: it.data ?? '' } : { header };
+    }),
+  );
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -111,6 +111,20 @@ export async function runImage(ref: string, opts: RunImageOptions): Promise<Runn
   return container;
 }
 
+/**
+ * Runs `ref` (see runImage), hands the container to `check`, then removes the container and the
+ * image, also when `check` throws.
+ */
+export async function withImage<T>(ref: string, opts: RunImageOptions, check: (c: RunningContainer) => Promise<T>): Promise<T> {
+  const c = await runImage(ref, opts);
+  try {
+    return await check(c);
+  } finally {
+    await c.stop();
+    await removeImages(ref);
+  }
+}
+
 /** Any HTTP answer from url; rejects on connection errors. */
 function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

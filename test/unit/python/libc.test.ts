@@ -3,31 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
 import { baseLibc, readCachedLibc } from '../../../src/build/base-libc.js';
 import type { BaseImage } from '../../../src/build/assemble.js';
 import type { Layer } from '../../../src/oci/image.js';
 import { detectLibc, formatLibc, glibcOfDebian, isLibcPath, libcFromBytes, parseLibc, type LayerSourceForLibc } from '../../../src/python/libc.js';
 import { cleanup, tempDir } from './helpers.js';
+import { tarBuffer } from '../../support/tar.js';
 
 type TarItem = { name: string; data?: Buffer | string; linkname?: string };
 
 /** A tar (not compressed) of the given files and symlinks. */
-async function tarOf(items: TarItem[]): Promise<Buffer> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((ok, fail) => {
-    p.on('end', ok);
-    p.on('error', fail);
-  });
-  for (const it of items) {
-    if (it.linkname !== undefined) p.entry({ name: it.name, type: 'symlink', linkname: it.linkname });
-    else p.entry({ name: it.name }, Buffer.from(it.data ?? ''));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+function tarOf(items: TarItem[]): Promise<Buffer> {
+  return tarBuffer(items.map((it) => (it.linkname !== undefined ? { header: { name: it.name, type: 'symlink', linkname: it.linkname } } : { header: { name: it.name }, data: it.data ?? '' })));
 }
 
 /** A gzip layer whose opens are counted (to tell which layers were read). */
