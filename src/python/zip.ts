@@ -137,9 +137,7 @@ export async function readZipIndex(path: string, wheelName: string): Promise<Zip
  * (a layer reads a wheel's members one after another): re-opening it per member cost a file open
  * and a stat each, which dominated installing wheels with thousands of files.
  */
-export function openMember(path: string, entry: yauzl.Entry): Promise<Readable> {
-  return readMemberStream(path, entry);
-}
+export const openMember: (path: string, entry: yauzl.Entry) => Promise<Readable> = readMemberStream;
 
 /** Reads a member fully into memory (for small metadata files). */
 export async function readMember(path: string, entry: yauzl.Entry): Promise<Buffer> {

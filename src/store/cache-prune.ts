@@ -101,9 +101,16 @@ async function tempFile(path: string, name: string, now: number): Promise<Temp> 
   return { path, bytes: m.bytes, stale: !Number.isInteger(pid) || !isAlive(pid) || now - m.used > DAY };
 }
 
-/** Where builds write temporary files. */
-const tempDirs = (cacheDir: string): string[] =>
-  [['blobs', 'sha256'], ['wheels'], ['built-wheels'], ['index'], ['records'], ['libc'], ['wheels', 'urls']].map((p) => join(cacheDir, ...p));
+/** Where each kind of item lives. */
+const itemDirs = (cacheDir: string): [CacheKind, string][] => [
+  ['layers', join(cacheDir, 'blobs', 'sha256')],
+  ['wheels', join(cacheDir, 'wheels')],
+  ['built-wheels', join(cacheDir, 'built-wheels')],
+];
+/** Where the metadata lives (file-hashes.json aside). */
+const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'libc', join('wheels', 'urls')].map((d) => join(cacheDir, d));
+/** Where builds write temporary files: every one of those. */
+const tempDirs = (cacheDir: string): string[] => [...itemDirs(cacheDir).map(([, dir]) => dir), ...metadataDirs(cacheDir)];
 
 /**
  * Removes the temporary files of builds that no longer run: a build killed mid-layer leaves one
@@ -132,8 +139,7 @@ async function scan(cacheDir: string, now: number): Promise<{ items: Item[]; tem
     temps.push(await tempFile(path, name, now));
     return true;
   };
-  const kinds: [CacheKind, string][] = [['layers', join(cacheDir, 'blobs', 'sha256')], ['wheels', join(cacheDir, 'wheels')], ['built-wheels', join(cacheDir, 'built-wheels')]];
-  for (const [kind, dir] of kinds) {
+  for (const [kind, dir] of itemDirs(cacheDir)) {
     for (const name of await list(dir)) {
       const path = join(dir, name);
       if (await temp(path, name)) continue;
@@ -142,7 +148,7 @@ async function scan(cacheDir: string, now: number): Promise<{ items: Item[]; tem
       items.push({ kind, path, bytes: m.bytes, used: m.used });
     }
   }
-  for (const dir of [join(cacheDir, 'index'), join(cacheDir, 'records'), join(cacheDir, 'libc'), join(cacheDir, 'wheels', 'urls')]) {
+  for (const dir of metadataDirs(cacheDir)) {
     for (const name of await list(dir)) {
       const path = join(dir, name);
       if (await temp(path, name)) continue;
