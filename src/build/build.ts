@@ -80,7 +80,7 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
     const collecting = collectFiles(spec.projectDir, spec.app, spec.exclude, events);
     // While the registry answers: read the lock and hash the app's files (both memoized; a
     // failure here is reported by the step that needs the result).
-    void Promise.all([resolver.requirements(), collecting.then((app) => Promise.all(app.map((e) => e.type === 'file' && e.source && hashes.hash(e.source))))]).catch(() => undefined);
+    void Promise.all([resolver.dependencies(), collecting.then((app) => Promise.all(app.map((e) => e.type === 'file' && e.source && hashes.hash(e.source))))]).catch(() => undefined);
     const [bases, app, remote] = await Promise.all([
       resolveBase(client, baseRef, platforms, opts.mirrors),
       collecting,
@@ -111,7 +111,7 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
 async function platformImage(ctx: BuildContext, resolved: BaseImage, platform: Platform): Promise<{ image: Image; reports: LayerReport[] }> {
   const { spec, opts, events, resolver, maker } = ctx;
   const plat = platformString(platform);
-  const needed = (await resolver.requirements()) !== undefined;
+  const needed = (await resolver.dependencies()) !== undefined;
   const libc = await baseLibc(resolved, spec.libc, { cacheDir: opts.cacheDir, noCache: opts.noCache, fromRegistry: ctx.remote.baseLibc, events, needed });
   const base = libc ? { ...resolved, libc: formatLibc(libc) } : resolved;
   const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);

@@ -4,26 +4,33 @@ import type { Events } from '../events.js';
 import type { Entry } from '../layer/entry.js';
 import { bytecodeKey, compileBytecode } from '../python/bytecode.js';
 import { hostCaBundle } from '../python/ca-certs.js';
-import { resolveWheel, type WheelChoice } from '../python/finder.js';
+import type { WheelChoice } from '../python/finder.js';
+import type { RequirementsOptions } from '../python/requirements.js';
 import { findHostPython, type HostPython } from '../python/host-python.js';
 import { installWheel, type InstalledDist } from '../python/install.js';
 import { installLocalLib } from '../python/local-lib.js';
 import type { InstallLayout } from '../python/layout.js';
-import { readLock, type Lock } from '../python/lock.js';
 import type { Link } from '../python/links.js';
 import type { TargetEnv } from '../python/tags.js';
 import type { LibInput, PackageInput } from '../plan/layers.js';
-import { indexSources } from '../python/index-env.js';
-import { mapLimit } from '../limit.js';
+import { indexConfigured, indexSources } from '../python/index-env.js';
+import { readDependencies, type Dependencies } from '../python/dependencies.js';
+import { chooseEnvironment } from '../python/environment.js';
+import { PackageCatalog } from '../python/provider.js';
+import { basename } from 'node:path';
+import { staleLock } from './lock-project.js';
 
 /**
- * Resolves the app's third-party packages and local libraries for one platform: the wheel that
- * fits each locked package, named by hash and size without downloading where possible, and
- * installed into the image's layout only when a layer's entries are asked for. Installs are
- * shared between platforms when the wheel and layout are the same (pure wheels).
+ * The app's third-party packages and local libraries for each platform: a lock's packages
+ * (checked for completeness) or the requirements resolved for the platform, each with the wheel
+ * that fits, named by hash and size without downloading where possible, and installed into the
+ * image's layout only when a layer's entries are asked for. Installs are shared between
+ * platforms when the wheel and layout are the same (pure wheels).
  */
 export class PackageResolver {
-  private lock: Promise<Lock | undefined> | undefined;
+  private deps: Promise<Dependencies | undefined> | undefined;
+  private catalogs = new Map<string, PackageCatalog>();
+  private told = false;
   private readonly installs = new Map<string, Promise<InstalledDist>>();
   /** Index and find-links pages, read once per build. */
   private readonly pages = new Map<string, Promise<Link[]>>();
@@ -37,39 +44,67 @@ export class PackageResolver {
     private readonly events: Events,
   ) {}
 
-  /** The lock file's packages and options, read once (requirements.txt, pylock.toml or uv.lock). */
-  requirements(): Promise<Lock | undefined> {
-    this.lock ??= this.spec.lock ? readLock(this.spec.lock) : Promise.resolve(undefined);
-    return this.lock;
+  /** The project's dependencies (a lock, or requirements to resolve), read once. */
+  dependencies(): Promise<Dependencies | undefined> {
+    this.deps ??= readDependencies(this.spec).then(async (deps) => {
+      if (deps?.kind === 'lock' && deps.lock.inputs) {
+        const why = await staleLock(this.spec, deps.lock.inputs);
+        if (why) this.events({ type: 'log', level: 'warn', message: `${basename(deps.lock.file)} is stale: ${why}. The build installs what the lock pins; run \`shale lock\` to update it` });
+      }
+      return deps;
+    });
+    return this.deps;
   }
 
-  /** Every locked package that applies to `env`; `entries()` installs it for `layout` on first use. */
-  async packages(env: TargetEnv, layout: InstallLayout): Promise<PackageInput[]> {
-    const req = await this.requirements();
-    if (!req) return [];
-    const pkgs = req.select(env);
-    // Found before planning: the compiler's version is part of every package layer's fingerprint.
-    const py = this.spec.compileBytecode ? await this.hostPython(env.python) : undefined;
-    const sources = {
-      findLinks: [...this.spec.findLinks, ...req.options.findLinks],
-      ...indexSources(this.spec, req.options),
-      noIndex: this.spec.noIndex || req.options.noIndex,
-      projectDir: this.spec.projectDir,
-      pages: this.pages,
-    };
-    return mapLimit(pkgs, 4, async (pkg): Promise<PackageInput> => {
-      const wheel = await resolveWheel(pkg, env, sources, this.cacheDir, this.events);
-      return {
-        name: pkg.name,
-        version: pkg.version,
-        wheel: wheel.filename,
-        sha256: wheel.sha256,
-        pure: wheel.pure,
-        size: wheel.size,
-        ...(py ? { bytecode: bytecodeKey(py) } : {}),
-        entries: async () => (await this.install(wheel, layout, py)).entries,
+  /** The package sources of the dependencies' options, with listings and metadata shared by every platform. */
+  private catalog(options: RequirementsOptions): { catalog: PackageCatalog; searchIndexes: boolean } {
+    const key = JSON.stringify(options);
+    let catalog = this.catalogs.get(key);
+    if (!catalog) {
+      const sources = {
+        findLinks: [...this.spec.findLinks, ...options.findLinks],
+        ...indexSources(this.spec, options),
+        noIndex: this.spec.noIndex || options.noIndex,
+        projectDir: this.spec.projectDir,
+        pages: this.pages,
       };
-    });
+      this.catalogs.set(key, (catalog = new PackageCatalog(sources, this.cacheDir, this.events)));
+    }
+    return { catalog, searchIndexes: indexConfigured(this.spec, options) };
+  }
+
+  /**
+   * Every package `env` gets (a lock's, checked; or resolved for it), each with its wheel;
+   * `entries()` installs it for `layout` on first use.
+   */
+  async packages(env: TargetEnv, layout: InstallLayout): Promise<PackageInput[]> {
+    const deps = await this.dependencies();
+    if (!deps) return [];
+    const options = deps.kind === 'lock' ? deps.lock.options : deps.options;
+    const { catalog, searchIndexes } = this.catalog(options);
+    // Found before planning: the compiler's version is part of every package layer's fingerprint.
+    const [py, chosen] = await Promise.all([
+      this.spec.compileBytecode ? this.hostPython(env.python) : undefined,
+      chooseEnvironment(deps, env, { catalog, cacheDir: this.cacheDir, events: this.events, searchIndexes }),
+    ]);
+    if (deps.kind === 'resolve' && chosen.unpinned && !this.told) {
+      this.told = true;
+      this.events({
+        type: 'log',
+        level: 'info',
+        message: `${basename(deps.file)}: resolved ${chosen.unpinned} package(s) it does not pin with ==, as pip would; \`shale lock\` writes them to pylock.toml so every build installs the same versions`,
+      });
+    }
+    return chosen.packages.map(({ pkg, wheel }): PackageInput => ({
+      name: pkg.name,
+      version: pkg.version,
+      wheel: wheel.filename,
+      sha256: wheel.sha256,
+      pure: wheel.pure,
+      size: wheel.size,
+      ...(py ? { bytecode: bytecodeKey(py) } : {}),
+      entries: async () => (await this.install(wheel, layout, py)).entries,
+    }));
   }
 
   /** Fetches and installs a wheel (compiling its bytecode with `py`), once per sha256, layout and compiler. */

@@ -80,6 +80,22 @@ function program(): Command {
       await (await import('./init-command.js')).initCommand(dir);
     });
 
+  p.command('lock')
+    .description('resolve the requirements for every platform and write DIR/pylock.toml (PEP 751)')
+    .argument('[dir]', 'the app directory', '.')
+    .option('--output <file>', 'write the lock here (default: DIR/pylock.toml)')
+    .option('--upgrade', 'resolve every package afresh, ignoring the existing pins')
+    .addOption(repeatable('--upgrade-package <name>', 'resolve this package afresh, keeping the other pins (repeatable)'))
+    .option('--check', 'write nothing; exit 1 when the lock is not what locking now would write')
+    .option('--platform <list>', 'override [tool.shale].platforms, e.g. linux/amd64,linux/arm64')
+    .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
+    .option('--json', 'print one JSON object on stdout')
+    .addOption(insecureRegistry())
+    .addOption(registryCa())
+    .action(async (dir: string, opts: Record<string, unknown>) => {
+      await (await import('./lock-command.js')).lockCommand(dir, opts, p.opts().debug === true, interrupt.signal);
+    });
+
   p.command('validate')
     .description('build into a temp layout and check it: native files, layer conflicts, excluded files, entrypoint, reproducibility')
     .argument('[dir]', 'the app directory', '.')

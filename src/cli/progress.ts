@@ -22,7 +22,7 @@ export function terminalEvents(opts: { tty: boolean; debug: boolean }): Events &
         return;
       case 'log':
         if (e.level === 'warn') say(`warning: ${e.message}`);
-        else if (e.level === 'info' && opts.tty) say(e.message);
+        else if (e.level === 'info') say(e.message);
         else if (e.level === 'debug' && opts.debug) say(`debug: ${e.message}`);
         return;
       case 'upload':

@@ -6,6 +6,7 @@ import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../python/libc.js';
+import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
 
@@ -116,8 +117,14 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   if (c.lock !== undefined) {
     lock = insideProject(projectDir, file, keyPath(where, ['lock']), c.lock);
     if (!(await stat(lock).catch(() => undefined))) throw new InputError('SHALE_LOCK_MISSING', `${file}: \`${keyPath(where, ['lock'])}\` file "${c.lock}" does not exist in ${projectDir}`);
-  } else if (await stat(join(projectDir, 'requirements.txt')).catch(() => undefined)) {
-    lock = join(projectDir, 'requirements.txt');
+  } else {
+    for (const name of DEFAULT_LOCK_FILES) {
+      const st = await stat(join(projectDir, name)).catch(() => undefined);
+      if (st?.isFile()) {
+        lock = join(projectDir, name);
+        break;
+      }
+    }
   }
   const layers: ExplicitLayer[] | undefined = c.layers?.map((l, i) => {
     const out: ExplicitLayer = { name: l.name };
@@ -143,6 +150,8 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     noIndex: c['no-index'] ?? false,
     app,
     exclude: c.exclude ?? [],
+    extras: c.extras ?? [],
+    groups: c.groups ?? [],
   };
   if (c.domain !== undefined) spec.domain = c.domain;
   if (c['index-url'] !== undefined) spec.indexUrl = c['index-url'];

@@ -37,6 +37,8 @@ export const shaleConfigSchema = z.strictObject({
   labels: optional(z.record(z.string(), z.string())),
   libc: optional(matching(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"')),
   lock: optional(nonEmpty()),
+  extras: optional(z.array(nonEmpty())),
+  groups: optional(z.array(nonEmpty())),
   'index-url': optional(nonEmpty()),
   'extra-index-url': optional(z.array(nonEmpty())),
   'find-links': optional(z.array(nonEmpty())),

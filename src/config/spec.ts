@@ -38,8 +38,16 @@ export interface BuildSpec {
   ports: number[];
   user: string;
   labels: Record<string, string>;
-  /** Absolute path of the lock file, or undefined when the app has no third-party packages. */
+  /**
+   * Absolute path of the lock or requirements file: `lock` in the config, else the first of
+   * pylock.toml, uv.lock, poetry.lock, requirements.txt found; undefined when there is none
+   * (then pyproject's `[project].dependencies`, if any, are resolved).
+   */
   lock?: string;
+  /** `extras`: optional-dependencies to install with the project's own dependencies. */
+  extras: string[];
+  /** `groups`: PEP 735 dependency groups (or the lock's groups) to install too. */
+  groups: string[];
   /** `index-url` when the config sets it; otherwise the lock, the environment or PyPI decide. */
   indexUrl?: string;
   extraIndexUrls?: string[];

@@ -13,9 +13,11 @@ const dockerignore: Factory = (dockerignoreModule as { default?: Factory }).defa
 
 /**
  * Files that never belong in an image unless the user says otherwise: secrets, VCS data,
- * caches (SPEC.md, "Default excludes"). Matched at any depth.
+ * caches, and PEP 751 locks (what they pin is installed and recorded already; keeping them out
+ * lets a build from `shale lock`'s output give the same image as the build that resolved on
+ * the spot). Matched at any depth.
  */
-export const DEFAULT_EXCLUDES = ['.git', '.env', '.venv', '__pycache__', '*.pyc', '.shale', 'node_modules', '*.pem', 'id_rsa*'];
+export const DEFAULT_EXCLUDES = ['.git', '.env', '.venv', '__pycache__', '*.pyc', '.shale', 'node_modules', '*.pem', 'id_rsa*', 'pylock.toml', 'pylock.*.toml'];
 
 /** The ignore rules of a project: .dockerignore and .shaleignore, plus `exclude` from the config. */
 export async function projectIgnore(projectDir: string, exclude: readonly string[]) {

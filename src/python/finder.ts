@@ -1,7 +1,8 @@
 /**
- * Finds the wheel of one locked package for one target image, the way pip would pick it
- * (packaging tag order), but from a lock: no resolution, hashes enforced. `resolveWheel` names
- * the file (sha256, size) without downloading when it can; `findWheel` also fetches it.
+ * Finds the wheel of one pinned package for one target image, the way pip would pick it
+ * (packaging tag order), hashes enforced. `resolveWheel` names the file (sha256, size) without
+ * downloading when it can; `findWheel` also fetches it. A file a lock names is found wherever it
+ * is (find-links, the configured indexes, the lock's own URL): the hash decides, not the URL.
  */
 import { InputError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
@@ -12,22 +13,71 @@ import { canExtractSdist } from './safe-extract.js';
 import { describeSources, listCandidates, type Candidate, type PackageSources } from './sources.js';
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
 import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
+import { FileHashes } from '../store/file-hashes.js';
+import { redact } from './http.js';
 
 export type { PackageSources } from './sources.js';
 export type { WheelChoice, WheelFile } from './wheel-choice.js';
 
 const MAX_LISTED = 25;
 
-/** The files a lock lists for a package, as candidates (hash and size as the lock says). */
-function lockCandidates(pkg: LockedPackage): Candidate[] {
-  return (pkg.files ?? []).map((f) => {
-    const c: Candidate = { filename: f.filename, origin: `lock ${pkg.source.file}` };
-    if (f.url !== undefined) c.url = f.url;
-    if (f.path !== undefined) c.path = f.path;
-    if (f.sha256 !== undefined) c.sha256 = f.sha256;
-    if (f.size !== undefined && f.path === undefined) c.size = f.size;
-    return c;
-  });
+/** How {@link resolveWheel} looks for files. */
+export interface FindOptions {
+  /** The files to choose among, already listed (a resolution's); no lookup then. */
+  candidates?: Candidate[];
+  /**
+   * Look for a lock's files on the indexes too (an index-url, PIP_INDEX_URL / UV_INDEX_URL or a
+   * mirror was configured): the lock's own URLs are then the last resort.
+   */
+  searchIndexes?: boolean;
+}
+
+/** A file a lock names, as a candidate (hash and size as the lock says). */
+function lockCandidate(pkg: LockedPackage, f: NonNullable<LockedPackage['files']>[number]): Candidate {
+  const c: Candidate = { filename: f.filename, origin: `lock ${pkg.source.file}` };
+  if (f.url !== undefined) c.url = f.url;
+  if (f.path !== undefined) c.path = f.path;
+  if (f.sha256 !== undefined) c.sha256 = f.sha256;
+  if (f.size !== undefined && f.path === undefined) c.size = f.size;
+  return c;
+}
+
+/**
+ * The places a lock's files can come from, best first: the same file name with the same hash in
+ * find-links (local, no network), on an index (a company mirror), then the lock's own URL or
+ * path. A file whose hash differs from the lock's is never a candidate.
+ */
+async function lockCandidates(pkg: LockedPackage, sources: PackageSources, cacheDir: string, opts: FindOptions): Promise<Candidate[]> {
+  const files = pkg.files ?? [];
+  const own = files.filter((f) => f.url !== undefined || f.path !== undefined);
+  const useIndexes = !sources.noIndex && (opts.searchIndexes === true || pkg.index !== undefined || own.length < files.length);
+  const extra = pkg.index !== undefined ? [pkg.index] : [];
+  const src: PackageSources = { ...sources, noIndex: !useIndexes, extraIndexUrls: [...(sources.extraIndexUrls ?? []), ...extra] };
+  let found: Candidate[] = [];
+  if (src.findLinks.length || useIndexes) {
+    try {
+      found = await listCandidates(normalizeName(pkg.name), src);
+    } catch (err) {
+      // With the lock's own URLs to fall back on, an unreachable mirror is not fatal.
+      if (own.length < files.length) throw err;
+    }
+  }
+  const out: Candidate[] = [];
+  for (const f of files) {
+    for (const m of found.filter((c) => c.filename === f.filename)) {
+      if (m.path) {
+        const { sha256 } = await FileHashes.in(cacheDir).hash(m.path);
+        if (f.sha256 === undefined || sha256 === f.sha256) out.push({ ...m, sha256 });
+      } else if (m.sha256 === undefined || f.sha256 === undefined || m.sha256 === f.sha256) {
+        const c: Candidate = { ...m };
+        if (c.sha256 === undefined && f.sha256 !== undefined) c.sha256 = f.sha256;
+        if (c.size === undefined && f.size !== undefined) c.size = f.size;
+        out.push(c);
+      }
+    }
+    if (f.url !== undefined || f.path !== undefined) out.push(lockCandidate(pkg, f));
+  }
+  return out;
 }
 
 function listNames(names: string[]): string {
@@ -69,8 +119,9 @@ export async function findWheel(
   sources: PackageSources,
   cacheDir: string,
   events: Events = noEvents,
+  opts: FindOptions = {},
 ): Promise<WheelFile> {
-  return (await resolveWheel(pkg, env, sources, cacheDir, events)).fetch();
+  return (await resolveWheel(pkg, env, sources, cacheDir, events, opts)).fetch();
 }
 
 /**
@@ -87,11 +138,12 @@ export async function resolveWheel(
   sources: PackageSources,
   cacheDir: string,
   events: Events = noEvents,
+  opts: FindOptions = {},
 ): Promise<WheelChoice> {
   const name = normalizeName(pkg.name);
   const version = normalizeVersion(pkg.version);
-  // A lock that names the package's files (pylock.toml, uv.lock) is the only source for it.
-  const all = pkg.files ? lockCandidates(pkg) : await listCandidates(name, sources);
+  // A lock that names the package's files (pylock.toml, uv.lock, poetry.lock) limits it to those files.
+  const all = opts.candidates ?? (pkg.files ? await lockCandidates(pkg, sources, cacheDir, opts) : await listCandidates(name, sources));
   const wheels: Candidate[] = [];
   const sdists: Candidate[] = [];
   const otherVersions = new Set<string>();
@@ -111,7 +163,12 @@ export async function resolveWheel(
   const at = `(pinned at ${pkg.source.file}:${pkg.source.line})`;
   if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cacheDir, events);
   if (wheels.length === 0 && pkg.files) {
-    throw new InputError('SHALE_NO_WHEEL', `${pin} ${at} lists no wheel of that name and version (files: ${listNames(pkg.files.map((f) => f.filename)) || 'none'}); regenerate the lock`);
+    const named = pkg.files.map((f) => f.filename);
+    if (named.some((f) => parseWheelFilename(f) !== undefined)) {
+      const where = describeSources(sources).join(', ') || 'no sources (no-index and no find-links)';
+      throw new InputError('SHALE_NO_WHEEL', `${pin} ${at}: none of the files the lock names (${listNames(named)}) was found with its hash; looked in ${where}${pkg.index ? ` and index ${redact(pkg.index)}` : ''}. Add the directory that holds them to find-links, or set index-url to an index that serves them`);
+    }
+    throw new InputError('SHALE_NO_WHEEL', `${pin} ${at} lists no wheel of that name and version (files: ${listNames(named) || 'none'}); regenerate the lock`);
   }
   if (wheels.length === 0) {
     const others = otherVersions.size ? ` Versions found: ${listNames([...otherVersions].sort())}; pin one of them or add the wheel to find-links.` : '';

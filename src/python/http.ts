@@ -30,9 +30,13 @@ export function redact(url: string): string {
   }
 }
 
-/** GETs a URL. Network failures are runtime errors naming the URL; the caller reads the status. */
-export function httpGet(url: string, accept: string, authFrom?: string): Promise<Response> {
-  return httpRequest('GET', url, accept, authFrom);
+/**
+ * GETs a URL. Network failures are runtime errors naming the URL; the caller reads the status.
+ * `extra` adds request headers (a `Range` for reading part of a wheel); they never replace the
+ * credentials' Authorization header.
+ */
+export function httpGet(url: string, accept: string, authFrom?: string, extra?: Record<string, string>): Promise<Response> {
+  return httpRequest('GET', url, accept, authFrom, extra);
 }
 
 /** HEADs a URL (to learn a file's size without downloading it); errors as for {@link httpGet}. */
@@ -40,7 +44,7 @@ export function httpHead(url: string, authFrom?: string): Promise<Response> {
   return httpRequest('HEAD', url, '*/*', authFrom);
 }
 
-async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, authFrom?: string): Promise<Response> {
+async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, authFrom?: string, extra: Record<string, string> = {}): Promise<Response> {
   const plain = splitCredentials(url);
   // A file URL on the index's host gets the index's credentials, as pip does.
   let headers = plain.headers;
@@ -53,7 +57,7 @@ async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, 
     if (netrc) headers = { authorization: `Basic ${Buffer.from(`${netrc.login}:${netrc.password}`).toString('base64')}` };
   }
   try {
-    return await fetch(plain.url, { method, headers: { accept, 'user-agent': 'shale', ...headers }, redirect: 'follow' });
+    return await fetch(plain.url, { method, headers: { accept, 'user-agent': 'shale', ...extra, ...headers }, redirect: 'follow' });
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
     throw new ShaleError('SHALE_NETWORK', `cannot ${method} ${redact(url)}${cause}; check the URL and the network (or use find-links with a local directory)`, { cause: err });

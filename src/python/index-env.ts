@@ -17,3 +17,13 @@ export function indexSources(spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'
   const extra = [...lock.extraIndexUrls, ...(spec.extraIndexUrls ?? []), ...urls(env.PIP_EXTRA_INDEX_URL), ...urls(env.UV_EXTRA_INDEX_URL)];
   return { indexUrl, extraIndexUrls: [...new Set(extra)].filter((u) => u !== indexUrl) };
 }
+
+/**
+ * Whether the user named an index (config, the lock's options, or PIP_/UV_ environment
+ * variables) rather than leaving PyPI as the default: a lock's files are then looked for on it
+ * too, so a company mirror or an offline index serves them (the hash decides, not the URL).
+ */
+export function indexConfigured(spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'>, lock: Pick<RequirementsOptions, 'indexUrl' | 'extraIndexUrls'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  const named = [lock.indexUrl, spec.indexUrl, ...urls(env.PIP_INDEX_URL), ...urls(env.UV_INDEX_URL), ...urls(env.UV_DEFAULT_INDEX)];
+  return named.some((u) => u !== undefined) || indexSources(spec, lock, env).extraIndexUrls.length > 0;
+}

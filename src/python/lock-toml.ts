@@ -1,22 +1,27 @@
 /**
- * Reading TOML lock files (pylock.toml, uv.lock) as untrusted input: parse errors and fields of
- * the wrong type become InputErrors naming the file, the package and how to regenerate the lock.
+ * Reading TOML lock files (pylock.toml, uv.lock, poetry.lock) as untrusted input: parse errors
+ * and fields of the wrong type become InputErrors naming the file, the package and how to
+ * regenerate the lock.
  */
-import { readFile } from 'node:fs/promises';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { InputError } from '../errors.js';
+import { InputError, ShaleError } from '../errors.js';
+import { readTextFile } from './text-file.js';
 
 /** A TOML table. */
 export type Table = Record<string, unknown>;
 
 export const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
-/** Reads and parses a TOML lock file; `regenerate` says how to make a good one. */
+/**
+ * Reads and parses a TOML lock file; `regenerate` says how to make a good one. The text is
+ * decoded by readTextFile (UTF-8 with or without BOM, UTF-16), as Windows tools may write either.
+ */
 export async function readTomlLock(file: string, regenerate: string): Promise<{ doc: Table; text: string }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
+    if (err instanceof ShaleError) throw err; // an encoding error already says what to do
     throw new InputError('SHALE_LOCK_MISSING', `cannot read lock file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check \`lock\` in [tool.shale]`, { cause: err });
   }
   try {

@@ -3,6 +3,8 @@
  * evaluated for a target image rather than for the machine running shale.
  */
 import { InputError } from '../errors.js';
+import { normalizeName } from './names.js';
+import { isVersion, satisfies } from './pep440.js';
 import { pythonArch, type TargetEnv } from './tags.js';
 
 /** Marker variable values, by PEP 508 name. */
@@ -58,35 +60,14 @@ function tokenize(marker: string): Token[] {
 
 const VERSION_VARS = new Set(['python_version', 'python_full_version', 'implementation_version']);
 
-function versionTuple(v: string): number[] | undefined {
-  const m = /^\d+(\.\d+)*$/.exec(v.trim());
-  return m ? v.trim().split('.').map(Number) : undefined;
-}
-
-function cmpTuples(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 function compare(lhs: string, op: string, rhs: string, versions: boolean): boolean {
   if (op === 'in') return rhs.includes(lhs);
   if (op === 'not in') return !rhs.includes(lhs);
-  const a = versions ? versionTuple(lhs) : undefined;
-  const b = versions ? versionTuple(rhs) : undefined;
-  if (a && b) {
-    const c = cmpTuples(a, b);
-    switch (op) {
-      case '==': case '===': return c === 0;
-      case '!=': return c !== 0;
-      case '<': return c < 0;
-      case '<=': return c <= 0;
-      case '>': return c > 0;
-      case '>=': return c >= 0;
-      case '~=': return c >= 0 && cmpTuples(a.slice(0, b.length - 1), b.slice(0, -1)) === 0;
-    }
+  // PEP 508: version variables compare by PEP 440 when both sides are versions (`<` is
+  // `python_version < "3.12"` with pre-releases counted, as packaging's Marker does).
+  if (versions && op !== '===' && isVersion(lhs) && isVersion(rhs)) {
+    if (op === '~=' && !rhs.includes('.')) throw new Error(`~= needs a version with a dot, got "${rhs}"`);
+    return satisfies(lhs, `${op}${rhs}`, true);
   }
   if (op === '==' || op === '===') return lhs === rhs;
   if (op === '!=') return lhs !== rhs;
@@ -123,6 +104,8 @@ export function evaluateMarker(marker: string, vars: MarkerEnv, where = 'marker'
       if (op?.kind !== 'op') throw new Error(`expected a comparison after "${l.text}"`);
       const r = value();
       const versions = VERSION_VARS.has(l.isVar ?? '') || VERSION_VARS.has(r.isVar ?? '');
+      // PEP 685: `extra` compares by normalized name on both sides.
+      if (l.isVar === 'extra' || r.isVar === 'extra') return compare(normalizeName(l.text), op.text, normalizeName(r.text), false);
       return compare(l.text, op.text, r.text, versions);
     };
     const and = (): boolean => {

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { Fields, fileNameOf, headerLines, readTomlLock, sha256Of, type Table } from './lock-toml.js';
+import { Fields, fileNameOf, headerLines, isTable, readTomlLock, sha256Of, type Table } from './lock-toml.js';
 import { isValidName, normalizeName } from './names.js';
 import type { LockedFile, LockedPackage } from './requirements.js';
 
@@ -18,6 +18,8 @@ export interface PyLock {
   packages: LockedPackage[];
   /** Marker variables PEP 751 adds (`extras`, `dependency_groups`), for evaluating package markers. */
   markerVars: Record<string, string>;
+  /** What `shale lock` recorded under `[tool.shale.inputs]`: input file → digest of its requirements. */
+  inputs: Record<string, string>;
 }
 
 function fileOf(t: Table, f: Fields, lockDir: string, what: string): LockedFile {
@@ -77,5 +79,7 @@ export async function readPylock(file: string): Promise<PyLock> {
     packages.push(pkg);
   });
   const groups = top.strings(doc, 'default-groups');
-  return { packages, markerVars: { extras: '', dependency_groups: groups.join(' ') } };
+  const tool = isTable(doc['tool']) && isTable(doc['tool']['shale']) && isTable(doc['tool']['shale']['inputs']) ? doc['tool']['shale']['inputs'] : {};
+  const inputs = Object.fromEntries(Object.entries(tool).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { packages, markerVars: { extras: '', dependency_groups: groups.join(' ') }, inputs };
 }

@@ -1,13 +1,17 @@
 /**
- * Reads a pinned requirements.txt (pip's format, as written by pip-compile, `uv pip compile`
- * or `pip freeze`) into locked packages. Nothing is resolved: every line must pin one version.
+ * Reads requirements files as pip does (`pip install -r`): each line is a requirement (a pin, a
+ * range, a bare name, with extras and markers), `-c` files constrain versions, `-r` includes,
+ * index options apply. With hashes (pip's hash-checking mode: `--require-hashes`, or any
+ * `--hash` on a line) the file is a lock: every line must pin one version, and what it pins is
+ * installed exactly and checked for completeness.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { evaluateMarker, markerEnv } from './markers.js';
-import { isValidName, normalizeName, normalizeVersion } from './names.js';
+import { normalizeVersion } from './names.js';
+import { parseRequirement, RequirementSyntaxError, type Requirement } from './requirement.js';
 import { describeEnv, type TargetEnv } from './tags.js';
+import { readTextFile } from './text-file.js';
 
 /** One pinned package of a lock. */
 export interface LockedPackage {
@@ -18,12 +22,19 @@ export interface LockedPackage {
   hashes: string[];
   /** PEP 508 environment marker, as written after `;`. */
   marker?: string;
+  /** Extras the lock asks of it (normalized), when the lock says: checked for completeness. */
+  extras?: string[];
   source: { file: string; line: number };
   /**
    * The files the lock itself lists for this package (pylock.toml, uv.lock): wheels are then
    * chosen among these, named by their hash and size, with no index or find-links lookup.
    */
   files?: LockedFile[];
+  /**
+   * The simple index that serves this package's files when the lock names only file names and
+   * hashes (poetry.lock's `[package.source]`); find-links and the configured indexes are searched too.
+   */
+  index?: string;
 }
 
 /** A distribution file a lock names: where it is and what it hashes to. */
@@ -44,39 +55,77 @@ export interface RequirementsOptions {
   /** URLs as written; directories made absolute relative to the file that names them, as pip does. */
   findLinks: string[];
   noIndex: boolean;
-  /** Other options pip would accept that do not change what gets installed (--trusted-host, --pre, ...). */
+  /** `--pre`: pre-releases are candidates everywhere. */
+  pre?: boolean;
+  /** Other options pip would accept that do not change what gets installed (--trusted-host, ...). */
   ignored: string[];
+}
+
+/** One requirement line, with the hashes pip would check and where it was written. */
+export interface RequirementLine {
+  req: Requirement;
+  /** Allowed file hashes, as 'sha256:hex'. */
+  hashes: string[];
+  source: { file: string; line: number };
 }
 
 /** A requirements file and the files it includes, read. */
 export interface Requirements {
-  packages: LockedPackage[];
+  file: string;
+  /** The requirements, in file order (`-r` includes in place). */
+  lines: RequirementLine[];
+  /** Lines of `-c` constraints files: they narrow versions but never add a package. */
+  constraints: RequirementLine[];
   options: RequirementsOptions;
+  /** pip's hash-checking mode (`--require-hashes`, or a `--hash` on any line): the file is a complete lock. */
+  hashMode: boolean;
 }
 
 export const HOW_TO_PIN =
-  'shale installs exactly what a lock pins and never resolves versions. Pin every package, e.g. with ' +
-  '`uv pip compile requirements.in -o requirements.txt`, `pip-compile requirements.in` (pip-tools), ' +
-  'or `pip freeze > requirements.txt` from a working environment.';
+  'In hash-checking mode (`--require-hashes`, or any line with --hash) pip needs every package pinned with == and its hashes, ' +
+  'and so does shale. `shale lock` writes a complete pylock.toml; `uv pip compile --generate-hashes requirements.in -o requirements.txt` ' +
+  'or `pip-compile --generate-hashes` write a complete requirements file.';
 
 /** Options that take a value and are harmless to ignore for installing wheels. */
-const IGNORED_WITH_VALUE = new Set(['--trusted-host', '--use-feature', '--only-binary', '--no-binary', '--config-settings', '--global-option']);
-const IGNORED_FLAGS = new Set(['--pre', '--prefer-binary', '--require-hashes', '--no-deps']);
+const IGNORED_WITH_VALUE = new Set(['--trusted-host', '--use-feature', '--only-binary', '--no-binary', '--config-settings', '--global-option', '--progress-bar']);
+const IGNORED_FLAGS = new Set(['--prefer-binary', '--no-deps', '--upgrade', '-U', '--user', '--no-cache-dir', '--quiet', '-q']);
 
-/** Reads the packages of a requirements file (with its `-r` includes). See `readRequirements`. */
+/** The pinned packages of a requirements file in hash-checking mode (see {@link lockedPackages}). */
 export async function parseRequirements(file: string): Promise<LockedPackage[]> {
-  return (await readRequirements(file)).packages;
+  return lockedPackages(await readRequirements(file));
 }
 
 /**
- * Reads a requirements file and its `-r` includes: pinned packages (with hashes and markers) and
- * index options. Unpinned or unsupported lines are InputErrors naming file:line and what to do.
+ * Reads a requirements file with its `-r` includes and `-c` constraints files: the requirement
+ * lines, index options and whether pip would be in hash-checking mode. Unsupported lines are
+ * InputErrors naming file:line and what to do.
  */
 export async function readRequirements(file: string): Promise<Requirements> {
-  const options: RequirementsOptions = { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] };
-  const packages: LockedPackage[] = [];
-  await readInto(resolve(file), options, packages, []);
-  return { packages: mergeDuplicates(packages), options };
+  const out: Requirements = { file: resolve(file), lines: [], constraints: [], options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] }, hashMode: false };
+  await readInto(out.file, out, [], false);
+  if (out.lines.some((l) => l.hashes.length > 0)) out.hashMode = true;
+  return out;
+}
+
+/**
+ * The packages of a requirements file read as a lock (hash-checking mode): every line must pin
+ * one version with `==`; the same package twice must agree (markers may split it per target).
+ */
+export function lockedPackages(r: Requirements): LockedPackage[] {
+  return mergeDuplicates(r.lines.map((l) => toLocked(l)));
+}
+
+function toLocked(l: RequirementLine): LockedPackage {
+  const where = `${l.source.file}:${l.source.line}`;
+  const pin = /^===?([^,*]+)$/.exec(l.req.specifier);
+  if (!pin?.[1]) {
+    const got = l.req.specifier || 'no version';
+    throw new InputError('SHALE_UNPINNED', `${where}: ${l.req.rawName} is not pinned (${got}), but this file is a lock (it has hashes). ${HOW_TO_PIN}`);
+  }
+  const out: LockedPackage = { name: l.req.name, version: pin[1], hashes: l.hashes, source: l.source };
+  if (l.req.marker) out.marker = l.req.marker;
+  if (l.req.extras.length) out.extras = l.req.extras;
+  return out;
 }
 
 interface Line {
@@ -112,23 +161,26 @@ export function logicalLines(content: string): Line[] {
   return out;
 }
 
-async function readInto(file: string, options: RequirementsOptions, packages: LockedPackage[], stack: string[]): Promise<void> {
+async function readInto(file: string, out: Requirements, stack: string[], constraint: boolean): Promise<void> {
   if (stack.includes(file)) {
     throw new InputError('SHALE_LOCK_CYCLE', `requirements file ${file} includes itself (via ${stack.join(' → ')}); remove the -r cycle`);
   }
   let content: string;
   try {
-    content = await readFile(file, 'utf8');
+    content = await readTextFile(file);
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const via = stack.length ? ` (included from ${stack[stack.length - 1]})` : '';
-    throw new InputError('SHALE_LOCK_MISSING', `cannot read requirements file ${file}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the path`, { cause: err });
+    throw new InputError('SHALE_LOCK_MISSING', `cannot read ${constraint ? 'constraints' : 'requirements'} file ${file}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the path`, { cause: err });
   }
   for (const { text, line } of logicalLines(content)) {
     const where = `${file}:${line}`;
     if (text.startsWith('-')) {
-      await readOption(text, where, file, options, packages, [...stack, file]);
+      await readOption(text, where, file, out, [...stack, file], constraint);
     } else {
-      packages.push(parseRequirementLine(text, file, line));
+      const l = parseRequirementLine(text, file, line);
+      if (constraint && l.req.extras.length) throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: a constraints file cannot ask for extras (${text}); write the name and version only`);
+      (constraint ? out.constraints : out.lines).push(l);
     }
   }
 }
@@ -146,12 +198,20 @@ function optionValue(text: string, names: string[]): string | undefined {
 
 const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
-async function readOption(text: string, where: string, file: string, options: RequirementsOptions, packages: LockedPackage[], stack: string[]): Promise<void> {
+async function readOption(text: string, where: string, file: string, out: Requirements, stack: string[], constraint: boolean): Promise<void> {
   const flag = text.split(/[\s=]/, 1)[0] ?? text;
+  const options = out.options;
   let v: string | undefined;
   if ((v = optionValue(text, ['--requirement', '-r'])) !== undefined) {
     if (isUrl(v)) throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: -r with a URL (${v}) is not supported; download the file and include it by path`);
-    await readInto(resolve(dirname(file), v), options, packages, stack);
+    await readInto(resolve(dirname(file), v), out, stack, constraint);
+  } else if ((v = optionValue(text, ['--constraint', '-c'])) !== undefined) {
+    if (isUrl(v)) throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: -c with a URL (${v}) is not supported; download the file and include it by path`);
+    await readInto(resolve(dirname(file), v), out, stack, true);
+  } else if (flag === '--pre') {
+    options.pre = true;
+  } else if (flag === '--require-hashes') {
+    out.hashMode = true;
   } else if ((v = optionValue(text, ['--index-url', '-i'])) !== undefined) {
     options.indexUrl = v;
   } else if ((v = optionValue(text, ['--extra-index-url'])) !== undefined) {
@@ -164,22 +224,20 @@ async function readOption(text: string, where: string, file: string, options: Re
     options.ignored.push(text);
   } else if (flag === '-e' || flag === '--editable') {
     throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: editable installs (${text}) cannot go into an image; put local packages in [[tool.shale.layers]] paths (e.g. paths = ["libs/mylib"]) and remove this line`);
-  } else if (flag === '-c' || flag === '--constraint') {
-    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: constraints files (${text}) need a resolver; compile a fully pinned lock instead (uv pip compile requirements.in -c constraints.txt -o requirements.txt)`);
   } else {
     throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: unknown option "${flag}" in requirements file; remove it or use a lock pip-compile / uv writes`);
   }
 }
 
 /**
- * Parses one requirement line ("name[extra]==1.0 ; marker --hash=sha256:..."). pip splits
+ * Parses one requirement line ("name[extra]>=1.0 ; marker --hash=sha256:..."). pip splits
  * arguments from options at the first word that starts with "-".
  */
-export function parseRequirementLine(text: string, file: string, line: number): LockedPackage {
+export function parseRequirementLine(text: string, file: string, line: number): RequirementLine {
   const where = `${file}:${line}`;
   const words = text.split(/\s+/);
   const firstOpt = words.findIndex((w) => w.startsWith('-'));
-  const req = (firstOpt < 0 ? words : words.slice(0, firstOpt)).join(' ');
+  const reqText = (firstOpt < 0 ? words : words.slice(0, firstOpt)).join(' ');
   const opts = firstOpt < 0 ? [] : words.slice(firstOpt);
   const hashes: string[] = [];
   for (let i = 0; i < opts.length; i++) {
@@ -197,25 +255,18 @@ export function parseRequirementLine(text: string, file: string, line: number): 
     }
     hashes.push(`sha256:${(m[2] ?? '').toLowerCase()}`);
   }
-  const semi = req.indexOf(';');
-  const spec = (semi < 0 ? req : req.slice(0, semi)).trim();
-  const marker = semi < 0 ? undefined : req.slice(semi + 1).trim();
+  const spec = reqText.split(';')[0]?.trim() ?? '';
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || spec.startsWith('.') || spec.startsWith('/') || /\s@\s|^[^\s\[=<>~!]+@/.test(spec)) {
-    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: "${spec}" is a URL or path requirement; shale installs pinned versions from an index or find-links. Publish the wheel to a find-links directory and pin it as name==version`);
+    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: "${spec}" is a URL or path requirement; shale installs packages from an index or find-links. Put the wheel in a find-links directory and require it by name (name==version)`);
   }
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$/.exec(spec);
-  const rawName = m?.[1];
-  if (!m || !rawName || !isValidName(rawName)) {
-    throw new InputError('SHALE_LOCK_SYNTAX', `${where}: cannot read requirement "${text}"; expected name==version`);
+  let req: Requirement;
+  try {
+    req = parseRequirement(reqText);
+  } catch (err) {
+    const msg = err instanceof RequirementSyntaxError ? err.message : String(err);
+    throw new InputError('SHALE_LOCK_SYNTAX', `${where}: cannot read requirement "${text}": ${msg}; write it as pip does, like name==1.0, name>=1.2,<2 or name[extra]`, { cause: err });
   }
-  const pin = /^===?\s*([^\s,*]+)$/.exec((m[3] ?? '').trim());
-  if (!pin?.[1]) {
-    const got = (m[3] ?? '').trim() || 'no version';
-    throw new InputError('SHALE_UNPINNED', `${where}: ${rawName} is not pinned (${got}); every package needs ==version. ${HOW_TO_PIN}`);
-  }
-  const out: LockedPackage = { name: normalizeName(rawName), version: pin[1], hashes, source: { file, line } };
-  if (marker) out.marker = marker;
-  return out;
+  return { req, hashes, source: { file, line } };
 }
 
 /** Same name, same version and same marker: one package with the union of hashes. */

@@ -17,6 +17,12 @@ export interface Candidate {
   sha256?: string;
   /** Bytes of the file, when the source says (PEP 700). */
   size?: number;
+  /** PEP 503 data-requires-python / PEP 691 "requires-python" (HTML entities decoded). */
+  requiresPython?: string;
+  /** PEP 592: present when the file is yanked; the reason, or '' when none is given. */
+  yanked?: string;
+  /** PEP 658/714: the index serves this file's core metadata at `${url}.metadata`; its sha256 when the index gives one. */
+  metadata?: { sha256?: string };
   /** The source it came from, for messages ("find-links ./wheels"). */
   origin: string;
   /** Index URL whose credentials a download may use. */
@@ -107,7 +113,10 @@ export function projectPageUrl(indexUrl: string, normalizedName: string): string
   return `${indexUrl.replace(/\/+$/, '')}/${normalizedName}/`;
 }
 
-/** Every file all sources offer for a project, find-links first, then the indexes. */
+/**
+ * Every file all sources offer for a project, find-links first, then the indexes. Page links
+ * keep what their page said of them (hash, size, requires-python, yanked, core metadata).
+ */
 export async function listCandidates(project: string, s: PackageSources): Promise<Candidate[]> {
   const lists = await Promise.all([
     ...s.findLinks.map(async (f): Promise<Candidate[]> => {

@@ -36,6 +36,8 @@ interface UvPackage {
   resolutionMarkers: string[];
   deps: Edge[];
   optional: Map<string, Edge[]>;
+  /** `[package.dev-dependencies]`: the project's dependency groups. */
+  groups: Map<string, Edge[]>;
   files: LockedFile[];
   line: number;
 }
@@ -44,7 +46,8 @@ interface UvPackage {
 export interface UvLock {
   /** Every installable package of the lock, for every target. */
   packages: LockedPackage[];
-  select(env: TargetEnv): LockedPackage[];
+  /** The project's packages for `env`, with its extras and dependency groups asked for. */
+  select(env: TargetEnv, opts?: { extras: string[]; groups: string[] }): LockedPackage[];
 }
 
 const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (isTable(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
@@ -96,11 +99,14 @@ function readPackage(p: Table, line: number, file: string, lockDir: string): UvP
   const files = f.tables(p, 'wheels').map((w) => wheelFile(w, f, registry, sourcePath));
   const sdist = f.table(p, 'sdist');
   if (sdist) files.push(wheelFile(sdist, f, registry, sourcePath));
-  const optional = new Map<string, Edge[]>();
-  for (const [extra, list] of Object.entries(f.table(p, 'optional-dependencies') ?? {})) {
-    if (!Array.isArray(list) || !list.every(isTable)) throw f.bad(`optional-dependencies.${extra} must be an array of tables`);
-    optional.set(extra, edges(list, f));
-  }
+  const edgeMap = (key: string): Map<string, Edge[]> => {
+    const out = new Map<string, Edge[]>();
+    for (const [name, list] of Object.entries(f.table(p, key) ?? {})) {
+      if (!Array.isArray(list) || !list.every(isTable)) throw f.bad(`${key}.${name} must be an array of tables`);
+      out.set(normalizeName(name), edges(list, f));
+    }
+    return out;
+  };
   return {
     name: normalizeName(rawName),
     version: f.str(p, 'version'),
@@ -108,7 +114,8 @@ function readPackage(p: Table, line: number, file: string, lockDir: string): UvP
     local,
     resolutionMarkers: f.strings(p, 'resolution-markers'),
     deps: edges(f.tables(p, 'dependencies'), f),
-    optional,
+    optional: edgeMap('optional-dependencies'),
+    groups: edgeMap('dev-dependencies'),
     files,
     line,
   };
@@ -143,7 +150,7 @@ export async function readUvLock(file: string): Promise<UvLock> {
   const byName = new Map<string, UvPackage[]>();
   for (const p of pkgs) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
 
-  const select = (env: TargetEnv): LockedPackage[] => {
+  const select = (env: TargetEnv, opts: { extras: string[]; groups: string[] } = { extras: [], groups: [] }): LockedPackage[] => {
     const vars: MarkerEnv = markerEnv(env);
     const holds = (marker: string | undefined, where: string): boolean => marker === undefined || evaluateMarker(marker, vars, where);
     const target = (e: Edge, from: UvPackage): UvPackage => {
@@ -159,14 +166,22 @@ export async function readUvLock(file: string): Promise<UvLock> {
     };
     const out = new Map<UvPackage, LockedPackage>();
     const seen = new Set<string>();
-    const queue: { pkg: UvPackage; extras: string[] }[] = roots.map((pkg) => ({ pkg, extras: [] }));
+    const rootExtras = opts.extras.map(normalizeName).sort();
+    for (const want of [...rootExtras, ...opts.groups.map(normalizeName)]) {
+      const kind = rootExtras.includes(want) ? 'optional-dependencies' : 'dev-dependencies';
+      if (!roots.some((r) => (kind === 'optional-dependencies' ? r.optional : r.groups).has(want))) {
+        throw new InputError('SHALE_LOCK_INCOMPLETE', `${file}: the project has no ${kind === 'optional-dependencies' ? `extra "${want}"` : `dependency group "${want}"`} in the lock; fix \`${kind === 'optional-dependencies' ? 'extras' : 'groups'}\` in [tool.shale] or ${UV_REGENERATE}`);
+      }
+    }
+    const groupEdges = (p: UvPackage): Edge[] => opts.groups.flatMap((g) => p.groups.get(normalizeName(g)) ?? []);
+    const queue: { pkg: UvPackage; extras: string[] }[] = roots.flatMap((pkg) => [{ pkg, extras: rootExtras }]);
     for (let item = queue.shift(); item; item = queue.shift()) {
       const { pkg, extras } = item;
       const key = `${pkg.line}[${extras.join(',')}]`;
       if (seen.has(key)) continue;
       seen.add(key);
       if (!pkg.local && !out.has(pkg)) out.set(pkg, toLocked(pkg, file));
-      const deps = [...pkg.deps, ...extras.flatMap((x) => pkg.optional.get(x) ?? [])];
+      const deps = [...pkg.deps, ...extras.flatMap((x) => pkg.optional.get(normalizeName(x)) ?? []), ...(roots.includes(pkg) ? groupEdges(pkg) : [])];
       for (const e of deps) {
         if (!holds(e.marker, `${file}:${pkg.line}`)) continue;
         const dep = target(e, pkg);

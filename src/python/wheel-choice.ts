@@ -37,6 +37,8 @@ export interface WheelChoice {
   pure: boolean;
   /** The file on disk, downloaded once (memoized) and verified against its hash and the lock. */
   fetch(): Promise<WheelFile>;
+  /** Where the wheel comes from (its metadata can be read from there); absent for wheels built from an sdist. */
+  candidate?: Candidate;
 }
 
 function where(c: Candidate): string {
@@ -179,6 +181,6 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
 export async function chooseCandidate(pkg: LockedPackage, c: Candidate, cacheDir: string, events: Events): Promise<WheelChoice> {
   const w = parseWheelFilename(c.filename);
   const pure = w ? isPureWheel(w) : false;
-  if (c.path) return localChoice(pkg, c, c.path, pure, cacheDir);
-  return remoteChoice(pkg, c, c.url ?? '', cacheDir, events, pure);
+  const choice = c.path ? await localChoice(pkg, c, c.path, pure, cacheDir) : await remoteChoice(pkg, c, c.url ?? '', cacheDir, events, pure);
+  return { ...choice, candidate: { ...c, sha256: choice.sha256 } };
 }

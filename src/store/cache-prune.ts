@@ -1,6 +1,7 @@
 /**
- * What a cache directory holds, and pruning it. Items are layer blobs, downloaded wheels and
- * wheels built from sdists; each is dated by its last use (builds touch what they reuse, see
+ * What a cache directory holds, and pruning it. Items are layer blobs, downloaded wheels,
+ * wheels built from sdists and the core metadata read from wheels (`metadata/<sha256>.json`,
+ * one per wheel a resolver looked at); each is dated by its last use (builds touch what they reuse, see
  * `touch`). Index entries, records and hashes are small metadata: kept, except index entries
  * whose blob is gone. Temporary files of a build that died (kill -9, a crash, a full disk)
  * are removed once their process no longer runs.
@@ -8,8 +9,8 @@
 import { lstat, readdir, readFile, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export type CacheKind = 'layers' | 'wheels' | 'built-wheels';
-export const CACHE_KINDS: readonly CacheKind[] = ['layers', 'wheels', 'built-wheels'];
+export type CacheKind = 'layers' | 'wheels' | 'built-wheels' | 'wheel-metadata';
+export const CACHE_KINDS: readonly CacheKind[] = ['layers', 'wheels', 'built-wheels', 'wheel-metadata'];
 
 interface Item {
   kind: CacheKind;
@@ -106,6 +107,8 @@ const itemDirs = (cacheDir: string): [CacheKind, string][] => [
   ['layers', join(cacheDir, 'blobs', 'sha256')],
   ['wheels', join(cacheDir, 'wheels')],
   ['built-wheels', join(cacheDir, 'built-wheels')],
+  // One small file per wheel, but one per version a resolver considered: pruned like the rest.
+  ['wheel-metadata', join(cacheDir, 'metadata')],
 ];
 /** Where the metadata lives (file-hashes.json aside). */
 const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'libc', join('wheels', 'urls')].map((d) => join(cacheDir, d));
@@ -189,7 +192,7 @@ export async function pruneCache(cacheDir: string, opts: PruneOptions = {}): Pro
   const now = opts.now ?? Date.now();
   const grace = opts.graceMs ?? 10 * 60 * 1000;
   const { items, temps } = await scan(cacheDir, now);
-  const removed: PruneResult['removed'] = { layers: zero(), wheels: zero(), 'built-wheels': zero(), stale: zero(), orphanIndexEntries: 0 };
+  const removed: PruneResult['removed'] = { layers: zero(), wheels: zero(), 'built-wheels': zero(), 'wheel-metadata': zero(), stale: zero(), orphanIndexEntries: 0 };
   const remove = async (path: string): Promise<void> => {
     if (!opts.dryRun) await rm(path, { recursive: true, force: true });
   };

@@ -20,7 +20,7 @@ function spec(extra: Partial<BuildSpec> = {}): BuildSpec {
   return {
     projectDir: '/p', configFile: '/p/pyproject.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
     workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-    app: [], exclude: [], lock: '/p/requirements.txt', ...extra,
+    app: [], exclude: [], extras: [], groups: [], lock: '/p/requirements.txt', ...extra,
   };
 }
 

@@ -14,7 +14,7 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const spec: BuildSpec = {
   projectDir: '/p', configFile: '/p/shale.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
   workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-  app: [], exclude: [], caCerts: true,
+  app: [], exclude: [], extras: [], groups: [], caCerts: true,
 };
 const six: PackageInput = { name: 'six', version: '1.0', wheel: 'six-1.0-py3-none-any.whl', sha256: 'b'.repeat(64), pure: true, size: 10, entries: async () => [] };
 

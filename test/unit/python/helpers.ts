@@ -57,6 +57,8 @@ export interface WheelSpec {
   entryPoints?: string;
   /** Change RECORD text after it is computed (to test verification). */
   editRecord?: (record: string) => string;
+  /** Extra METADATA lines after Name and Version ("Requires-Dist: six>=1.0", "Requires-Python: >=3.8"). */
+  metadata?: string[];
 }
 
 /** Builds a real wheel file in dir and returns its path and filename. */
@@ -65,7 +67,7 @@ export function makeWheel(dir: string, spec: WheelSpec): { path: string; filenam
   const distInfo = `${spec.name}-${spec.version}.dist-info`;
   const members: Member[] = [
     ...spec.files,
-    { name: `${distInfo}/METADATA`, data: `Metadata-Version: 2.1\nName: ${spec.name}\nVersion: ${spec.version}\n` },
+    { name: `${distInfo}/METADATA`, data: `Metadata-Version: 2.1\nName: ${spec.name}\nVersion: ${spec.version}\n${(spec.metadata ?? []).map((l) => `${l}\n`).join('')}` },
     { name: `${distInfo}/WHEEL`, data: `Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: ${spec.rootIsPurelib ?? true}\nTag: ${tag}\n` },
   ];
   if (spec.entryPoints) members.push({ name: `${distInfo}/entry_points.txt`, data: spec.entryPoints });

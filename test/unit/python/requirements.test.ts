@@ -3,7 +3,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { evaluateMarker, markerEnv } from '../../../src/python/markers.js';
-import { logicalLines, parseRequirements, readRequirements, selectForEnv } from '../../../src/python/requirements.js';
+import { lockedPackages, logicalLines, parseRequirements, readRequirements, selectForEnv } from '../../../src/python/requirements.js';
 import type { TargetEnv } from '../../../src/python/tags.js';
 import { cleanup, tempDir } from './helpers.js';
 
@@ -57,8 +57,9 @@ describe('requirements.txt', () => {
     await write('sub/wheels/.keep', '');
     const f = await write('top.txt', '-i https://idx.example/simple\n--find-links ./sub/wheels\n--no-index\n-r sub/base.txt\n--trusted-host idx.example\nrequests==2.31.0\n');
     const r = await readRequirements(f);
-    assert.deepEqual(r.packages.map((p) => p.name), ['six', 'requests']);
-    assert.equal(r.packages[0]?.source.file, join(dir, 'sub/base.txt'));
+    assert.deepEqual(r.lines.map((l) => l.req.name), ['six', 'requests']);
+    assert.equal(r.lines[0]?.source.file, join(dir, 'sub/base.txt'));
+    assert.equal(r.hashMode, false);
     assert.equal(r.options.indexUrl, 'https://idx.example/simple');
     assert.deepEqual(r.options.extraIndexUrls, ['https://extra.example/simple']);
     assert.deepEqual(r.options.findLinks, [join(dir, 'sub/wheels')]);
@@ -66,22 +67,50 @@ describe('requirements.txt', () => {
     assert.deepEqual(r.options.ignored, ['--trusted-host idx.example']);
   });
 
-  for (const line of ['flask', 'flask>=2', 'flask~=2.0', 'flask==2.*', 'flask>=2,<3', 'flask[async]']) {
-    it(`refuses unpinned "${line}" naming file:line and how to pin`, async () => {
+  for (const [line, spec, extras] of [['flask', '', []], ['flask>=2', '>=2', []], ['flask ~= 2.0', '~=2.0', []], ['flask==2.*', '==2.*', []], ['Flask >=2, <3', '>=2,<3', []], ['flask[async]', '', ['async']]] as const) {
+    it(`reads "${line}" as pip does: a requirement to resolve`, async () => {
       const f = await write('u.txt', `six==1.16.0\n${line}\n`);
+      const r = await readRequirements(f);
+      assert.equal(r.hashMode, false);
+      assert.equal(r.lines[1]?.req.name, 'flask');
+      assert.equal(r.lines[1]?.req.specifier, spec);
+      assert.deepEqual(r.lines[1]?.req.extras, extras);
+    });
+    it(`refuses unpinned "${line}" in hash-checking mode, naming file:line and how to pin`, async () => {
+      const f = await write('u.txt', `--require-hashes\nsix==1.16.0 --hash=sha256:${H1}\n${line}\n`);
       await assert.rejects(parseRequirements(f), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'SHALE_UNPINNED');
-        assert.match(e.message, new RegExp(`u\\.txt:2: flask is not pinned`));
-        assert.match(e.message, /uv pip compile requirements\.in -o requirements\.txt/);
-        assert.match(e.message, /pip-compile/);
-        assert.match(e.message, /pip freeze/);
+        assert.match(e.message, /u\.txt:3: [Ff]lask is not pinned/);
+        assert.match(e.message, /shale lock/);
+        assert.match(e.message, /uv pip compile --generate-hashes/);
         return true;
       });
     });
   }
 
-  it('refuses the same package pinned to two versions', async () => {
-    const f = await write('d.txt', 'six==1.16.0\nSix==1.15.0\n');
+  it('reads -c constraints files and --pre', async () => {
+    await write('c.txt', 'werkzeug<3\n# comment\nclick==8.1.7\n');
+    const f = await write('withc.txt', '-c c.txt\n--pre\nflask>=2\n');
+    const r = await readRequirements(f);
+    assert.deepEqual(r.lines.map((l) => l.req.name), ['flask']);
+    assert.deepEqual(r.constraints.map((l) => `${l.req.name}${l.req.specifier}`), ['werkzeug<3', 'click==8.1.7']);
+    assert.equal(r.options.pre, true);
+    await write('cx.txt', 'flask[async]<3\n');
+    await assert.rejects(readRequirements(await write('withcx.txt', '-c cx.txt\n')), { code: 'SHALE_LOCK_UNSUPPORTED', message: /constraints file cannot ask for extras/ });
+  });
+
+  it('reads UTF-16 files as PowerShell writes them (pip freeze > requirements.txt)', async () => {
+    const text = 'six==1.16.0\r\nflask==3.1.3\r\n';
+    const f = join(dir, 'utf16.txt');
+    await writeFile(f, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const r = await readRequirements(f);
+    assert.deepEqual(r.lines.map((l) => `${l.req.name}${l.req.specifier}`), ['six==1.16.0', 'flask==3.1.3']);
+    const bom = await write('bom.txt', '\ufeffsix==1.16.0\n');
+    assert.deepEqual((await readRequirements(bom)).lines.map((l) => l.req.name), ['six']);
+  });
+
+  it('refuses the same package pinned to two versions in a lock', async () => {
+    const f = await write('d.txt', `six==1.16.0 --hash=sha256:${H1}\nSix==1.15.0 --hash=sha256:${H2}\n`);
     await assert.rejects(parseRequirements(f), { code: 'SHALE_LOCK_CONFLICT', message: /six is pinned twice.*d\.txt:1.*d\.txt:2/ });
   });
 
@@ -95,6 +124,7 @@ describe('requirements.txt', () => {
   it('refuses -e, URLs, bad hashes and missing includes with clear codes', async () => {
     await assert.rejects(parseRequirements(await write('e.txt', '-e ./libs/x\n')), { code: 'SHALE_LOCK_UNSUPPORTED', message: /editable/ });
     await assert.rejects(parseRequirements(await write('url.txt', 'six @ https://x/six.whl\n')), { code: 'SHALE_LOCK_UNSUPPORTED' });
+    await assert.rejects(parseRequirements(await write('bad.txt', 'six=>1\n')), { code: 'SHALE_LOCK_SYNTAX', message: /bad\.txt:1/ });
     await assert.rejects(parseRequirements(await write('h.txt', 'six==1.0 --hash=md5:abc\n')), { code: 'SHALE_BAD_HASH' });
     await assert.rejects(parseRequirements(await write('r.txt', '-r nope.txt\n')), { code: 'SHALE_LOCK_MISSING', message: /nope\.txt.*included from/ });
     await assert.rejects(parseRequirements(await write('cyc.txt', '-r cyc.txt\n')), { code: 'SHALE_LOCK_CYCLE' });
@@ -111,7 +141,7 @@ describe('requirements.txt', () => {
         'six==1.16.0',
       ].join('\n'),
     );
-    const pkgs = selectForEnv(await parseRequirements(f), env);
+    const pkgs = selectForEnv(lockedPackages({ ...(await readRequirements(f)), hashMode: true }), env);
     assert.deepEqual(pkgs.map((p) => `${p.name}==${p.version}`), ['numpy==1.26.4', 'uvloop==0.19.0', 'six==1.16.0']);
   });
 });
