@@ -79,8 +79,15 @@ export function imageConfig(spec: BuildSpec, base: BaseImage, layers: readonly A
   return out;
 }
 
+/**
+ * Manifest annotation listing the image's Python packages ("flask==3.1.3 werkzeug==3.1.8", sorted
+ * by name), whether a lock pinned them or the build resolved them: what an SBOM or an audit
+ * needs, readable from the manifest alone.
+ */
+export const PYTHON_PACKAGES_ANNOTATION = 'dev.shale.python.packages';
+
 /** Assembles config and manifest of one platform's image into an immutable Image. */
-export function assembleImage(spec: BuildSpec, base: BaseImage, layers: readonly AppLayer[], platform: Platform, epoch: number): Image {
+export function assembleImage(spec: BuildSpec, base: BaseImage, layers: readonly AppLayer[], platform: Platform, epoch: number, annotations: Record<string, string> = {}): Image {
   const config = imageConfig(spec, base, layers, platform, epoch);
   const configBytes = canonicalBytes(config);
   const all = [...base.layers, ...layers.map((l) => l.layer)];
@@ -94,6 +101,7 @@ export function assembleImage(spec: BuildSpec, base: BaseImage, layers: readonly
       [Annotation.BaseName]: base.name,
       [Annotation.BaseDigest]: base.digest,
       ...(base.libc === undefined ? {} : { [BASE_LIBC_ANNOTATION]: base.libc }),
+      ...annotations,
     },
   };
   const manifestBytes = canonicalBytes(manifest);

@@ -17,7 +17,7 @@ import { FsBlobStore } from '../store/blob-store.js';
 import { FingerprintIndex } from '../store/fingerprint-index.js';
 import { sweepStaleTemps } from '../store/cache-prune.js';
 import { FileHashes } from '../store/file-hashes.js';
-import { assembleImage, assembleIndex, type BaseImage } from './assemble.js';
+import { assembleImage, assembleIndex, PYTHON_PACKAGES_ANNOTATION, type BaseImage } from './assemble.js';
 import { resolveBase } from './base.js';
 import { baseLibc } from './base-libc.js';
 import { formatLibc, UNUSED_LIBC } from '../python/libc.js';
@@ -128,7 +128,9 @@ async function platformImage(ctx: BuildContext, resolved: BaseImage, platform: P
     ...base.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform: plat, reason: `from ${base.name}` })),
     ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform: plat, reason: m.reason })),
   ];
-  const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch);
+  const pins = packages.map((p) => `${p.name}==${p.version}`).sort();
+  const annotations = pins.length ? { [PYTHON_PACKAGES_ANNOTATION]: pins.join(' ') } : {};
+  const image = assembleImage(spec, base, made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy })), platform, opts.epoch, annotations);
   return { image, reports };
 }
 

@@ -49,35 +49,41 @@ function lockCandidate(pkg: LockedPackage, f: NonNullable<LockedPackage['files']
  */
 async function lockCandidates(pkg: LockedPackage, sources: PackageSources, cacheDir: string, opts: FindOptions): Promise<Candidate[]> {
   const files = pkg.files ?? [];
-  const own = files.filter((f) => f.url !== undefined || f.path !== undefined);
-  const useIndexes = !sources.noIndex && (opts.searchIndexes === true || pkg.index !== undefined || own.length < files.length);
-  const extra = pkg.index !== undefined ? [pkg.index] : [];
-  const src: PackageSources = { ...sources, noIndex: !useIndexes, extraIndexUrls: [...(sources.extraIndexUrls ?? []), ...extra] };
-  let found: Candidate[] = [];
-  if (src.findLinks.length || useIndexes) {
-    try {
-      found = await listCandidates(normalizeName(pkg.name), src);
-    } catch (err) {
-      // With the lock's own URLs to fall back on, an unreachable mirror is not fatal.
-      if (own.length < files.length) throw err;
-    }
-  }
-  const out: Candidate[] = [];
-  for (const f of files) {
-    for (const m of found.filter((c) => c.filename === f.filename)) {
-      if (m.path) {
-        const { sha256 } = await FileHashes.in(cacheDir).hash(m.path);
-        if (f.sha256 === undefined || sha256 === f.sha256) out.push({ ...m, sha256 });
-      } else if (m.sha256 === undefined || f.sha256 === undefined || m.sha256 === f.sha256) {
-        const c: Candidate = { ...m };
-        if (c.sha256 === undefined && f.sha256 !== undefined) c.sha256 = f.sha256;
-        if (c.size === undefined && f.size !== undefined) c.size = f.size;
-        out.push(c);
+  const name = normalizeName(pkg.name);
+  const hasOwn = files.every((f) => f.url !== undefined || f.path !== undefined);
+  /** Candidates of a listing whose file name and hash match a file of the lock. */
+  const matching = async (found: Candidate[]): Promise<Candidate[]> => {
+    const out: Candidate[] = [];
+    for (const f of files) {
+      for (const m of found.filter((c) => c.filename === f.filename)) {
+        if (m.path) {
+          const { sha256 } = await FileHashes.in(cacheDir).hash(m.path);
+          if (f.sha256 === undefined || sha256 === f.sha256) out.push({ ...m, sha256 });
+        } else if (m.sha256 === undefined || f.sha256 === undefined || m.sha256 === f.sha256) {
+          const c: Candidate = { ...m };
+          if (c.sha256 === undefined && f.sha256 !== undefined) c.sha256 = f.sha256;
+          if (c.size === undefined && f.size !== undefined) c.size = f.size;
+          out.push(c);
+        }
       }
     }
-    if (f.url !== undefined || f.path !== undefined) out.push(lockCandidate(pkg, f));
+    return out;
+  };
+  // find-links first: local files need no network, and with them an index is not asked at all.
+  const local = sources.findLinks.length ? await matching(await listCandidates(name, { ...sources, noIndex: true })) : [];
+  const useIndexes = local.length === 0 && !sources.noIndex && (opts.searchIndexes === true || pkg.index !== undefined || !hasOwn);
+  let remote: Candidate[] = [];
+  if (useIndexes) {
+    const extra = pkg.index !== undefined ? [pkg.index] : [];
+    try {
+      remote = await matching(await listCandidates(name, { ...sources, findLinks: [], extraIndexUrls: [...(sources.extraIndexUrls ?? []), ...extra] }));
+    } catch (err) {
+      // With the lock's own URLs to fall back on, an unreachable mirror is not fatal.
+      if (!hasOwn) throw err;
+    }
   }
-  return out;
+  const own = files.filter((f) => f.url !== undefined || f.path !== undefined).map((f) => lockCandidate(pkg, f));
+  return [...local, ...remote, ...own];
 }
 
 function listNames(names: string[]): string {

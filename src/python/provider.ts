@@ -110,7 +110,11 @@ export class TargetProvider implements ResolverProvider {
     const all = [...files.wheels, ...files.sdists];
     const python = all.find((c) => !fits(c))?.requiresPython;
     if (all.length && all.every((c) => !fits(c))) return { why: `requires Python ${python ?? '?'}, and the image has Python ${this.env.python}` };
-    if (files.wheels.length) return { why: `no wheel for ${describeEnv(this.env)} (wheels only for ${platformsOf(files.wheels)})` };
+    if (files.wheels.length) {
+      const names = [...new Set(files.wheels.map((w) => w.filename))].sort();
+      const listed = names.length <= 4 ? `: ${names.join(', ')}` : ` (wheels only for ${platformsOf(files.wheels)})`;
+      return { why: `no wheel fits ${describeEnv(this.env)}${listed}` };
+    }
     return { why: `only source distributions shale cannot build (${files.sdists.map((s) => s.filename).join(', ')})` };
   }
 

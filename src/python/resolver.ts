@@ -16,6 +16,7 @@ import { evaluateMarker, markerEnv, type MarkerEnv } from './markers.js';
 import { compareVersions, mentionsPrerelease, pythonFits, satisfies } from './pep440.js';
 import { formatRequirement, normalizeExtra, parseRequirement, RequirementSyntaxError, type Requirement } from './requirement.js';
 import { describeEnv, type TargetEnv } from './tags.js';
+import { platformString } from '../oci/types.js';
 
 /** A requirement of the project itself, and where it was written ("requirements.txt:3"). */
 export interface RootRequirement {
@@ -390,7 +391,10 @@ function explainConflict(c: Conflict): string {
 }
 
 function resolutionError(c: Conflict, env: TargetEnv): InputError {
-  const available = `Versions of ${c.name} available: ${listVersions(c.versions)}.`;
+  const found = [...new Set(c.versions.map((v) => v.version))].sort((a, b) => compareVersions(b, a));
+  const available = c.versions.some((v) => v.usable) || found.length === 0
+    ? `Versions of ${c.name} available: ${listVersions(c.versions)}.`
+    : `Versions of ${c.name} found: ${found.slice(0, MAX_LISTED).join(', ')}, none installable on ${platformString(env.platform)}.`;
   return new InputError(
     'SHALE_RESOLUTION_IMPOSSIBLE',
     `cannot find versions that satisfy the requirements for ${describeEnv(env)}: ${explainConflict(c)}. ${available} Change the requirement at fault (loosen a pin, or pin a version that fits), or add a wheel that fits to find-links.`,

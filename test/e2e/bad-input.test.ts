@@ -2,7 +2,7 @@
 // paragraph naming the culprit, no stack trace, nothing on stdout and no half-written output.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,14 +56,29 @@ const cases: Case[] = [
   { name: 'invalid TOML', files: { 'pyproject.toml': '[tool.shale]\nname = "bad\n' }, args: (d) => ['build', d], exit: 2, message: /pyproject\.toml:2:\d+: invalid TOML/ },
   { name: 'wrong key type', files: { 'pyproject.toml': CONFIG('ports = ["8000"]\n') }, args: (d) => ['build', d], exit: 2, message: /`\[tool\.shale\]\.ports\[0\]`: expected number/ },
   { name: 'unknown key', files: { 'pyproject.toml': CONFIG('entry_point = ["x"]\n') }, args: (d) => ['build', d], exit: 2, message: /unknown key `entry_point` in \[tool\.shale\]/ },
-  { name: 'unpinned requirement', files: { 'pyproject.toml': CONFIG(WHEELS), 'requirements.txt': 'fastapi>=0.90\n' }, args: (d) => ['build', d], exit: 2, message: /requirements\.txt:1.*fastapi.*(pip-compile|uv pip compile)/s },
+  {
+    name: 'no version in the required range',
+    files: { 'pyproject.toml': CONFIG(WHEELS), 'requirements.txt': 'fastapi>=99\n' },
+    withWheels: true,
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /requirements\.txt:1 requires fastapi>=99, but no version of fastapi satisfies it.*Versions of fastapi available: 0\.92\.0/s,
+  },
+  {
+    name: 'an incomplete lock',
+    files: { 'pyproject.toml': CONFIG(WHEELS), 'requirements.txt': '--require-hashes\n' },
+    withWheels: true,
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /requirements\.txt does not make a working environment.*fastapi 0\.92\.0 requires (starlette|pydantic).*shale lock/s,
+  },
   {
     name: 'no wheel for the platform',
     files: { 'pyproject.toml': CONFIG(WHEELS), 'requirements.txt': 'winonly==1.0\n' },
     withWheels: true,
     args: (d) => ['build', d],
     exit: 2,
-    message: /winonly==1\.0.*linux\/amd64.*winonly-1\.0-cp311-cp311-win_amd64\.whl/s,
+    message: /winonly==1\.0.*linux\/amd64.*winonly-1\.0-cp311-cp311-win_amd64\.whl.*Versions of winonly found: 1\.0, none installable on linux\/amd64/s,
   },
   {
     name: 'hash mismatch',
@@ -94,6 +109,11 @@ const cases: Case[] = [
 for (const c of cases) {
   test(`bad input: ${c.name} → exit ${c.exit} naming the culprit`, async () => {
     const dir = c.dir ?? (await project(c.files ?? {}, c.withWheels));
+    if (c.name === 'an incomplete lock') {
+      // fastapi pinned with its hash, as pip-compile writes it, but none of what it requires.
+      const fastapi = (await readFile(join(repoRoot(), 'examples', 'hello_fastapi', 'requirements.txt'), 'utf8')).split('\n').find((l) => l.startsWith('fastapi=='));
+      await writeFile(join(dir, 'requirements.txt'), `--require-hashes\n${fastapi ?? assert.fail('no fastapi pin in hello_fastapi')}\n`);
+    }
     if (c.withWheels && c.name === 'no wheel for the platform') {
       await copyFile(join(wheels, (await readdir(wheels)).find((w) => w.startsWith('sniffio'))!), join(dir, 'wheels', 'winonly-1.0-cp311-cp311-win_amd64.whl'));
     }

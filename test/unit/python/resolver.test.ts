@@ -137,7 +137,7 @@ describe('resolve', () => {
     const u: Universe = { native: { '1.0': { usable: false }, '0.9': { usable: false } } };
     await assert.rejects(resolve({ roots: roots('native'), env: arm64 }, provider(u)), {
       code: 'SHALE_RESOLUTION_IMPOSSIBLE',
-      message: /no version of native can be installed on this target: no wheel for linux\/arm64 \(wheels only for manylinux_2_17_x86_64\)/,
+      message: /no version of native can be installed on this target: no wheel for linux\/arm64 \(wheels only for manylinux_2_17_x86_64\).*Versions of native found: 1\.0, 0\.9, none installable on linux\/arm64/,
     });
   });
 
