@@ -7,9 +7,15 @@
 //   BENCH_REPEAT=1 npm run bench      one of each (about 3 minutes on 2 cores)
 //   BENCH_BUDGET_MIN=20               the time budget for the measured part (default 13 minutes)
 //   BENCH_KEEP=1                      keep the temp dir (app, caches) for a look afterwards
+//   BENCH_ONLY=resolve                the resolution phase alone (no buildah; about a minute),
+//                                     written to bench/results/latest-resolve.json
+//   BENCH_CPU_PROF=DIR                shale's runs in the resolution phase write --cpu-prof profiles to DIR
+//   BENCH_INDEX=plain                 the resolution index without PyPI's caching headers (default: pypi)
 //
 // Then, shale alone: a small app (PyYAML native + six pure) built for linux/amd64 + linux/arm64
-// against linux/amd64 alone, cold, on a two-platform base (issue "Multi-platform images").
+// against linux/amd64 alone, cold, on a two-platform base (issue "Multi-platform images"). Last,
+// the resolution phase (bench/resolve.ts): top-level requirements resolved by `shale lock` and by
+// `pip install --dry-run --report` against one local index, and the unlocked project's no-op rebuild.
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -27,6 +33,7 @@ import { changeOneLine, generateApp, generateBigApp, generateMultiArchApp, MULTI
 import { ensureBenchBase, type BenchBase } from './base.js';
 import { GNU_TIME, median, timed } from './measure.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
+import { resolution, resolveTable, resolveTargets, type ResolveResult } from './resolve.js';
 import { BuildahRunner, blobInfoCacheIsolated, ShaleRunner, type BuildSample, type Runner } from './tools.js';
 
 type Tool = 'shale' | 'buildah';
@@ -34,7 +41,7 @@ type Scenario = 'cold' | 'warm' | 'fresh' | 'noop';
 /** The multi-platform scenario's two builds (shale only): one platform, two platforms. */
 type PlatformScenario = 'cold-1-platform' | 'cold-2-platforms';
 /** A unit of the time budget. */
-type Phase = Scenario | 'platforms';
+type Phase = Scenario | 'platforms' | 'resolve';
 const TOOLS: readonly Tool[] = ['shale', 'buildah'];
 const SCENARIOS: readonly Scenario[] = ['cold', 'warm', 'fresh', 'noop'];
 const TITLES: Record<Scenario, string> = {
@@ -90,14 +97,17 @@ const MULTI_BASE_TAG = '3.11-slim-multiarch';
 const env = process.env;
 const REPEAT = Math.max(1, Number(env['BENCH_REPEAT'] ?? 3) || 3);
 const BUDGET_S = (Number(env['BENCH_BUDGET_MIN'] ?? 13) || 13) * 60;
+/** BENCH_ONLY: the one phase to run ('resolve'), or undefined for all of them. */
+const ONLY = env['BENCH_ONLY'] || undefined;
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
 
 function preflight(): void {
+  if (ONLY !== undefined && ONLY !== 'resolve') throw new Error(`BENCH_ONLY=${ONLY}: only "resolve" runs alone`);
   const need: [string, string][] = [
-    ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['mmdebstrap', 'mmdebstrap'],
-    ['buildah', 'buildah'], ['python3', 'python3'], ['unshare', 'util-linux'],
+    ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['mmdebstrap', 'mmdebstrap'], ['python3', 'python3'],
+    ...(ONLY ? [] : ([['buildah', 'buildah'], ['unshare', 'util-linux']] as [string, string][])),
   ];
   const missing = need.filter(([t]) => findTool(t) === undefined);
   if (!existsSync(GNU_TIME)) missing.push(['/usr/bin/time', 'time']);
@@ -192,7 +202,7 @@ class Bench {
 
   /** Whether another repetition of `s` fits in the budget, keeping one of each later scenario. */
   fits(s: Phase, later: Phase[]): boolean {
-    const est = (x: Phase): number => this.firstRep.get(x) ?? (x === 'fresh' ? (this.firstRep.get('cold') ?? 120) : 30);
+    const est = (x: Phase): number => this.firstRep.get(x) ?? (x === 'fresh' ? (this.firstRep.get('cold') ?? 120) : x === 'resolve' ? 60 : 30);
     return this.elapsed() + est(s) + later.reduce((a, x) => a + est(x), 0) <= BUDGET_S;
   }
 
@@ -255,7 +265,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
 
   // a. cold: a fresh runner each time, pushing to a new repository (the registry has only the base).
   for (let i = 1; i <= REPEAT; i++) {
-    if (i > 1 && !b.fits('cold', ['warm', 'noop', 'fresh', 'platforms'])) {
+    if (i > 1 && !b.fits('cold', ['warm', 'noop', 'fresh', 'platforms', 'resolve'])) {
       b.skipped.push(`cold #${i}+ (time budget)`);
       break;
     }
@@ -273,7 +283,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
 
   // b. warm: the last cold runner keeps its cache; one line of the app changes each time.
   for (let i = 1; i <= REPEAT; i++) {
-    if (i > 1 && !b.fits('warm', ['noop', 'fresh', 'platforms'])) {
+    if (i > 1 && !b.fits('warm', ['noop', 'fresh', 'platforms', 'resolve'])) {
       b.skipped.push(`warm #${i}+ (time budget)`);
       break;
     }
@@ -285,7 +295,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
 
   // d. no-op: nothing changed since the last build.
   for (let i = 1; i <= REPEAT; i++) {
-    if (i > 1 && !b.fits('noop', ['fresh', 'platforms'])) {
+    if (i > 1 && !b.fits('noop', ['fresh', 'platforms', 'resolve'])) {
       b.skipped.push(`noop #${i}+ (time budget)`);
       break;
     }
@@ -297,7 +307,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
 
   // c. fresh runner: empty local cache/storage; the registry holds the previous push of the ref.
   for (let i = 1; i <= REPEAT; i++) {
-    if (i > 1 && !b.fits('fresh', ['platforms'])) {
+    if (i > 1 && !b.fits('fresh', ['platforms', 'resolve'])) {
       b.skipped.push(`fresh #${i}+ (time budget)`);
       break;
     }
@@ -317,7 +327,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
   // e. two platforms vs one (shale only; the small multi-arch app): each build a new runner and a
   // new repository, as `cold`. The order alternates so that neither always runs first.
   for (let i = 1; i <= REPEAT; i++) {
-    if (i > 1 && !b.fits('platforms', [])) {
+    if (i > 1 && !b.fits('platforms', ['resolve'])) {
       b.skipped.push(`platforms #${i}+ (time budget)`);
       break;
     }
@@ -623,6 +633,42 @@ async function machine(): Promise<Record<string, unknown>> {
   };
 }
 
+/** BENCH_CPU_PROF=DIR: node's --cpu-prof for shale's runs in the resolution phase. */
+const cpuProfArgs = (): readonly string[] | undefined => (env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${env['BENCH_CPU_PROF']}`] : undefined);
+
+/** The resolution phase (bench/resolve.ts) with the bench's budget: `fits` says whether another repetition fits. */
+function runResolution(root: string, reg: Registry, fits: () => boolean, firstRep: (s: number) => void, skipped: string[]): Promise<ResolveResult> {
+  log('resolution: shale lock vs pip install --dry-run --report on one local index, then the unlocked no-op rebuild');
+  const nodeArgs = cpuProfArgs();
+  return resolution({ root, registry: reg, repeat: REPEAT, fits, firstRep, skipped, log, ...(nodeArgs ? { nodeArgs } : {}) });
+}
+
+/** The lines the resolution phase adds to the output: its table, and why it is missing when it failed. */
+function resolutionLines(r: ResolveResult | undefined, error: string | undefined): string[] {
+  if (r) return ['', resolveTable(r), `index: ${r.index.files} wheels of ${r.index.projects} projects (${fmtMB(r.index.wheelBytes)} MB), ${r.index.headers === 'pypi' ? `PyPI's caching headers (pages ${r.index.pageCacheControl}, files ${r.index.fileCacheControl})` : 'the test index\'s own headers (BENCH_INDEX=plain)'}; requirements: ${r.requirements.join(', ')}; packages: shale ${r.packages.shale ?? '-'}, pip ${r.packages.pip ?? '-'}, image ${r.packages.build ?? '-'}; first build of the unlocked project ${r.noop.firstBuildSeconds.toFixed(2)} s; ${r.pip}`];
+  return error ? ['', `resolution phase FAILED: ${error}`] : [];
+}
+
+/** BENCH_ONLY=resolve: the registry, the base and the resolution phase; bench/results/latest-resolve.json. */
+async function resolveOnly(root: string, reg: Registry): Promise<void> {
+  const started = Date.now();
+  let first = 60;
+  const skipped: string[] = [];
+  const fits = (): boolean => (Date.now() - started) / 1000 + first <= BUDGET_S;
+  const r = await runResolution(root, reg, fits, (x) => (first = x), skipped);
+  const tgs = resolveTargets(r);
+  const outFile = join(repoRoot(), 'bench', 'results', 'latest-resolve.json');
+  await mkdir(dirname(outFile), { recursive: true });
+  const result = { when: new Date().toISOString(), machine: await machine(), repeat: REPEAT, budgetSeconds: BUDGET_S, skipped, measuredSeconds: (Date.now() - started) / 1000, resolution: r, targets: tgs };
+  await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
+  const lines = [`shale lock vs pip (dry-run resolution), medians of up to ${REPEAT} runs; ${cpus().length} cores`, ...resolutionLines(r, undefined)];
+  if (skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${skipped.join(', ')}`);
+  lines.push('', 'targets (the resolution phase):', ...tgs.map(targetLine), '', `written to ${outFile}`);
+  process.stdout.write(['', ...lines].join('\n') + '\n');
+}
+
+const targetLine = (t: Target): string => `  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`;
+
 async function main(): Promise<void> {
   preflight();
   const root = await mkdtemp(join(tmpdir(), 'shale-bench-'));
@@ -650,6 +696,7 @@ async function main(): Promise<void> {
     log('starting the registry and the bench base image (python3 + pip; built once per machine)');
     reg = await startRegistry();
     const base: BenchBase = await ensureBenchBase(reg.host);
+    if (ONLY === 'resolve') return await resolveOnly(root, reg);
     // The two-platform base (the e2e fixture) under a tag of its own: the bench base has 3.11-slim.
     const multiBase = await ensureMultiArchBase(reg.host, { tag: MULTI_BASE_TAG });
     proxy = await startCountingProxy(reg.host);
@@ -660,6 +707,12 @@ async function main(): Promise<void> {
     log(`multi-platform app: ${multi.wheelCount} wheels (PyYAML per platform, six), ${(multi.wheelBytes / 1024).toFixed(0)} KB; base ${multiBase.ref} (${Object.keys(multiBase.manifests).join(', ')})`);
     const b = new Bench(root, reg, proxy, app);
     const { mainRef } = await scenarios(b, multi.dir);
+    let resolveError: string | undefined;
+    const resolved = await runResolution(root, reg, () => b.fits('resolve', []), (x) => b.firstRep.set('resolve', x), b.skipped).catch((e: Error) => {
+      resolveError = e.message;
+      log(`the resolution phase FAILED: ${e.message}`);
+      return undefined;
+    });
     const startup = await startupSeconds([shaleBin(), '--help']);
     const nodeStartup = await startupSeconds(['-e', '0']);
     log('compression: shale gzip vs pigz on the same tar');
@@ -687,7 +740,7 @@ async function main(): Promise<void> {
       return undefined;
     });
     const fu = freshUpload(b);
-    const tgs = targets(b, { changed, fu, big, comp });
+    const tgs = [...targets(b, { changed, fu, big, comp }), ...resolveTargets(resolved)];
     const plat = await platformsResult(b, multi, `python:${MULTI_BASE_TAG}`);
 
     const summary: Record<string, unknown> = {};
@@ -716,6 +769,8 @@ async function main(): Promise<void> {
       platforms: plat,
       compression: comp ?? null,
       bigImage: big ?? null,
+      resolution: resolved ?? null,
+      resolutionError: resolveError ?? null,
       shaleStartupSeconds: startup,
       nodeStartupSeconds: nodeStartup,
       targets: tgs,
@@ -727,7 +782,7 @@ async function main(): Promise<void> {
 
     const lines: string[] = [];
     lines.push('', `shale vs buildah (bud --layers + push), medians of up to ${REPEAT} runs; ${cpus().length} cores; bytes on the wire via a counting proxy`, '');
-    lines.push(table(b, plat), '');
+    lines.push(table(b, plat), ...resolutionLines(resolved, resolveError), '');
     lines.push(`app: ${app.wheelCount} wheels (${(app.wheelBytes / MB).toFixed(1)} MB), ${app.pythonLines} lines of Python; image layers: shale ${fmtMB(images['shale'] ?? 0)} MB, buildah ${fmtMB(images['buildah'] ?? 0)} MB (compressed, base included)`);
     if (comp) {
       lines.push(
@@ -748,8 +803,7 @@ async function main(): Promise<void> {
     }
     lines.push(`shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`);
     if (b.skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${b.skipped.join(', ')}`);
-    lines.push('', 'targets (issue "Fast incremental builds"):');
-    for (const t of tgs) lines.push(`  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`);
+    lines.push('', 'targets (issue "Fast incremental builds"; then the resolution phase):', ...tgs.map(targetLine));
     lines.push('', `written to ${outFile}`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {

@@ -27,23 +27,55 @@ export interface Runner {
 
 let counter = 0;
 
+/** What every command of a shale runner gets besides its cache and the registry mirror. */
+export interface ShaleRunnerOptions {
+  /** More environment (e.g. `PIP_INDEX_URL`). */
+  env?: Record<string, string>;
+  /** Node options before bin/shale (e.g. `--cpu-prof`, `--cpu-prof-dir=DIR`). */
+  nodeArgs?: readonly string[];
+}
+
+/** The `--json` output of `shale lock`. */
+export interface LockJson {
+  file: string;
+  input: string;
+  /** Packages per platform ("linux/amd64" → 25). */
+  packages: Record<string, number>;
+  changed: boolean;
+}
+
 export class ShaleRunner implements Runner {
   readonly tool = 'shale';
-  private constructor(readonly cacheDir: string, private readonly mirrorHost: string) {}
+  private constructor(
+    readonly cacheDir: string,
+    private readonly mirrorHost: string,
+    private readonly opts: ShaleRunnerOptions,
+  ) {}
 
-  static async create(root: string, mirrorHost: string): Promise<ShaleRunner> {
+  static async create(root: string, mirrorHost: string, opts: ShaleRunnerOptions = {}): Promise<ShaleRunner> {
     const dir = join(root, `shale-cache-${++counter}`);
     await mkdir(dir, { recursive: true });
-    return new ShaleRunner(dir, mirrorHost);
+    return new ShaleRunner(dir, mirrorHost, opts);
+  }
+
+  /** Runs `bin/shale ARGS` under GNU time with the runner's cache, mirror and environment. */
+  private shale(args: readonly string[]): ReturnType<typeof timed> {
+    return timed(process.execPath, [...(this.opts.nodeArgs ?? []), shaleBin(), ...args], {
+      env: { ...this.opts.env, SHALE_CACHE_DIR: this.cacheDir, SHALE_REGISTRY_MIRRORS: `docker.io=${this.mirrorHost}` },
+    });
   }
 
   /** `args`: extra `shale build` options (e.g. `--platform linux/amd64`). */
   async buildPush(appDir: string, ref: string, args: readonly string[] = []): Promise<BuildSample> {
-    const t = await timed(process.execPath, [shaleBin(), 'build', appDir, ...args, '--push', ref, '--json'], {
-      env: { SHALE_CACHE_DIR: this.cacheDir, SHALE_REGISTRY_MIRRORS: `docker.io=${this.mirrorHost}` },
-    });
+    const t = await this.shale(['build', appDir, ...args, '--push', ref, '--json']);
     const json = JSON.parse(t.stdout) as BuildJson;
     return { seconds: t.seconds, rssMb: t.rssMb, json, digest: json.digest };
+  }
+
+  /** `shale lock APP --output FILE --cache-dir CACHE --json`: resolves the app's requirements into FILE. */
+  async lock(appDir: string, output: string): Promise<{ seconds: number; rssMb: number; json: LockJson }> {
+    const t = await this.shale(['lock', appDir, '--output', output, '--cache-dir', this.cacheDir, '--json']);
+    return { seconds: t.seconds, rssMb: t.rssMb, json: JSON.parse(t.stdout) as LockJson };
   }
 
   async dispose(): Promise<void> {

@@ -186,6 +186,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     noIndex: spec.noIndex || options.noIndex,
     projectDir: spec.projectDir,
     pages: new Map(),
+    cacheDir: opts.cacheDir,
   };
   const catalog = new PackageCatalog(sources, opts.cacheDir, events);
   const ctx = { catalog, cacheDir: opts.cacheDir, events, searchIndexes: indexConfigured(spec, options), preferences };

@@ -67,6 +67,7 @@ export class PackageResolver {
         noIndex: this.spec.noIndex || options.noIndex,
         projectDir: this.spec.projectDir,
         pages: this.pages,
+        cacheDir: this.cacheDir,
       };
       this.catalogs.set(key, (catalog = new PackageCatalog(sources, this.cacheDir, this.events)));
     }

@@ -16,7 +16,7 @@ import type { Events } from '../events.js';
 import { touch } from '../store/cache-prune.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { parseCoreMetadata, type CoreMetadata } from './core-metadata.js';
-import { httpGet, redact } from './http.js';
+import { httpGet, redact, type HttpResponse } from './http.js';
 import { normalizeName, parseWheelFilename } from './names.js';
 import type { Candidate } from './sources.js';
 import { writeUrlRecord } from './url-index.js';
@@ -224,8 +224,8 @@ export async function readWheelMetadata(path: string, filename: string): Promise
 const rangeHeaders = (range: string): Record<string, string> => ({ range: `bytes=${range}`, 'accept-encoding': 'identity' });
 const CONTENT_RANGE_RE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 
-async function drop(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => undefined);
+async function drop(res: HttpResponse): Promise<void> {
+  await res.cancel().catch(() => undefined);
 }
 
 /**
@@ -262,7 +262,7 @@ class RangeSource implements ZipSource {
     return first && first.start === 0 && first.data.length === this.size ? first.data : undefined;
   }
 
-  private async take(res: Response, wantStart: number | undefined): Promise<{ start: number; data: Buffer; total: number }> {
+  private async take(res: HttpResponse, wantStart: number | undefined): Promise<{ start: number; data: Buffer; total: number }> {
     if (res.status !== 206) {
       await drop(res);
       throw new RangeUnusable(`answered HTTP ${res.status} to a Range request`);
@@ -447,7 +447,7 @@ export class MetadataFetcher {
    */
   private async pep658(c: Candidate, url: string, expect: string | undefined): Promise<string | undefined> {
     const mdUrl = `${url}.metadata`;
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await httpGet(mdUrl, '*/*', c.authFrom);
     } catch (err) {

@@ -4,9 +4,30 @@
  */
 import pep440 from '@renovatebot/pep440';
 
+/**
+ * Results by argument: the library parses both sides with regular expressions on every call,
+ * and a resolution asks the same questions thousands of times. Bounded, cleared when full.
+ */
+function memo<T>(limit = 20_000): (key: string, make: () => T) => T {
+  const m = new Map<string, T>();
+  return (key, make) => {
+    let v = m.get(key);
+    if (v === undefined) {
+      if (m.size >= limit) m.clear();
+      v = make();
+      m.set(key, v);
+    }
+    return v;
+  };
+}
+const validMemo = memo<boolean>();
+const preMemo = memo<boolean>();
+const satisfiesMemo = memo<boolean>();
+const fitsMemo = memo<boolean>();
+
 /** Whether `v` is a valid PEP 440 version. */
 export function isVersion(v: string): boolean {
-  return pep440.valid(v) !== null;
+  return validMemo(v, () => pep440.valid(v) !== null);
 }
 
 /** Orders two valid versions (negative when a < b); invalid ones sort first, by text. */
@@ -20,7 +41,7 @@ export function compareVersions(a: string, b: string): number {
 
 /** Whether a version is a pre- or dev-release (PEP 440 "Pre-releases"). */
 export function isPrerelease(v: string): boolean {
-  return pep440.explain(v)?.is_prerelease ?? false;
+  return preMemo(v, () => pep440.explain(v)?.is_prerelease ?? false);
 }
 
 /** Whether the specifier names a pre-release itself (`>=2.0b1`), which admits pre-releases (PEP 440). */
@@ -39,7 +60,7 @@ export function mentionsPrerelease(specifier: string): boolean {
 export function satisfies(version: string, specifier: string, pre = false): boolean {
   if (!isVersion(version)) return false;
   if (specifier === '') return pre || !isPrerelease(version);
-  return pep440.satisfies(version, specifier, { prereleases: pre || mentionsPrerelease(specifier) });
+  return satisfiesMemo(`${version}|${specifier}|${pre}`, () => pep440.satisfies(version, specifier, { prereleases: pre || mentionsPrerelease(specifier) }));
 }
 
 /** Whether a specifier set is valid PEP 440. */
@@ -53,6 +74,10 @@ export function isSpecifier(specifier: string): boolean {
  * ruling a package out on a guess would be worse than a rare late failure.
  */
 export function pythonFits(python: string, requiresPython: string | undefined): boolean {
+  return fitsMemo(`${python}|${requiresPython ?? ''}`, () => fits(python, requiresPython));
+}
+
+function fits(python: string, requiresPython: string | undefined): boolean {
   const spec = (requiresPython ?? '').replace(/\s+/g, '');
   if (spec === '' || !isSpecifier(spec)) return true; // pip ignores an invalid Requires-Python too
   const parts = python.split('.');

@@ -109,7 +109,10 @@ function describeSpec(name: string, c: Criterion): string {
   return `${c.by} requires ${text}`;
 }
 
-/** The versions of a package that meet every criterion, best first; pre-releases only by PEP 440's rules. */
+/**
+ * The versions of a package that meet every criterion, in the order given (newest first);
+ * pre-releases only by PEP 440's rules; a preferred version first.
+ */
 function admissible(versions: VersionInfo[], criteria: Criterion[], allowPre: boolean, preferred: string | undefined): string[] {
   const specs = criteria.map((c) => c.specifier).filter((s) => s !== '');
   const exactPins = new Set(specs.filter((s) => /^===?[^,]*$/.test(s)).map((s) => s.replace(/^===?/, '')));
@@ -124,7 +127,6 @@ function admissible(versions: VersionInfo[], criteria: Criterion[], allowPre: bo
   let out = pick(pre);
   // PEP 440: pre-releases are accepted when no final release satisfies the specifier.
   if (out.length === 0 && !pre) out = pick(true);
-  out.sort((a, b) => compareVersions(b, a));
   if (preferred !== undefined) {
     const i = out.findIndex((v) => compareVersions(v, preferred) === 0);
     if (i > 0) out.unshift(...out.splice(i, 1));
@@ -157,7 +159,8 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
   const versionsOf = (name: string): Promise<VersionInfo[]> => {
     let p = versionCache.get(name);
     if (!p) {
-      p = provider.versions(name);
+      // Sorted once, newest first: candidates keep this order after filtering.
+      p = provider.versions(name).then((vs) => [...vs].sort((a, b) => compareVersions(b.version, a.version)));
       versionCache.set(name, p);
     }
     return p;

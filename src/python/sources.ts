@@ -6,7 +6,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, ShaleError } from '../errors.js';
-import { redact, httpGet } from './http.js';
+import { redact, httpGet, type HttpResponse } from './http.js';
+import { confirmPage, conditionalHeaders, isFresh, readPage, writePage } from './page-cache.js';
 import { parseHtmlLinks, parseJsonLinks, type Link } from './links.js';
 
 /** A file offered by a source: a link, or a local file (find-links directories). */
@@ -39,6 +40,8 @@ export interface PackageSources {
   projectDir: string;
   /** Page listings by URL, shared across lookups so a build reads each page once. */
   pages?: Map<string, Promise<Link[]>>;
+  /** Keeps index pages between builds (page-cache.ts). */
+  cacheDir?: string;
 }
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s);
@@ -82,6 +85,7 @@ function memo(s: PackageSources, url: string, load: () => Promise<Link[]>): Prom
 async function listFindLinksPage(url: string): Promise<Link[]> {
   const res = await httpGet(url, 'text/html, */*;q=0.1');
   if (!res.ok) {
+    await res.cancel();
     throw new ShaleError('SHALE_INDEX', `find-links page ${redact(url)} answered HTTP ${res.status} ${res.statusText}; check find-links`);
   }
   return parseHtmlLinks(await res.text(), res.url || url);
@@ -89,11 +93,32 @@ async function listFindLinksPage(url: string): Promise<Link[]> {
 
 const ACCEPT_SIMPLE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1';
 
-/** A project's page of a simple index: JSON if the server speaks PEP 691, else HTML. 404 means no files. */
-async function listIndexPage(pageUrl: string): Promise<Link[]> {
-  const res = await httpGet(pageUrl, ACCEPT_SIMPLE);
-  if (res.status === 404) return [];
+/**
+ * A project's page of a simple index: JSON if the server speaks PEP 691, else HTML. 404 means
+ * no files. With a cache directory, a page kept fresh (Cache-Control) is not asked for again, and
+ * a kept page is revalidated (ETag / Last-Modified; a 304 has no body).
+ */
+async function listIndexPage(pageUrl: string, cacheDir: string | undefined): Promise<Link[]> {
+  const cached = cacheDir === undefined ? undefined : await readPage(cacheDir, pageUrl);
+  if (cached && isFresh(cached)) return cached.links;
+  const res = await httpGet(pageUrl, ACCEPT_SIMPLE, undefined, conditionalHeaders(cached));
+  if (res.status === 304 && cached && cacheDir !== undefined) {
+    await res.cancel();
+    await confirmPage(cacheDir, cached, res);
+    return cached.links;
+  }
+  const links = await readIndexPage(res, pageUrl);
+  if (cacheDir !== undefined && res.ok) await writePage(cacheDir, pageUrl, links, res);
+  return links;
+}
+
+async function readIndexPage(res: HttpResponse, pageUrl: string): Promise<Link[]> {
+  if (res.status === 404) {
+    await res.cancel();
+    return [];
+  }
   if (!res.ok) {
+    await res.cancel();
     throw new ShaleError('SHALE_INDEX', `index page ${redact(pageUrl)} answered HTTP ${res.status} ${res.statusText}; check index-url and its credentials`);
   }
   const type = (res.headers.get('content-type') ?? '').toLowerCase();
@@ -126,7 +151,7 @@ export async function listCandidates(project: string, s: PackageSources): Promis
     }),
     ...(s.noIndex ? [] : indexUrls(s)).map(async (idx): Promise<Candidate[]> => {
       const page = projectPageUrl(idx, project);
-      const links = await memo(s, page, () => listIndexPage(page));
+      const links = await memo(s, page, () => listIndexPage(page, s.cacheDir));
       return links.map((l) => ({ ...l, origin: `index ${redact(idx)}`, authFrom: idx }));
     }),
   ]);

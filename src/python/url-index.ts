@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { splitCredentials } from './http.js';
+import { splitCredentials, type HttpResponse } from './http.js';
 
 /** What one download of `url` gave. */
 export interface UrlRecord {
@@ -67,7 +67,7 @@ export async function writeUrlRecord(cacheDir: string, url: string, rec: Omit<Ur
  * Whether a HEAD response shows the URL still serves the recorded file: the same length and
  * the same validators, with at least one validator to compare (a length alone proves nothing).
  */
-export function stillServes(rec: UrlRecord, head: Response): boolean {
+export function stillServes(rec: UrlRecord, head: HttpResponse): boolean {
   if (!head.ok) return false;
   const etag = head.headers.get('etag') ?? undefined;
   const lastModified = head.headers.get('last-modified') ?? undefined;
@@ -77,7 +77,7 @@ export function stillServes(rec: UrlRecord, head: Response): boolean {
 }
 
 /** A response's body length from `Content-Length`, when it is plain bytes (no content-encoding). */
-export function contentLength(res: Response): number | undefined {
+export function contentLength(res: HttpResponse): number | undefined {
   const enc = (res.headers.get('content-encoding') ?? 'identity').toLowerCase();
   if (enc !== 'identity') return undefined;
   const raw = res.headers.get('content-length');

@@ -7,9 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
 import { httpGet, redact } from './http.js';
@@ -68,7 +67,8 @@ export async function downloadToCache(
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   const res = await httpGet(url, '*/*', authFrom);
-  if (!res.ok || !res.body) {
+  if (!res.ok) {
+    await res.cancel();
     throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: HTTP ${res.status} ${res.statusText}`);
   }
   const total = Number(res.headers.get('content-length') ?? '') || undefined;
@@ -83,7 +83,7 @@ export async function downloadToCache(
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), tap, createWriteStream(tmp));
+    await pipeline(res.body, tap, createWriteStream(tmp));
     const sha256 = h.digest('hex');
     check(sha256);
     const final = cachedWheelPath(cacheDir, sha256, filename);

@@ -27,6 +27,8 @@ export interface SimpleIndexOptions {
   requiresPython?: Record<string, string>;
   /** Require HTTP Basic auth with these credentials. */
   auth?: { user: string; password: string };
+  /** `Cache-Control: max-age=N` on project pages, as PyPI sends (600); none by default. */
+  maxAge?: number;
 }
 
 export interface SimpleIndex {
@@ -238,8 +240,15 @@ export async function startSimpleIndex(dirs: string[], opts: SimpleIndexOptions 
       if (!files) return notFound(res);
       // PEP 503: a non-normalized name (or a missing slash) is redirected to the canonical URL.
       if (page[1] !== want || page[2] !== '/') return send(res, 301, 'text/plain', '', { location: `/simple/${want}/` });
-      if (json) return send(res, 200, 'application/vnd.pypi.simple.v1+json', projectJson(want, files), vary);
-      return send(res, 200, 'text/html; charset=utf-8', projectHtml(want, files), vary);
+      const [type, body] = json ? ['application/vnd.pypi.simple.v1+json', projectJson(want, files)] : ['text/html; charset=utf-8', projectHtml(want, files)];
+      // Project pages carry an ETag (and max-age when asked), and answer a matching If-None-Match with 304, as PyPI does.
+      const etag = `"${sha256(Buffer.from(body)).slice(0, 32)}"`;
+      const caching: Record<string, string> = { ...vary, etag, ...(o.maxAge !== undefined ? { 'cache-control': `max-age=${o.maxAge}, public` } : {}) };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, caching);
+        return void res.end();
+      }
+      return send(res, 200, type, body, caching);
     }
     const file = /^\/files\/([^/]+)$/.exec(decoded)?.[1];
     if (file !== undefined) {
