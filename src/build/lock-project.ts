@@ -26,6 +26,7 @@ import { parseReferenceAt } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { resolveBase } from './base.js';
 import { baseLibc } from './base-libc.js';
+import { FileHashes } from '../store/file-hashes.js';
 import type { BuildOptions } from './options.js';
 
 /** How to run `shale lock`. */
@@ -194,16 +195,24 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   const resolutions: Resolution[] = await Promise.all(
     envs.map(async (env): Promise<Resolution> => {
       const chosen = await chooseEnvironment(deps, env, ctx);
-      const packages = chosen.packages.map(({ pkg, wheel, requiredBy }): ResolvedPackage => {
-        const c = wheel.candidate;
-        const file: ResolvedPackage['file'] = { filename: wheel.filename, sha256: wheel.sha256, size: wheel.size };
-        if (c?.url !== undefined) file.url = c.url;
-        else if (c?.path !== undefined) file.path = c.path;
-        else throw new InputError('SHALE_LOCK_UNSUPPORTED', `${pkg.name} ${pkg.version} has only a source distribution, built on this machine; a lock cannot name a wheel that exists nowhere else. Publish a wheel of it to find-links or an index`);
-        const out: ResolvedPackage = { name: pkg.name, version: pkg.version, file, extras: pkg.extras ?? [], requiredBy };
-        if (c?.authFrom !== undefined) out.index = c.authFrom;
-        return out;
-      });
+      const packages = await Promise.all(
+        chosen.packages.map(async ({ pkg, wheel, requiredBy, sdist }): Promise<ResolvedPackage> => {
+          // A wheel built here from an sdist exists nowhere else: the lock names the sdist.
+          const c = sdist ?? wheel.candidate;
+          const sha256 = sdist ? (sdist.sha256 ?? (sdist.path ? (await FileHashes.in(opts.cacheDir).hash(sdist.path)).sha256 : undefined)) : wheel.sha256;
+          if (!c || sha256 === undefined) {
+            throw new InputError('SHALE_LOCK_UNSUPPORTED', `${pkg.name} ${pkg.version} comes from a source distribution whose hash nothing states; a lock must name every file by hash. Publish a wheel of it to find-links or an index`);
+          }
+          const file: ResolvedPackage['file'] = { filename: c.filename, sha256 };
+          const size = sdist ? sdist.size : wheel.size;
+          if (size !== undefined) file.size = size;
+          if (c.url !== undefined) file.url = c.url;
+          else if (c.path !== undefined) file.path = c.path;
+          const out: ResolvedPackage = { name: pkg.name, version: pkg.version, file, extras: pkg.extras ?? [], requiredBy };
+          if (c.authFrom !== undefined) out.index = c.authFrom;
+          return out;
+        }),
+      );
       return { env, packages };
     }),
   );

@@ -13,6 +13,7 @@ import { checkLockComplete } from './lock-check.js';
 import { readWheelMetadata } from './metadata-fetch.js';
 import { TargetProvider, type PackageCatalog } from './provider.js';
 import type { LockedPackage } from './requirements.js';
+import type { Candidate } from './sources.js';
 import { resolve } from './resolver.js';
 import type { TargetEnv } from './tags.js';
 
@@ -22,6 +23,8 @@ export interface ChosenPackage {
   wheel: WheelChoice;
   /** Who required it (resolutions only): package names and versions, or the input file. */
   requiredBy: string[];
+  /** The sdist the wheel was built from, when a resolution found no wheel (a lock names the sdist). */
+  sdist?: Candidate;
 }
 
 /** The packages of one target image. */
@@ -89,7 +92,7 @@ export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx:
     const pkg: LockedPackage = { name: node.name, version: node.version, hashes: [], source: { file: deps.file, line: 0 } };
     if (node.extras.length) pkg.extras = node.extras;
     const wheel = await resolveWheel(pkg, env, catalog.sources, cacheDir, events, { candidates: [file] });
-    return { pkg, wheel, requiredBy: node.requiredBy };
+    return { pkg, wheel, requiredBy: node.requiredBy, ...(choice.build ? { sdist: choice.build } : {}) };
   });
   return { packages, unpinned: packages.filter((p) => !pinned.has(p.pkg.name)).length };
 }

@@ -70,7 +70,7 @@ export function httpHead(url: string, authFrom?: string): Promise<HttpResponse> 
 let client: Http | undefined;
 function http(): Http {
   const env = Number(process.env['SHALE_REGISTRY_TIMEOUT']);
-  client ??= new Http({ userAgent: 'shale', timeoutMs: env > 0 ? env * 1000 : 120_000 });
+  client ??= new Http({ userAgent: 'shale', peer: 'package index', timeoutMs: env > 0 ? env * 1000 : 120_000 });
   return client;
 }
 
@@ -132,7 +132,7 @@ async function httpRequest(method: 'GET' | 'HEAD', url: string, accept: string, 
       return wrap(res, target.toString());
     }
   } catch (err) {
-    const why = err instanceof Error ? `: ${err.message}` : '';
-    throw new ShaleError('SHALE_NETWORK', `cannot ${method} ${redact(url)}${why}; check the URL and the network (or use find-links with a local directory)`, { cause: err });
+    const why = err instanceof Error ? ` (${err.message})` : '';
+    throw new ShaleError('SHALE_NETWORK', `cannot ${method} ${redact(url)}${why}; check the URL and the network, or use find-links with a local directory`, { cause: err });
   }
 }

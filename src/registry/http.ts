@@ -83,6 +83,8 @@ export function mayCarryCredentials(url: URL, insecure: ReadonlySet<string>): bo
 /** How the HTTP layer connects: timeouts, trusted CAs, cancellation. */
 export interface HttpOptions {
   userAgent: string;
+  /** What the peers are, for messages ("registry" unless said: "package index"). */
+  peer?: string;
   /** Longest wait for a response's headers, or between two pieces of a body, before the request fails (and may be retried). */
   timeoutMs: number;
   trust?: TrustOptions;
@@ -118,7 +120,7 @@ export class Http {
       return await this.exchange(req, signal);
     } catch (err) {
       if (this.options.signal?.aborted) throw new InterruptedError();
-      throw networkError(req.url.host, err);
+      throw networkError(req.url.host, err, this.options.peer);
     }
   }
 
@@ -187,35 +189,36 @@ const TLS_TRUST = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TL
 export const isTlsTrustError = (err: unknown): boolean => err instanceof NetworkError && TLS_TRUST.test(err.netCode);
 
 /** Turns a low-level error into a message that names the host and says what to do. */
-export function networkError(host: string, err: unknown): ShaleError {
+export function networkError(host: string, err: unknown, peer = 'registry'): ShaleError {
   if (err instanceof ShaleError) return err;
+  const trustHint = peer === 'registry' ? `give its CA with --registry-ca FILE (or SSL_CERT_FILE), or for a test registry pass --insecure-registry ${host}` : 'give its CA with SSL_CERT_FILE';
   const code = errorCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'ECONNREFUSED') {
-    return new NetworkError(`cannot reach registry ${host}: connection refused; is it running?`, code, false, err);
+    return new NetworkError(`cannot reach ${peer} ${host}: connection refused; is it running?`, code, false, err);
   }
   if (code === 'ENOTFOUND') {
-    return new NetworkError(`cannot reach registry ${host}: host name not found; check the name and your network`, code, false, err);
+    return new NetworkError(`cannot reach ${peer} ${host}: host name not found; check the name and your network`, code, false, err);
   }
   if (TLS_TRUST.test(code)) {
     return new NetworkError(
-      `cannot reach registry ${host}: its TLS certificate is not trusted (${code}); give its CA with --registry-ca FILE (or SSL_CERT_FILE), or for a test registry pass --insecure-registry ${host}`,
+      `cannot reach ${peer} ${host}: its TLS certificate is not trusted (${code}); ${trustHint}`,
       code, false, err,
     );
   }
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(msg)) {
     return new NetworkError(
-      `cannot reach registry ${host}: TLS handshake failed (it may speak plain HTTP); for a test registry pass --insecure-registry ${host}`,
+      `cannot reach ${peer} ${host}: TLS handshake failed (it may speak plain HTTP); for a test registry pass --insecure-registry ${host}`,
       code || 'EPROTO', false, err,
     );
   }
   if (code === TIMEOUT_HEADERS || code === TIMEOUT_BODY) {
-    return new NetworkError(`registry ${host} stopped answering (${code === TIMEOUT_HEADERS ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
+    return new NetworkError(`${peer} ${host} stopped answering (${code === TIMEOUT_HEADERS ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
   }
   if (TEMPORARY.has(code)) {
-    return new NetworkError(`network error talking to registry ${host}: ${code} (${msg})`, code, true, err);
+    return new NetworkError(`network error talking to ${peer} ${host}: ${code} (${msg})`, code, true, err);
   }
-  return new NetworkError(`network error talking to registry ${host}: ${msg}`, code || 'UNKNOWN', false, err);
+  return new NetworkError(`network error talking to ${peer} ${host}: ${msg}`, code || 'UNKNOWN', false, err);
 }
 
 function errorCode(err: unknown): string {
