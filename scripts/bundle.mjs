@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI into one file (dist/shale.mjs). Loading one module instead of a
-// hundred cuts shale's start-up from ~0.4 s to ~0.1 s, which every command, and a no-op
-// rebuild most of all, pays. bin/shale falls back to dist/src/cli/main.js without it.
+// Bundles the compiled code into two self-contained files: dist/shale.mjs (the CLI) and
+// dist/lib.mjs (the library, `import ... from 'shale'`). Loading one module instead of a hundred
+// cuts shale's start-up from ~0.4 s to ~0.1 s, which every command, and a no-op rebuild most of
+// all, pays; and with every dependency inside, the npm package installs nothing else (it has no
+// runtime dependencies). bin/shale falls back to dist/src/cli/main.js without the bundle.
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/shale.mjs',
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   logLevel: 'warning',
+  define: { 'process.env.SHALE_BUNDLED_VERSION': JSON.stringify(version) },
   // CommonJS dependencies call require(); give the ES module bundle one.
   banner: { js: "import { createRequire as __shaleRequire } from 'node:module'; const require = __shaleRequire(import.meta.url);" },
-});
+};
+await build({ ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/shale.mjs' });
+await build({ ...common, entryPoints: ['dist/src/index.js'], outfile: 'dist/lib.mjs' });

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
@@ -27,9 +28,21 @@ const registryCa = (): Option => repeatable('--registry-ca <file>', 'trust this 
 /** Aborted on Ctrl-C: registry work stops, abandoned uploads are DELETEd, the CLI exits 130. */
 const interrupt = new AbortController();
 
+/** shale's version: set in the bundle at build time, else read from package.json beside dist/. */
+function version(): string {
+  const bundled = process.env.SHALE_BUNDLED_VERSION;
+  if (bundled) return bundled;
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function program(): Command {
   const p = new Command('shale')
     .description('Daemonless, layered, reproducible container images for Python services')
+    .version(version(), '-V, --version', 'print the version')
     .option('--debug', 'print error causes and stack traces')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

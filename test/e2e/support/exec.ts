@@ -1,32 +1,23 @@
 // Running external tools (registry, podman, skopeo, ...) from e2e tests, with errors that say
 // which tool failed, how, and which Debian package provides it when it is missing.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Debian package that provides each external tool the e2e tests use (see .ci/run). */
-export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
-  'docker-registry': 'docker-registry',
-  podman: 'podman',
-  runc: 'runc',
-  skopeo: 'skopeo',
-  umoci: 'umoci',
-  buildah: 'buildah',
-  mmdebstrap: 'mmdebstrap',
-  htpasswd: 'apache2-utils',
-  openssl: 'openssl',
-  python3: 'python3',
-  'apt-get': 'apt',
-  'dpkg-deb': 'dpkg',
-  patchelf: 'patchelf',
-};
+/**
+ * Debian package that provides each external tool the e2e tests use: scripts/test-tools.json,
+ * the one list that scripts/install-test-tools.mjs (run by `npm test` and .ci/run) installs.
+ */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = (
+  JSON.parse(readFileSync(new URL('../../../../scripts/test-tools.json', import.meta.url), 'utf8')) as { tools: Record<string, string> }
+).tools;
 
 /** A required external program is not installed. */
 export class ToolMissingError extends Error {
   readonly code = 'SHALE_TEST_TOOL_MISSING';
   constructor(readonly tool: string) {
     const pkg = TOOL_PACKAGES[tool] ?? tool;
-    super(`"${tool}" was not found on PATH; install it with \`apt-get install -y ${pkg}\` (.ci/run does this)`);
+    super(`"${tool}" was not found on PATH; install it with \`apt-get install -y ${pkg}\` (scripts/install-test-tools.mjs installs every tool the tests need)`);
     this.name = 'ToolMissingError';
   }
 }
