@@ -11,6 +11,7 @@
 //                                     written to bench/results/latest-resolve.json
 //   BENCH_CPU_PROF=DIR                shale's runs in the resolution phase write --cpu-prof profiles to DIR
 //   BENCH_INDEX=plain                 the resolution index without PyPI's caching headers (default: pypi)
+//   BENCH_PIP_PYTHON=PATH             the Python whose pip the resolution phase runs (default: python3's)
 //
 // Then, shale alone: a small app (PyYAML native + six pure) built for linux/amd64 + linux/arm64
 // against linux/amd64 alone, cold, on a two-platform base (issue "Multi-platform images"). Last,
@@ -645,8 +646,15 @@ function runResolution(root: string, reg: Registry, fits: () => boolean, firstRe
 
 /** The lines the resolution phase adds to the output: its table, and why it is missing when it failed. */
 function resolutionLines(r: ResolveResult | undefined, error: string | undefined): string[] {
-  if (r) return ['', resolveTable(r), `index: ${r.index.files} wheels of ${r.index.projects} projects (${fmtMB(r.index.wheelBytes)} MB), ${r.index.headers === 'pypi' ? `PyPI's caching headers (pages ${r.index.pageCacheControl}, files ${r.index.fileCacheControl})` : 'the test index\'s own headers (BENCH_INDEX=plain)'}; requirements: ${r.requirements.join(', ')}; packages: shale ${r.packages.shale ?? '-'}, pip ${r.packages.pip ?? '-'}, image ${r.packages.build ?? '-'}; first build of the unlocked project ${r.noop.firstBuildSeconds.toFixed(2)} s; ${r.pip}`];
-  return error ? ['', `resolution phase FAILED: ${error}`] : [];
+  if (!r) return error ? ['', `resolution phase FAILED: ${error}`] : [];
+  const headers = r.index.headers === 'pypi' ? `PyPI's caching headers (pages ${r.index.pageCacheControl}; files ${r.index.fileCacheControl})` : "the test index's own headers (BENCH_INDEX=plain)";
+  const p = r.packages;
+  return [
+    '',
+    resolveTable(r),
+    `index: ${r.index.files} wheels of ${r.index.projects} projects (${fmtMB(r.index.wheelBytes)} MB), ${headers}; requirements: ${r.requirements.join(', ')}`,
+    `packages: shale ${p.shale ?? '-'}, pip ${p.pip ?? '-'}, image ${p.build ?? '-'}; the untimed first build of the unlocked project ${r.noop.firstBuildSeconds.toFixed(2)} s; ${r.pip}`,
+  ];
 }
 
 /** BENCH_ONLY=resolve: the registry, the base and the resolution phase; bench/results/latest-resolve.json. */
@@ -656,12 +664,15 @@ async function resolveOnly(root: string, reg: Registry): Promise<void> {
   const skipped: string[] = [];
   const fits = (): boolean => (Date.now() - started) / 1000 + first <= BUDGET_S;
   const r = await runResolution(root, reg, fits, (x) => (first = x), skipped);
+  const startup = await startupSeconds([shaleBin(), '--help']);
+  const nodeStartup = await startupSeconds(['-e', '0']);
   const tgs = resolveTargets(r);
   const outFile = join(repoRoot(), 'bench', 'results', 'latest-resolve.json');
   await mkdir(dirname(outFile), { recursive: true });
-  const result = { when: new Date().toISOString(), machine: await machine(), repeat: REPEAT, budgetSeconds: BUDGET_S, skipped, measuredSeconds: (Date.now() - started) / 1000, resolution: r, targets: tgs };
+  const result = { when: new Date().toISOString(), machine: await machine(), repeat: REPEAT, budgetSeconds: BUDGET_S, skipped, measuredSeconds: (Date.now() - started) / 1000, resolution: r, shaleStartupSeconds: startup, nodeStartupSeconds: nodeStartup, targets: tgs };
   await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
   const lines = [`shale lock vs pip (dry-run resolution), medians of up to ${REPEAT} runs; ${cpus().length} cores`, ...resolutionLines(r, undefined)];
+  lines.push(`shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`);
   if (skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${skipped.join(', ')}`);
   lines.push('', 'targets (the resolution phase):', ...tgs.map(targetLine), '', `written to ${outFile}`);
   process.stdout.write(['', ...lines].join('\n') + '\n');

@@ -7,6 +7,7 @@ import { platformString, type Platform } from '../oci/types.js';
 import type { Entry } from '../layer/entry.js';
 import { collectFiles } from '../plan/app-files.js';
 import { planLayers } from '../plan/layers.js';
+import { prehashFiles } from '../plan/fingerprint.js';
 import { BlobPusher, pushArtifact } from '../publish/registry.js';
 import { writeLayout } from '../publish/layout.js';
 import { writeTarball } from '../publish/tarball.js';
@@ -75,18 +76,18 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, events: Events, st
     const cacheFrom = opts.noCache ? [] : [...(pushRef ? [pushRef] : []), ...opts.cacheFrom.map((r) => parseReferenceAt('--cache-from', r))];
 
     const resolver = new PackageResolver(spec, opts.cacheDir, events);
-    const hashes = FileHashes.in(opts.cacheDir);
+    const hashes = FileHashes.in(opts.cacheDir, events);
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
     const collecting = collectFiles(spec.projectDir, spec.app, spec.exclude, events);
     // While the registry answers: read the lock and hash the app's files (both memoized; a
     // failure here is reported by the step that needs the result).
-    void Promise.all([resolver.dependencies(), collecting.then((app) => Promise.all(app.map((e) => e.type === 'file' && e.source && hashes.hash(e.source))))]).catch(() => undefined);
+    void Promise.all([resolver.dependencies(), collecting.then((app) => prehashFiles(app, hashes))]).catch(() => undefined);
     const [bases, app, remote] = await Promise.all([
       resolveBase(client, baseRef, platforms, opts.mirrors),
       collecting,
       registryLayers(client, cacheFrom, events, pushRef),
     ]);
-    const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs), records: new LayerRecords(opts.cacheDir), remote, client };
+    const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs, events), records: new LayerRecords(opts.cacheDir, events), remote, client };
     const ctx: BuildContext = {
       spec, opts, events, client, remote, app, platforms, resolver, hashes,
       maker: new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: spec.projectDir }),
@@ -118,8 +119,9 @@ async function platformImage(ctx: BuildContext, resolved: BaseImage, platform: P
   const env = { python: py.python, platform, libc: libc ?? UNUSED_LIBC };
   const [packages, libs] = await Promise.all([resolver.packages(env, py.layout), resolver.libs(py.layout)]);
   const plans = await planLayers({ spec, layout: py.layout, packages, libs, app: ctx.app, epoch: opts.epoch, hashes: ctx.hashes, baseLayers: base.layers.length, caCerts: await resolver.caCerts() });
-  // Every lookup first, so the builds that remain queue together and the heaviest start first.
-  await Promise.all(plans.map((p) => maker.lookup(p)));
+  // Every lookup first, so the builds that remain queue together and the heaviest start first;
+  // with them, the check that no two layers write one path differently (before anything is made).
+  await Promise.all([maker.checkPaths(plans, packages, py.layout, opts.cacheDir), ...plans.map((p) => maker.lookup(p))]);
   // Uploads start as each layer exists; a failure surfaces when the push waits for them.
   const early = (l: Layer) => void ctx.pusher?.layer(l).catch(() => undefined);
   base.layers.forEach(early);

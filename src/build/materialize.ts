@@ -1,11 +1,15 @@
 import { availableParallelism } from 'node:os';
 import type { Events } from '../events.js';
-import { limiter } from '../limit.js';
+import { limiter, mapLimit } from '../limit.js';
 import { writeLayerBlob } from '../layer/blob.js';
 import type { Layer } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor } from '../oci/types.js';
 import { describeChange } from '../plan/explain.js';
-import type { LayerInputs, PlannedLayer } from '../plan/layers.js';
+import { fingerprint } from '../plan/fingerprint.js';
+import type { LayerInputs, PackageInput, PlannedLayer } from '../plan/layers.js';
+import { PackageFiles, packageFilesKey, packageRoots, reachesRoots, underRoots } from '../plan/package-files.js';
+import { checkPathConflicts, type ClaimSet } from '../plan/path-conflicts.js';
+import type { InstallLayout } from '../python/layout.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { FingerprintIndex, IndexedLayer } from '../store/fingerprint-index.js';
@@ -41,6 +45,8 @@ export class LayerMaker {
   private readonly lookups = new Map<string, Promise<IndexedLayer | undefined>>();
   /** One layer build per core: gzip is the bottleneck, and more at once only adds memory. */
   private readonly building = limiter(Math.max(1, availableParallelism()));
+  /** Installed file lists of packages, shared by every platform (see checkPaths). */
+  private packageFiles: PackageFiles | undefined;
 
   constructor(
     private readonly cache: LayerCache,
@@ -65,6 +71,46 @@ export class LayerMaker {
     const prev = (await this.cache.records.get(record)) as LayerInputs | undefined;
     if (prev && typeof prev === 'object' && 'kind' in prev) return `rebuilt, ${describeChange(prev, plan.inputs)}`;
     return 'built (no layer with these inputs in the local cache or the registry)';
+  }
+
+  /**
+   * Refuses, before any layer is made, a path that two of the planned layers (or two packages of
+   * one layer) write differently (plan/path-conflicts.ts). File layers' paths are in their
+   * inputs; packages' come from their cached file lists (PackageFiles), so a reused layer is not
+   * built and, once listed, its wheel not opened. A set of packages found free of conflicts is
+   * recorded, so a rebuild that changes no package reads no list: the app, the CA bundle and
+   * local libraries outside the package directories are checked against each other only.
+   */
+  async checkPaths(plans: readonly PlannedLayer[], packages: readonly PackageInput[], layout: InstallLayout, cacheDir: string): Promise<void> {
+    const fileSets: ClaimSet[] = [];
+    const ownerOf = new Map<PlannedLayer, ClaimSet>();
+    for (const plan of plans) {
+      if (plan.inputs.kind === 'packages') continue;
+      const set = { owner: { layer: plan.name, label: FILE_LAYER_LABELS[plan.inputs.kind], package: false }, files: plan.inputs.files };
+      fileSets.push(set);
+      ownerOf.set(plan, set);
+    }
+    if (!packages.length) return checkPathConflicts(fileSets);
+    // The verdict depends on the packages and on the file layers that reach where packages write
+    // (local libraries in site-packages, say); the app in its workdir does not.
+    const roots = packageRoots(layout);
+    const near = plans.filter((p) => ownerOf.has(p) && reachesRoots(ownerOf.get(p)!.files, roots));
+    const verdict = ['path-conflicts', fingerprint({ format: VERDICT_FORMAT, packages: packages.map((p) => packageFilesKey(p, layout)).sort(), near: near.map((p) => p.fingerprint).sort() })];
+    if (!this.opts.noCache && (await this.cache.records.get(verdict)) === true) return checkPathConflicts(fileSets);
+
+    this.packageFiles ??= new PackageFiles(cacheDir, !this.opts.noCache);
+    const files = this.packageFiles;
+    const byName = new Map(packages.map((p) => [p.name, p]));
+    // In layer order, lowest first, so a message can say which file would win.
+    const owners = plans.flatMap((plan) => (plan.inputs.kind === 'packages' ? plan.inputs.wheels.map((w) => ({ plan, pkg: byName.get(w.name) })) : [{ plan, pkg: undefined }]));
+    const sets = await mapLimit(owners, 8, async ({ plan, pkg }): Promise<ClaimSet> => {
+      if (!pkg) return ownerOf.get(plan) ?? { owner: { layer: plan.name, label: plan.name, package: false }, files: [] };
+      return { owner: { layer: plan.name, label: `${pkg.name} ${pkg.version}`, package: true }, files: await files.files(pkg, layout) };
+    });
+    checkPathConflicts(sets);
+    // Leaving the other file layers out next time is sound only while packages stay below the
+    // roots (installWheel guarantees it; this keeps the shortcut honest if that ever changes).
+    if (sets.every((s) => !s.owner.package || s.files.every((f) => f.kind === 'd' || underRoots(f.path, roots)))) await this.cache.records.set(verdict, true);
   }
 
   /**
@@ -117,6 +163,12 @@ export class LayerMaker {
     return { layer, reason: this.opts.noCache ? 'built (--no-cache)' : 'built' };
   }
 }
+
+/** Bumped when what a recorded path-conflict verdict means changes. */
+const VERDICT_FORMAT = 1;
+
+/** How conflict messages name the layers that hold the project's own files. */
+const FILE_LAYER_LABELS = { app: 'the app', libs: 'the local libraries', 'ca-certs': 'the CA bundle' } as const;
 
 /**
  * The layer under this build's name: a reused layer may have been made under another name with

@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, basename } from 'node:path';
+import { readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve, basename } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
@@ -7,6 +7,7 @@ import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../python/libc.js';
 import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
+import { followLink, isInside } from '../plan/host-paths.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
 
@@ -16,10 +17,13 @@ import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
  * every key and resolves paths against DIR. All config errors surface here, naming file and key.
  */
 export async function loadBuildSpec(dir: string): Promise<BuildSpec> {
-  const projectDir = resolve(dir);
-  const st = await stat(projectDir).catch(() => undefined);
-  if (!st) throw new InputError('SHALE_NO_PROJECT', `project directory ${projectDir} does not exist; pass the directory of your app to \`shale build DIR\``);
-  if (!st.isDirectory()) throw new InputError('SHALE_NO_PROJECT', `${projectDir} is not a directory; pass the directory of your app to \`shale build DIR\``);
+  const given = resolve(dir);
+  const st = await stat(given).catch(() => undefined);
+  if (!st) throw new InputError('SHALE_NO_PROJECT', `project directory ${given} does not exist; pass the directory of your app to \`shale build DIR\``);
+  if (!st.isDirectory()) throw new InputError('SHALE_NO_PROJECT', `${given} is not a directory; pass the directory of your app to \`shale build DIR\``);
+  // Symlinks resolved, so "inside the project" compares real paths: a path inside it that is a
+  // symlink out of it is caught, and a project reached through a symlink still works.
+  const projectDir = await realpath(given);
   const { file, table, where } = await readRawConfig(projectDir);
   const parsed = shaleConfigSchema.safeParse(table);
   if (!parsed.success) throw configError(file, where, parsed.error);
@@ -87,14 +91,38 @@ function configError(file: string, where: string, err: z.core.$ZodError): InputE
   return new InputError('SHALE_CONFIG_INVALID', `${file}: ${lines.join('; ')}`);
 }
 
-function insideProject(projectDir: string, file: string, key: string, p: string): string {
+/**
+ * The absolute path of `p` (relative to the project, as written in the config) with symlinks
+ * followed, or undefined when nothing is there. It must stay inside the project directory, as
+ * written and as resolved: a symlink out of the project would bring host files into the image
+ * (or into an error message). `what` names the key for messages.
+ */
+async function insideProject(projectDir: string, file: string, what: string, p: string, hint = ''): Promise<string | undefined> {
   const abs = resolve(projectDir, p);
-  const rel = relative(projectDir, abs);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new InputError('SHALE_PATH_OUTSIDE', `${file}: \`${key}\` path "${p}" is outside the project directory ${projectDir}; only files inside the project can go into the image`);
+  if (!isInside(projectDir, abs)) {
+    throw new InputError('SHALE_PATH_OUTSIDE', `${file}: ${what} path "${p}" is outside the project directory ${projectDir}; only files inside the project can go into the image${hint}`);
   }
-  return abs;
+  // Any component may be a symlink, not only the last: always resolve the whole path.
+  const target = await readlink(abs).catch(() => p);
+  const real = await followLink(abs, `${file}: ${what} path "${p}"`, target, 'point the key at a path inside the project');
+  if (real === undefined) return undefined;
+  if (!isInside(projectDir, real)) {
+    throw new InputError(
+      'SHALE_PATH_OUTSIDE',
+      `${file}: ${what} path "${p}" resolves to ${real} (through a symlink), outside the project directory ${projectDir}; only files inside the project are read for the image: copy what you need into the project, or change the key${hint}`,
+    );
+  }
+  return real;
 }
+
+/** A dangling symlink gets its own words: the path is there, what it points at is not. */
+async function missingWhy(abs: string): Promise<string> {
+  const target = await readlink(abs).catch(() => undefined);
+  return target === undefined ? 'does not exist' : `is a symlink to "${target}", which does not exist`;
+}
+
+/** find-links entries written as relative paths are project paths; URLs and absolute paths name a wheel directory anywhere on purpose. */
+const isProjectPath = (entry: string): boolean => !/^[a-z][a-z0-9+.-]*:/i.test(entry) && !isAbsolute(entry);
 
 async function toSpec(projectDir: string, file: string, where: string, c: ShaleConfig): Promise<BuildSpec> {
   const platforms: Platform[] = (c.platforms ?? ['linux/amd64']).map((s, i) => {
@@ -106,32 +134,51 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   const app: AppSource[] = [];
   for (const [i, item] of (c.app ?? ['.']).entries()) {
     const from = typeof item === 'string' ? item : item.from;
-    const abs = insideProject(projectDir, file, keyPath(where, ['app', i]), from);
-    const st = await stat(abs).catch(() => undefined);
-    if (!st) throw new InputError('SHALE_APP_MISSING', `${file}: \`${keyPath(where, ['app', i])}\` path "${from}" does not exist in ${projectDir}`);
+    const key = keyPath(where, ['app', i]);
+    const abs = await insideProject(projectDir, file, `\`${key}\``, from);
+    if (abs === undefined) throw new InputError('SHALE_APP_MISSING', `${file}: \`${key}\` path "${from}" ${await missingWhy(resolve(projectDir, from))} in ${projectDir}`);
+    const st = await stat(abs);
     const kind = st.isDirectory() ? 'dir' : 'file';
-    const to = typeof item === 'string' ? (kind === 'dir' ? workdir : `${workdir.replace(/\/$/, '')}/${basename(abs)}`) : item.to.startsWith('/') ? item.to : `${workdir.replace(/\/$/, '')}/${item.to}`;
+    // The name in the image is the one written, not the one a symlink leads to.
+    const name = basename(resolve(projectDir, from));
+    const to = typeof item === 'string' ? (kind === 'dir' ? workdir : `${workdir.replace(/\/$/, '')}/${name}`) : item.to.startsWith('/') ? item.to : `${workdir.replace(/\/$/, '')}/${item.to}`;
     app.push({ from: abs, to, kind });
   }
   let lock: string | undefined;
   if (c.lock !== undefined) {
-    lock = insideProject(projectDir, file, keyPath(where, ['lock']), c.lock);
-    if (!(await stat(lock).catch(() => undefined))) throw new InputError('SHALE_LOCK_MISSING', `${file}: \`${keyPath(where, ['lock'])}\` file "${c.lock}" does not exist in ${projectDir}`);
+    const key = keyPath(where, ['lock']);
+    lock = await insideProject(projectDir, file, `\`${key}\``, c.lock);
+    if (lock === undefined) throw new InputError('SHALE_LOCK_MISSING', `${file}: \`${key}\` file "${c.lock}" ${await missingWhy(resolve(projectDir, c.lock))} in ${projectDir}`);
   } else {
     for (const name of DEFAULT_LOCK_FILES) {
-      const st = await stat(join(projectDir, name)).catch(() => undefined);
-      if (st?.isFile()) {
-        lock = join(projectDir, name);
+      // Found by name, so also checked: a requirements.txt that is a symlink out of the project is not read.
+      const found = await insideProject(projectDir, file, `the default lock (no \`lock\` key; found ${name})`, name);
+      if (found && (await stat(found)).isFile()) {
+        lock = found;
         break;
       }
     }
   }
-  const layers: ExplicitLayer[] | undefined = c.layers?.map((l, i) => {
-    const out: ExplicitLayer = { name: l.name };
-    if (l.packages !== undefined) out.packages = l.packages;
-    if (l.paths !== undefined) out.paths = l.paths.map((p, j) => insideProject(projectDir, file, keyPath(where, ['layers', i, 'paths', j]), p));
-    return out;
-  });
+  for (const [i, entry] of (c['find-links'] ?? []).entries()) {
+    const hint = '; to use a wheel directory outside the project on purpose, write its absolute path';
+    if (isProjectPath(entry)) await insideProject(projectDir, file, `\`${keyPath(where, ['find-links', i])}\``, entry, hint);
+  }
+  let layers: ExplicitLayer[] | undefined;
+  if (c.layers) {
+    layers = [];
+    for (const [i, l] of c.layers.entries()) {
+      const out: ExplicitLayer = { name: l.name };
+      if (l.packages !== undefined) out.packages = l.packages;
+      if (l.paths !== undefined) {
+        out.paths = [];
+        for (const [j, p] of l.paths.entries()) {
+          // A missing directory stays as written: installing the library names it (SHALE_LIB_MISSING).
+          out.paths.push((await insideProject(projectDir, file, `\`${keyPath(where, ['layers', i, 'paths', j])}\``, p)) ?? resolve(projectDir, p));
+        }
+      }
+      layers.push(out);
+    }
+  }
   const spec: BuildSpec = {
     projectDir,
     configFile: file,

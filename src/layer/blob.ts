@@ -37,15 +37,22 @@ export function layerGzip(): Transform {
   return new ParallelGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
 }
 
-/** Writes the entries as a tar+gzip blob into the sink, hashing both forms in one pass. */
+/**
+ * Writes the entries as a tar+gzip blob into the sink, hashing both forms in one pass. Returns
+ * only when both sides are done, also on failure: the sink removes its temporary file before
+ * the error reaches the caller (who may end the process). When the sink failed (a full disk),
+ * that is the error; the tar side then only saw its output close.
+ */
 export async function writeLayerBlob(entries: readonly Entry[], opts: TarOptions, sink: BlobSink): Promise<LayerBlob> {
   const tarDigest = new DigestingStream();
   const out = new PassThrough();
   const stored = sink.put(out);
-  await Promise.all([
-    pipeline(tarStream(entries, opts), tarDigest, layerGzip(), out),
-    stored,
-  ]);
-  const { digest, size } = await stored;
-  return { digest, size, diffId: tarDigest.digest() };
+  const [made, put] = await Promise.allSettled([pipeline(tarStream(entries, opts), tarDigest, layerGzip(), out), stored]);
+  if (put.status === 'rejected' && (made.status === 'fulfilled' || isPrematureClose(made.reason))) throw put.reason;
+  if (made.status === 'rejected') throw made.reason;
+  if (put.status === 'rejected') throw put.reason;
+  return { digest: put.value.digest, size: put.value.size, diffId: tarDigest.digest() };
 }
+
+const isPrematureClose = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';

@@ -5,6 +5,8 @@ import type { Entry, FileEntry } from '../layer/entry.js';
 import type { FileHashes } from '../store/file-hashes.js';
 import { normalizeEntries } from '../layer/tar.js';
 import type { Digest } from '../oci/types.js';
+import { mapLimit } from '../limit.js';
+import { FS_BUDGET } from './host-paths.js';
 
 /** One entry of a layer as its fingerprint sees it: where it lands, its kind and mode, its content hash. */
 export interface EntryInput {
@@ -27,13 +29,23 @@ export async function entryInputs(entries: readonly Entry[], hashes?: FileHashes
     for await (const chunk of await e.open()) h.update(chunk as Buffer);
     return h.digest('hex');
   };
-  return Promise.all(
-    normalizeEntries(entries).map(async (e): Promise<EntryInput> => {
-      if (e.type === 'dir') return { path: e.path, kind: 'd', content: '' };
-      if (e.type === 'symlink') return { path: e.path, kind: 'l', content: e.target };
-      return { path: e.path, kind: (e.mode & 0o111) !== 0 ? 'f755' : 'f644', content: await content(e) };
-    }),
-  );
+  // FS_BUDGET files at a time: all at once ran out of descriptors (EMFILE) past `ulimit -n`
+  // files and held a read buffer per file (2 GB for 100k files).
+  return mapLimit(normalizeEntries(entries), FS_BUDGET, async (e): Promise<EntryInput> => {
+    if (e.type === 'dir') return { path: e.path, kind: 'd', content: '' };
+    if (e.type === 'symlink') return { path: e.path, kind: 'l', content: e.target };
+    return { path: e.path, kind: (e.mode & 0o111) !== 0 ? 'f755' : 'f644', content: await content(e) };
+  });
+}
+
+/**
+ * Hashes the host files of `entries` into `hashes` ahead of planning (so it overlaps with
+ * registry round trips), FS_BUDGET files at a time, whatever their number. Failures are left for
+ * planning to report: it asks for the same hashes.
+ */
+export async function prehashFiles(entries: readonly Entry[], hashes: FileHashes): Promise<void> {
+  const sources = entries.flatMap((e) => (e.type === 'file' && e.source ? [e.source] : []));
+  await mapLimit(sources, FS_BUDGET, (s) => hashes.hash(s).catch(() => undefined));
 }
 
 /** The fingerprint of a layer: a digest of the canonical JSON of everything that decides its bytes. */

@@ -8,6 +8,7 @@ import type { InstallLayout } from '../python/layout.js';
 import type { Digest } from '../oci/types.js';
 import { mapLimit } from '../limit.js';
 import { entryInputs, fingerprint, type EntryInput } from './fingerprint.js';
+import { mergePackageEntries } from './package-files.js';
 import type { FileHashes } from '../store/file-hashes.js';
 
 /** A third-party package ready for layering: its wheel, and its installed files on demand. */
@@ -102,8 +103,9 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
     createdBy: `shale: ${name}: ${sorted.map((p) => `${p.name}==${p.version}`).join(' ')}`,
     fingerprint: fingerprint(inputs),
     inputs,
-    // At most a few wheels fetched and installed at once, as before planning became lazy.
-    entries: async () => (await mapLimit(sorted, 4, (p) => p.entries())).flat(),
+    // At most a few wheels fetched and installed at once, as before planning became lazy. A path
+    // two of them install identically (a namespace package's __init__.py) is written once.
+    entries: async () => mergePackageEntries(name, sorted, await mapLimit(sorted, 4, (p) => p.entries()), layout),
     weight: sorted.reduce((n, p) => n + p.size, 0),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, ShaleError, wrap } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
@@ -6,6 +6,7 @@ import { canonicalBytes } from '../oci/canonical-json.js';
 import type { Artifact } from '../oci/image.js';
 import { Annotation, MediaType, type Descriptor, type Digest, type ImageIndex } from '../oci/types.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { makeDir } from '../store/disk-errors.js';
 import { artifactBlobs, imagePlatform, type ArtifactBlob } from '../store/artifact-blobs.js';
 import { storeSource } from '../store/blob-source.js';
 import { FsBlobStore, isNotFound } from '../store/blob-store.js';
@@ -33,7 +34,7 @@ const LAYER_CONCURRENCY = 4;
  */
 export async function writeLayout(dir: string, artifact: Artifact, opts: LayoutOptions = {}): Promise<Digest> {
   const events = opts.events ?? noEvents;
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  await makeDir(join(dir, 'blobs', 'sha256'), dir);
   await ensureLayoutFile(dir);
   const existing = await readIndexFile(dir);
 

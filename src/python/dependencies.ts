@@ -67,7 +67,7 @@ export async function readDependencies(spec: DependencySpec): Promise<Dependenci
       const lock = await readLock(spec.lock, { extras: spec.extras, groups: spec.groups, ...(pyproject ? { pyproject: pyproject.file } : {}) });
       return { kind: 'lock', lock, roots: lock.format === 'poetry' ? [] : (declared?.roots ?? []) };
     }
-    const req = await readRequirements(spec.lock);
+    const req = await readRequirements(spec.lock, spec.projectDir);
     if (req.hashMode) return { kind: 'lock', lock: requirementsLock(req), roots: [] };
     return { kind: 'resolve', file: req.file, roots: rootsOf(req.lines), constraints: rootsOf(req.constraints), options: req.options };
   }

@@ -15,6 +15,7 @@ import { TargetProvider, type PackageCatalog } from './provider.js';
 import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
 import { resolve } from './resolver.js';
+import { readResolution, resolutionKey, writeResolution, type KeptPackage } from './resolution-cache.js';
 import type { TargetEnv } from './tags.js';
 
 /** One package of an image, and its wheel for the target. */
@@ -54,6 +55,26 @@ export async function wheelMetadata(ctx: EnvironmentContext, w: WheelChoice): Pr
 
 const CONCURRENCY = 8;
 
+/** Resolves `deps` for `env` from the sources, and keeps the result while the sources allow. */
+async function resolveFresh(deps: Extract<Dependencies, { kind: 'resolve' }>, env: TargetEnv, ctx: EnvironmentContext, pre: boolean, key: string): Promise<{ packages: KeptPackage[]; warnings: string[] }> {
+  const { catalog, cacheDir } = ctx;
+  const provider = new TargetProvider(catalog, env);
+  const result = await resolve(
+    { roots: deps.roots, constraints: deps.constraints, env, allowPre: pre, ...(ctx.preferences ? { preferences: ctx.preferences } : {}) },
+    provider,
+  );
+  const packages = await Promise.all(
+    result.packages.map(async (node): Promise<KeptPackage> => {
+      const { choice } = await provider.files(node.name, node.version);
+      const file = choice.best ?? choice.build;
+      if (!file) throw new Error(`resolver chose ${node.name} ${node.version}, which has no file for the target`);
+      return { ...node, file, sdist: choice.best === undefined };
+    }),
+  );
+  if (catalog.sources.freshness) await writeResolution(cacheDir, key, catalog.sources.freshness, packages, result.warnings);
+  return { packages, warnings: result.warnings };
+}
+
 /** The packages `deps` give the target `env`; see the file comment. */
 export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx: EnvironmentContext): Promise<Environment> {
   const { catalog, cacheDir, events } = ctx;
@@ -69,30 +90,21 @@ export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx:
     return { packages };
   }
 
-  const provider = new TargetProvider(catalog, env);
-  const result = await resolve(
-    {
-      roots: deps.roots,
-      constraints: deps.constraints,
-      env,
-      allowPre: deps.options.pre === true,
-      ...(ctx.preferences ? { preferences: ctx.preferences } : {}),
-    },
-    provider,
-  );
-  for (const w of result.warnings) events({ type: 'log', level: 'warn', message: `${basename(deps.file)}: ${w}` });
+  const pre = deps.options.pre === true;
+  const sources = catalog.sources;
+  const key = resolutionKey({ roots: deps.roots, constraints: deps.constraints, pre, preferences: ctx.preferences }, env, sources);
+  const kept = await readResolution(cacheDir, key);
+  const resolved = kept ?? (await resolveFresh(deps, env, ctx, pre, key));
+  for (const w of resolved.warnings) events({ type: 'log', level: 'warn', message: `${basename(deps.file)}: ${w}` });
   const pinned = new Set(deps.roots.filter((r) => /^===?[^,*]+$/.test(r.req.specifier)).map((r) => r.req.name));
-  const packages = await mapLimit(result.packages, CONCURRENCY, async (node): Promise<ChosenPackage> => {
+  const packages = await mapLimit(resolved.packages, CONCURRENCY, async (node): Promise<ChosenPackage> => {
     if (node.yanked !== undefined) {
       events({ type: 'log', level: 'warn', message: `${node.name} ${node.version} is yanked${node.yanked ? ` (${node.yanked})` : ''}; it is installed because it is pinned with ==` });
     }
-    const { choice } = await provider.files(node.name, node.version);
-    const file = choice.best ?? choice.build;
-    if (!file) throw new Error(`resolver chose ${node.name} ${node.version}, which has no file for the target`);
     const pkg: LockedPackage = { name: node.name, version: node.version, hashes: [], source: { file: deps.file, line: 0 } };
     if (node.extras.length) pkg.extras = node.extras;
-    const wheel = await resolveWheel(pkg, env, catalog.sources, cacheDir, events, { candidates: [file] });
-    return { pkg, wheel, requiredBy: node.requiredBy, ...(choice.build ? { sdist: choice.build } : {}) };
+    const wheel = await resolveWheel(pkg, env, sources, cacheDir, events, { candidates: [node.file] });
+    return { pkg, wheel, requiredBy: node.requiredBy, ...(node.sdist ? { sdist: node.file } : {}) };
   });
   return { packages, unpinned: packages.filter((p) => !pinned.has(p.pkg.name)).length };
 }

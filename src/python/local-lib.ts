@@ -4,13 +4,15 @@
  * importlib.metadata (and scanners) list it. Nothing is built; no sdist or wheel is made.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open as openFile, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseToml } from 'smol-toml';
 import { InputError } from '../errors.js';
 import { bufferEntry, type Entry, type FileEntry } from '../layer/entry.js';
+import { mapLimit } from '../limit.js';
+import { FS_BUDGET, walkTree } from '../plan/host-paths.js';
 import { launcherScript, parseScriptEntryPoints } from './entry-points.js';
 import { INSTALLER, type InstalledDist } from './install.js';
 import type { InstallLayout } from './layout.js';
@@ -102,23 +104,49 @@ async function findImportables(dir: string, importName: string): Promise<{ root:
 /** Project files that sit inside a flat package's directory but are not part of the package. */
 const FLAT_PROJECT_FILES = new Set(['pyproject.toml', 'setup.py', 'setup.cfg', 'MANIFEST.in', 'tests']);
 
-async function walk(root: string, rel: string, out: string[], skipTop?: Set<string>): Promise<void> {
-  const st = await stat(join(root, rel));
-  if (!st.isDirectory()) {
-    out.push(rel);
-    return;
+/** One thing of a package to install: a file (hashed for RECORD) or a symlink inside the library. */
+type PackageItem = { kind: 'file'; rel: string; abs: string; mode: number; size: number } | { kind: 'symlink'; rel: string; target: string };
+
+const LIB_FIX = 'remove it (hidden files, __pycache__ and *.pyc are never installed)';
+
+/**
+ * The files and symlinks of the importable `name` under `root` (a package directory or a module
+ * file), FS_BUDGET file-system calls at a time. Symlinks are kept as symlinks, never followed,
+ * and must point inside the library's directory `libDir` (a target elsewhere would not be in
+ * site-packages); a dangling one is an error, as is a name that is not UTF-8 (see walkTree).
+ */
+async function packageItems(root: string, name: string, libDir: string, skipTop?: Set<string>): Promise<PackageItem[]> {
+  const top = join(root, name);
+  const st = await lstat(top);
+  if (!st.isDirectory()) return st.isFile() ? [{ kind: 'file', rel: name, abs: top, mode: st.mode, size: st.size }] : [];
+  const label = (rel: string): string => `${join(top, rel)} (in local library ${libDir})`;
+  const items = await walkTree(top, {
+    root: libDir,
+    choose: (rel) => {
+      const base = posix.basename(rel);
+      return skipped(base) || (skipTop?.has(base) === true && !rel.includes('/')) ? 'out' : 'in';
+    },
+    label,
+    fix: LIB_FIX,
+  });
+  const out: PackageItem[] = [];
+  for (const item of items) {
+    const rel = posix.join(name, item.rel);
+    if (item.kind === 'file') out.push({ kind: 'file', rel, abs: item.abs, mode: item.mode, size: item.size });
+    else if (item.kind === 'symlink') out.push({ kind: 'symlink', rel, target: item.target });
+    else if (item.kind === 'dangling') {
+      throw new InputError('SHALE_SYMLINK_DANGLING', `${label(item.rel)} is a symlink to "${item.target}", which does not exist; point it at a file of the library or ${LIB_FIX}`);
+    }
   }
-  for (const name of (await readdir(join(root, rel))).sort()) {
-    if (skipped(name) || skipTop?.has(name)) continue;
-    await walk(root, posix.join(rel, name), out);
-  }
+  return out;
 }
 
-async function fileEntry(src: string, dest: string): Promise<{ entry: FileEntry; sha256: string }> {
-  const st = await stat(src);
+async function fileEntry(item: Extract<PackageItem, { kind: 'file' }>, dest: string): Promise<{ entry: FileEntry; sha256: string }> {
   const h = createHash('sha256');
-  await pipeline(createReadStream(src), h);
-  const entry: FileEntry = { type: 'file', path: dest.replace(/^\/+/, ''), mode: st.mode & 0o111 ? 0o755 : 0o644, size: st.size, open: () => createReadStream(src) };
+  // O_NOFOLLOW: a symlink put in the file's place after the walk is not followed.
+  const opener = () => openFile(item.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  await pipeline((await opener()).createReadStream(), h);
+  const entry: FileEntry = { type: 'file', path: dest.replace(/^\/+/, ''), mode: item.mode & 0o111 ? 0o755 : 0o644, size: item.size, open: async () => (await opener()).createReadStream() };
   return { entry, sha256: h.digest('hex') };
 }
 
@@ -150,13 +178,17 @@ export async function installLocalLib(dir: string, layout: InstallLayout): Promi
     size += e.size;
     rows.push({ path: posix.relative(site, `/${e.path}`), hash, size: String(e.size) });
   };
-  for (const name of names.sort()) {
-    const rels: string[] = [];
-    await walk(root, name, rels, flat ? FLAT_PROJECT_FILES : undefined);
-    for (const rel of rels) {
-      const { entry, sha256 } = await fileEntry(join(root, rel), posix.join(site, rel));
-      add(entry, recordHashFromHex(sha256));
-    }
+  const libDir = await realpath(dir);
+  const items: PackageItem[] = [];
+  for (const name of names.sort()) items.push(...(await packageItems(root, name, libDir, flat ? FLAT_PROJECT_FILES : undefined)));
+  const files = items.filter((i) => i.kind === 'file');
+  const hashed = await mapLimit(files, FS_BUDGET, (f) => fileEntry(f, posix.join(site, f.rel)));
+  for (const { entry, sha256 } of hashed) add(entry, recordHashFromHex(sha256));
+  for (const link of items) {
+    if (link.kind !== 'symlink') continue;
+    const path = posix.join(site, link.rel);
+    entries.push({ type: 'symlink', path: path.slice(1), target: link.target });
+    rows.push({ path: posix.relative(site, path), hash: '', size: '' });
   }
   const distInfo = posix.join(site, `${meta.name.replace(/[-.]+/g, '_')}-${meta.version}.dist-info`);
   const text = (p: string, data: string, mode = 0o644): void => add(bufferEntry(p.slice(1), data, mode), recordHash(data));

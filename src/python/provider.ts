@@ -34,6 +34,8 @@ export class PackageCatalog {
     readonly events: Events = noEvents,
   ) {
     this.metadata = new MetadataFetcher(cacheDir, events);
+    // What the listings are read from, and for how long they stay valid (resolution-cache.ts).
+    sources.freshness ??= { until: Number.MAX_SAFE_INTEGER, dirs: new Map() };
   }
 
   /** The files the sources offer for a project, by normalized version. */

@@ -5,7 +5,8 @@
  * `--hash` on a line) the file is a lock: every line must pin one version, and what it pins is
  * installed exactly and checked for completeness.
  */
-import { dirname, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { evaluateMarker, markerEnv } from './markers.js';
 import { normalizeVersion } from './names.js';
@@ -79,6 +80,8 @@ export interface Requirements {
   options: RequirementsOptions;
   /** pip's hash-checking mode (`--require-hashes`, or a `--hash` on any line): the file is a complete lock. */
   hashMode: boolean;
+  /** The project directory: `-r` / `-c` files must resolve inside it (symlinks followed). */
+  root?: string;
 }
 
 export const HOW_TO_PIN =
@@ -100,8 +103,9 @@ export async function parseRequirements(file: string): Promise<LockedPackage[]> 
  * lines, index options and whether pip would be in hash-checking mode. Unsupported lines are
  * InputErrors naming file:line and what to do.
  */
-export async function readRequirements(file: string): Promise<Requirements> {
+export async function readRequirements(file: string, root?: string): Promise<Requirements> {
   const out: Requirements = { file: resolve(file), lines: [], constraints: [], options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] }, hashMode: false };
+  if (root !== undefined) out.root = await realpath(root).catch(() => resolve(root));
   await readInto(out.file, out, [], false);
   if (out.lines.some((l) => l.hashes.length > 0)) out.hashMode = true;
   return out;
@@ -164,6 +168,15 @@ export function logicalLines(content: string): Line[] {
 async function readInto(file: string, out: Requirements, stack: string[], constraint: boolean): Promise<void> {
   if (stack.includes(file)) {
     throw new InputError('SHALE_LOCK_CYCLE', `requirements file ${file} includes itself (via ${stack.join(' → ')}); remove the -r cycle`);
+  }
+  if (out.root !== undefined && stack.length > 0) {
+    // An include that leaves the project could read a host file (`-r /etc/shadow`) and print
+    // its lines in an error; only files of the project are read.
+    const real = await realpath(file).catch(() => file);
+    const rel = relative(out.root, real);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new InputError('SHALE_PATH_OUTSIDE', `${stack[stack.length - 1]}: the included file ${file}${real !== file ? ` (resolves to ${real})` : ''} is outside the project directory ${out.root}; copy it into the project and include it from there`);
+    }
   }
   let content: string;
   try {

@@ -7,7 +7,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, ShaleError } from '../errors.js';
 import { redact, httpGet, type HttpResponse } from './http.js';
-import { confirmPage, conditionalHeaders, isFresh, readPage, writePage } from './page-cache.js';
+import { confirmPage, conditionalHeaders, freshness, isFresh, readPage, writePage } from './page-cache.js';
 import { parseHtmlLinks, parseJsonLinks, type Link } from './links.js';
 
 /** A file offered by a source: a link, or a local file (find-links directories). */
@@ -42,6 +42,20 @@ export interface PackageSources {
   pages?: Map<string, Promise<Link[]>>;
   /** Keeps index pages between builds (page-cache.ts). */
   cacheDir?: string;
+  /** Filled in as sources are read: how long what was listed stays valid (see {@link Freshness}). */
+  freshness?: Freshness;
+}
+
+/**
+ * How long the listings read so far stay valid, so a resolution made from them can be reused:
+ * until the first index page goes stale (its Cache-Control), and while no find-links directory
+ * changed (its mtime moves when a file is added or removed).
+ */
+export interface Freshness {
+  /** ms since 1970; 0 when something read cannot be trusted later without asking again. */
+  until: number;
+  /** find-links directories read → their mtime then. */
+  dirs: Map<string, number>;
 }
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s);
@@ -57,7 +71,7 @@ function indexUrls(s: PackageSources): string[] {
   return [...(s.indexUrl ? [s.indexUrl] : []), ...(s.extraIndexUrls ?? [])];
 }
 
-async function listDirectory(entry: string, projectDir: string): Promise<Candidate[]> {
+async function listDirectory(entry: string, projectDir: string, freshness: Freshness | undefined): Promise<Candidate[]> {
   const dir = entry.startsWith('file:') ? fileURLToPath(entry) : isAbsolute(entry) ? entry : resolve(projectDir, entry);
   let st;
   try {
@@ -66,6 +80,7 @@ async function listDirectory(entry: string, projectDir: string): Promise<Candida
     throw new InputError('SHALE_FIND_LINKS_MISSING', `find-links entry "${entry}" does not exist (looked at ${dir}); fix find-links in [tool.shale] or the requirements file`);
   }
   const origin = `find-links ${entry}`;
+  freshness?.dirs.set(dir, st.mtimeMs);
   if (st.isFile()) return [{ filename: basename(dir), path: dir, origin }];
   const names = (await readdir(dir)).sort();
   return names.map((filename) => ({ filename, path: join(dir, filename), origin }));
@@ -98,10 +113,17 @@ const ACCEPT_SIMPLE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi
  * no files. With a cache directory, a page kept fresh (Cache-Control) is not asked for again, and
  * a kept page is revalidated (ETag / Last-Modified; a 304 has no body).
  */
-async function listIndexPage(pageUrl: string, cacheDir: string | undefined): Promise<Link[]> {
+async function listIndexPage(pageUrl: string, cacheDir: string | undefined, fresh: Freshness | undefined): Promise<Link[]> {
+  const until = (t: number): void => {
+    if (fresh) fresh.until = Math.min(fresh.until, t);
+  };
   const cached = cacheDir === undefined ? undefined : await readPage(cacheDir, pageUrl);
-  if (cached && isFresh(cached)) return cached.links;
+  if (cached && isFresh(cached)) {
+    until(cached.checkedAt + cached.maxAgeMs);
+    return cached.links;
+  }
   const res = await httpGet(pageUrl, ACCEPT_SIMPLE, undefined, conditionalHeaders(cached));
+  until(Date.now() + freshness(res));
   if (res.status === 304 && cached && cacheDir !== undefined) {
     await res.cancel();
     await confirmPage(cacheDir, cached, res);
@@ -145,13 +167,14 @@ export function projectPageUrl(indexUrl: string, normalizedName: string): string
 export async function listCandidates(project: string, s: PackageSources): Promise<Candidate[]> {
   const lists = await Promise.all([
     ...s.findLinks.map(async (f): Promise<Candidate[]> => {
-      if (!isHttp(f)) return listDirectory(f, s.projectDir);
+      if (!isHttp(f)) return listDirectory(f, s.projectDir, s.freshness);
+      if (s.freshness) s.freshness.until = 0; // find-links pages are not kept: asked again every time
       const links = await memo(s, f, () => listFindLinksPage(f));
       return links.map((l) => ({ ...l, origin: `find-links ${redact(f)}` }));
     }),
     ...(s.noIndex ? [] : indexUrls(s)).map(async (idx): Promise<Candidate[]> => {
       const page = projectPageUrl(idx, project);
-      const links = await memo(s, page, () => listIndexPage(page, s.cacheDir));
+      const links = await memo(s, page, () => listIndexPage(page, s.cacheDir, s.freshness));
       return links.map((l) => ({ ...l, origin: `index ${redact(idx)}`, authFrom: idx }));
     }),
   ]);

@@ -14,6 +14,8 @@ import { noEvents, type Events } from '../events.js';
 import { httpGet, redact } from './http.js';
 import { touch } from '../store/cache-prune.js';
 import { hashFile } from '../store/file-hashes.js';
+import { isDiskError, makeDir, writeFailure } from '../store/disk-errors.js';
+import { liveTemp } from '../store/live-temps.js';
 
 export { hashFile } from '../store/file-hashes.js';
 
@@ -64,7 +66,7 @@ export async function downloadToCache(
   authFrom?: string,
 ): Promise<Downloaded> {
   const dir = join(cacheDir, 'wheels');
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir, cacheDir);
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   const res = await httpGet(url, '*/*', authFrom);
   if (!res.ok) {
@@ -82,8 +84,12 @@ export async function downloadToCache(
       cb(null, chunk);
     },
   });
+  const done = liveTemp(tmp);
   try {
-    await pipeline(res.body, tap, createWriteStream(tmp));
+    await pipeline(res.body, tap, createWriteStream(tmp)).catch((err: unknown) => {
+      // A full disk or a refused write names the cache, not the download.
+      throw isDiskError(err) ? writeFailure(err, tmp, cacheDir) : err;
+    });
     const sha256 = h.digest('hex');
     check(sha256);
     const final = cachedWheelPath(cacheDir, sha256, filename);
@@ -99,6 +105,9 @@ export async function downloadToCache(
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ShaleError) throw err;
+    if (isDiskError(err)) throw writeFailure(err, tmp, cacheDir);
     throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    done();
   }
 }

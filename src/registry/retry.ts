@@ -47,3 +47,13 @@ export function markGaveUp(err: unknown, tries: number): void {
     err.message = `${err.message} (gave up after ${tries} tries)`;
   }
 }
+
+/**
+ * The debug line that announces a retry. Registry errors already begin with the action that
+ * failed ("pushing blob …: registry answered 503"), so the action is said once, not twice.
+ */
+export function retryLine(action: string, err: unknown, delayMs: number, attempt: number, tries: number): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const what = msg.startsWith(action) ? msg : `${action}: ${msg}`;
+  return `${what}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${tries})`;
+}

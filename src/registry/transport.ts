@@ -10,7 +10,8 @@ import {
   NetworkError, discard, endpointCandidates, header, isTlsTrustError, readText,
   type Endpoint, type Http, type HttpRequest, type HttpResponse, type Method,
 } from './http.js';
-import { isTemporary, markGaveUp, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
+import { wrongNameMessage } from './tls.js';
+import { isTemporary, markGaveUp, parseRetryAfter, retryDelay, retryLine, type RetryPolicy } from './retry.js';
 
 export { isTemporary, type RetryPolicy };
 
@@ -80,7 +81,7 @@ export class RegistryTransport {
         res = await this.http.send({ method: 'GET', url: new URL('/v2/', endpoint.origin), headers: {}, verifyTls: endpoint.verifyTls });
       } catch (err) {
         if (err instanceof InterruptedError) throw err;
-        lastErr = err instanceof NetworkError && !err.temporary ? rename(err, host, registry) : err;
+        lastErr = err instanceof NetworkError && !err.temporary ? rename(certificateFor(err, host), host, registry) : err;
         if (isTlsTrustError(err)) trustErr = lastErr;
         continue;
       }
@@ -124,7 +125,9 @@ export class RegistryTransport {
       const req: HttpRequest = { method: x.method, url, headers, verifyTls };
       if (body !== undefined) req.body = body;
       if (x.cleanup) req.cleanup = true;
-      const res = await this.http.send(req);
+      const res = await this.http.send(req).catch((err: unknown) => {
+        throw certificateFor(err, url.host);
+      });
 
       if (res.statusCode === 401 && sameOrigin) {
         const challenge = parseChallenge(header(res, 'www-authenticate'));
@@ -167,7 +170,7 @@ export class RegistryTransport {
           throw err;
         }
         const delay = retryDelay(err, attempt, this.retry);
-        this.events({ type: 'log', level: 'debug', message: `${action}: ${(err as Error).message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${this.retry.tries})` });
+        this.events({ type: 'log', level: 'debug', message: retryLine(action, err, delay, attempt, this.retry.tries) });
         try {
           await sleep(delay, undefined, this.http.signal ? { signal: this.http.signal } : {});
         } catch {
@@ -186,6 +189,12 @@ export async function responseError(res: HttpResponse, action: string, head = fa
   const wait = parseRetryAfter(header(res, 'retry-after'));
   if (wait !== undefined) err.retryAfterMs = wait;
   return err;
+}
+
+/** A certificate for other host names is not an untrusted CA: say which names it is for (tls.ts). */
+function certificateFor<E>(err: E, host: string): E | NetworkError {
+  const message = err instanceof NetworkError ? wrongNameMessage(host, err) : undefined;
+  return message && err instanceof NetworkError ? new NetworkError(message, err.netCode, false, err.cause) : err;
 }
 
 // Messages name the registry the user wrote ("docker.io"), not only its API host.

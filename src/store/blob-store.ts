@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { ShaleError } from '../errors.js';
 import { digestHex, isDigest, sha256 } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
 import { writeStreamAtomic, type WrittenBlob } from './atomic-file.js';
+import { makeDir } from './disk-errors.js';
 import { digestMismatch, verifyingStream } from './verifying-stream.js';
 
 /** What `verify` found: the blob is sound, absent, or was corrupt (and has been deleted). */
@@ -68,8 +69,8 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) throw new ShaleError('SHALE_BLOB_NOT_FOUND', `blob ${d} is not in ${this.root} (no file ${file}).`, { cause: err });
       throw err;
     }
-    const verify = verifyingStream(d, `blob ${d} in ${this.root}`);
     // A corrupt blob is removed as soon as it is found, so the next build makes it afresh.
+    const verify = verifyingStream(d, `blob ${d} in ${this.root}`, 'it has been removed, so the next build writes it again');
     verify.on('error', (err: unknown) => {
       if (err instanceof ShaleError && err.code === 'SHALE_BLOB_CORRUPT') void unlink(file).catch(() => undefined);
     });
@@ -86,10 +87,11 @@ export class FsBlobStore implements BlobStore {
     }
     await this.ensureDir();
     // Until the content is hashed its name is unknown: stage beside the blobs, then rename.
+    const place = { what: `a new blob in ${this.dir}`, dir: this.root };
     return writeStreamAtomic(join(this.dir, 'incoming'), src, (w) => {
       if (expect !== undefined && w.digest !== expect) throw digestMismatch(`storing a blob in ${this.root}`, expect, w.digest, w.size);
       return this.path(w.digest);
-    });
+    }, place);
   }
 
   async putBytes(b: Buffer): Promise<WrittenBlob> {
@@ -133,7 +135,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private ensureDir(): Promise<unknown> {
-    this.ready ??= mkdir(this.dir, { recursive: true }).catch((err: unknown) => {
+    this.ready ??= makeDir(this.dir, this.root).catch((err: unknown) => {
       this.ready = undefined;
       throw err;
     });

@@ -111,7 +111,7 @@ const itemDirs = (cacheDir: string): [CacheKind, string][] => [
   ['wheel-metadata', join(cacheDir, 'metadata')],
 ];
 /** Where the metadata lives (file-hashes.json aside). */
-const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'libc', 'index-pages', join('wheels', 'urls')].map((d) => join(cacheDir, d));
+const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'libc', 'index-pages', 'resolutions', join('wheels', 'urls')].map((d) => join(cacheDir, d));
 /** Where builds write temporary files: every one of those. */
 const tempDirs = (cacheDir: string): string[] => [...itemDirs(cacheDir).map(([, dir]) => dir), ...metadataDirs(cacheDir)];
 

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Events } from '../events.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { isNotFound } from './blob-store.js';
+import { DamageReport, damageOf } from './cache-damage.js';
+import { makeDir } from './disk-errors.js';
 
 interface Known {
   /** size, mtimeMs, ctimeMs and inode: any write to the file changes at least one. */
@@ -31,26 +35,66 @@ export class FileHashes {
   private known: Promise<Map<string, Known>> | undefined;
   private readonly pending = new Map<string, Promise<string>>();
   private dirty = false;
+  private readonly damage = new DamageReport();
 
   private constructor(private readonly file: string) {}
 
-  /** The hash cache of a cache directory (one instance per directory and process). */
-  static in(cacheDir: string): FileHashes {
+  /**
+   * The hash cache of a cache directory (one instance per directory and process). `events`
+   * (the build's) hears that a damaged file was ignored; callers without one may omit it.
+   */
+  static in(cacheDir: string, events?: Events): FileHashes {
     const file = join(cacheDir, 'file-hashes.json');
     let h = FileHashes.open_.get(file);
     if (!h) {
       h = new FileHashes(file);
       FileHashes.open_.set(file, h);
     }
+    if (events) h.damage.attach(events);
     return h;
   }
 
+  /**
+   * Reads the file once. A damaged one (empty, cut short, garbage: a crash or a full disk) is
+   * read as empty and rewritten at `save`, with a warning: it only saves work, so it must never
+   * fail a build.
+   */
   private load(): Promise<Map<string, Known>> {
     this.known ??= readFile(this.file, 'utf8').then(
-      (t) => new Map(Object.entries(JSON.parse(t) as Record<string, Known>)),
-      () => new Map<string, Known>(),
+      (text) => this.parse(text),
+      (err: unknown) => {
+        if (!isNotFound(err)) this.damaged(err instanceof Error ? err.message : String(err));
+        return new Map<string, Known>();
+      },
     );
     return this.known;
+  }
+
+  private parse(text: string): Map<string, Known> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      this.damaged(damageOf(text, err));
+      return new Map();
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      this.damaged('it is not a JSON object');
+      return new Map();
+    }
+    const known = new Map<string, Known>();
+    let bad = 0;
+    for (const [path, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (isKnown(v)) known.set(path, { key: v.key, sha256: v.sha256 });
+      else bad++;
+    }
+    if (bad) this.damaged(`${bad} of its entries are not {key, sha256}`);
+    return known;
+  }
+
+  private damaged(problem: string): void {
+    this.dirty = true; // rewritten at save, even when nothing new was hashed
+    this.damage.damaged(this.file, 'file-hash cache', problem);
   }
 
   /** The sha256 (hex) and size of a file, from memory when its stat data is unchanged. */
@@ -74,12 +118,18 @@ export class FileHashes {
     return { sha256: await p, size: st.size };
   }
 
-  /** Writes what was learned (atomically; the last of two concurrent writers wins, both are valid). */
+  /**
+   * Writes what was learned (atomically; the last of two concurrent writers wins, both are
+   * valid). A full disk or a refused permission is a ShaleError naming the cache directory.
+   */
   async save(): Promise<void> {
     if (!this.dirty || !this.known) return;
     const known = await this.known;
-    await mkdir(dirname(this.file), { recursive: true });
+    await makeDir(dirname(this.file), dirname(this.file));
     await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(known)));
     this.dirty = false;
   }
 }
+
+const isKnown = (v: unknown): v is Known =>
+  typeof v === 'object' && v !== null && typeof (v as Known).key === 'string' && typeof (v as Known).sha256 === 'string' && /^[0-9a-f]{64}$/.test((v as Known).sha256);

@@ -1,10 +1,12 @@
-import { createWriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline as pipeStreams, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { DigestingStream } from '../oci/digest.js';
 import type { Digest } from '../oci/types.js';
-import { removeQuietly, syncAndRename, tempPathFor } from './atomic-file.js';
+import { fileSink, removeQuietly, syncAndRename, tempPathFor } from './atomic-file.js';
+import { isWriteFailure, writeFailure } from './disk-errors.js';
+import { liveTemp } from './live-temps.js';
 import { digestMismatch } from './verifying-stream.js';
 
 /** Fixed header fields, so the same content always gives the same tar bytes. */
@@ -61,23 +63,30 @@ export async function addStream(pack: Pack, name: string, size: number, src: Rea
 /**
  * Writes a tar file atomically: `fill` adds the entries to a tar-stream pack, which is written to
  * a temporary file beside `file` and renamed into place only when everything succeeded, so a
- * failed write leaves no archive (and no half archive) at `file`.
+ * failed write leaves no archive (and no half archive) at `file`, and no temporary file. A full
+ * disk or a directory this user may not write is a ShaleError naming `file` and its directory.
  */
 export async function writeTarAtomic(file: string, fill: (pack: Pack) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(file);
+  const done = liveTemp(tmp);
   const pack = tarPack();
-  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+  const out = fileSink(tmp, file, dirname(file));
   const written = pipeline(pack as AsyncIterable<Buffer>, out);
   try {
     // If the output fails (disk full), stop at once rather than wait for `fill` to notice.
     await Promise.all([fill(pack).then(() => pack.finalize()), written]);
-    await syncAndRename(tmp, file);
+    await syncAndRename(tmp, file).catch((err: unknown) => {
+      throw writeFailure(err, file, dirname(file));
+    });
   } catch (err) {
     pack.destroy();
     out.destroy();
-    await written.catch(() => undefined);
+    const writeErr = await written.then(() => undefined, (e: unknown) => e);
     await removeQuietly(tmp);
-    throw err;
+    // A full disk also breaks whatever `fill` was adding; the disk is what the user must fix.
+    throw isWriteFailure(writeErr) ? writeErr : err;
+  } finally {
+    done();
   }
 }
 

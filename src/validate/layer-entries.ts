@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -15,6 +16,8 @@ export interface LayerEntry {
   linkname?: string;
   /** Set for regular files that are ELF. */
   elf?: ElfHeader;
+  /** sha256 (hex) of a regular file's bytes: two layers may ship the same file (namespace `__init__.py`). */
+  sha256?: string;
 }
 
 /** "./usr/bin/" → "/usr/bin"; "" and "./" → "/". */
@@ -31,8 +34,8 @@ function entryType(t: string | null | undefined): LayerEntry['type'] {
 }
 
 /**
- * Streams a gzip'd layer through tar-stream and lists its entries, reading only the first
- * bytes of each file (for its ELF header). Nothing is written to disk.
+ * Streams a gzip'd layer through tar-stream and lists its entries, with each file's sha256 and
+ * its first bytes (for its ELF header). Nothing is written to disk.
  */
 export async function readLayerEntries(open: () => Promise<Readable>, where: string): Promise<LayerEntry[]> {
   const out: LayerEntry[] = [];
@@ -46,7 +49,9 @@ export async function readLayerEntries(open: () => Promise<Readable>, where: str
       if (header.linkname) e.linkname = e.type === 'link' ? normalizeTarPath(header.linkname) : header.linkname;
       const head: Buffer[] = [];
       let have = 0;
+      const hash = e.type === 'file' ? createHash('sha256') : undefined;
       for await (const chunk of entry) {
+        hash?.update(chunk as Buffer);
         if (have < ELF_HEAD_BYTES) {
           head.push(chunk as Buffer);
           have += (chunk as Buffer).length;
@@ -55,6 +60,7 @@ export async function readLayerEntries(open: () => Promise<Readable>, where: str
       if (e.type === 'file') {
         const elf = readElfHeader(Buffer.concat(head));
         if (elf) e.elf = elf;
+        if (hash) e.sha256 = hash.digest('hex');
       }
       out.push(e);
     }

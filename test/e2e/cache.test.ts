@@ -63,7 +63,8 @@ test('shale cache info and prune: old layers go, the next build makes them again
   // Forty days pass without a build: everything built then is old.
   const old = new Date(Date.now() - 40 * 86_400_000);
   const dir = join(cache, 'blobs', 'sha256');
-  for (const n of await readdir(dir)) await utimes(join(dir, n), old, old);
+  // Every item ages: layer blobs, and what the build learned about its wheels (metadata, file lists).
+  for (const d of [dir, join(cache, 'metadata')]) for (const n of await readdir(d).catch(() => [])) await utimes(join(d, n), old, old);
   const dry = await shale(['cache', 'prune', '--dry-run'], env);
   assert.equal(dry.exitCode, 0, dry.stderr);
   assert.match(dry.stdout, /would remove layers \d+/);

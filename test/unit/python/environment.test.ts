@@ -66,6 +66,28 @@ describe('chooseEnvironment against a local index', () => {
     assert.ok(!withMeta.requests.some((r) => r.path.endsWith('.whl')), 'no wheel was read: metadata came from PEP 658 files');
   });
 
+  it('a resolution is kept while the index says its pages are fresh, and made again when they are not', async () => {
+    const pypiLike = await startSimpleIndex([wheels], { maxAge: 600 });
+    try {
+      const p = await project('rc', { 'requirements.txt': 'app-core\n' });
+      const deps = await readDependencies({ projectDir: p, lock: join(p, 'requirements.txt'), extras: [], groups: [] });
+      const cache = join(dir, 'c-rc');
+      const first = await chooseEnvironment(deps!, amd64, context(pypiLike, p, cache));
+      const asked = pypiLike.requests.length;
+      const second = await chooseEnvironment(deps!, amd64, context(pypiLike, p, cache));
+      assert.deepEqual(pins(second), pins(first));
+      assert.equal(pypiLike.requests.length, asked, 'nothing asked of the index within max-age');
+      // An index that only gives ETags: every build revalidates its pages.
+      const etagOnly = join(dir, 'c-etag');
+      await chooseEnvironment(deps!, amd64, context(withMeta, p, etagOnly));
+      const before = withMeta.requests.length;
+      await chooseEnvironment(deps!, amd64, context(withMeta, p, etagOnly));
+      assert.ok(withMeta.requests.length > before, 'pages revalidated');
+    } finally {
+      await pypiLike.close();
+    }
+  });
+
   it('reads metadata from the wheel tail with Range requests when the index has no .metadata files', async () => {
     const p = await project('r2', { 'requirements.txt': 'app-core\n' });
     const deps = await readDependencies({ projectDir: p, lock: join(p, 'requirements.txt'), extras: [], groups: [] });

@@ -88,6 +88,21 @@ describe('requirements.txt', () => {
     });
   }
 
+  it('refuses -r and -c files outside the project (a host file must not be read, nor its lines printed)', async () => {
+    const f = await write('proj/requirements.txt', 'six==1.16.0\n-r /etc/shadow\n');
+    await assert.rejects(readRequirements(f, join(dir, 'proj')), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'SHALE_PATH_OUTSIDE');
+      assert.match(e.message, /\/etc\/shadow is outside the project directory/);
+      return true;
+    });
+    const c = await write('proj/c.txt', '-c ../outside.txt\n');
+    await write('outside.txt', 'six<2\n');
+    await assert.rejects(readRequirements(c, join(dir, 'proj')), { code: 'SHALE_PATH_OUTSIDE' });
+    await write('proj/inner.txt', 'six==1.16.0\n');
+    const ok = await write('proj/top.txt', '-r inner.txt\n');
+    assert.equal((await readRequirements(ok, join(dir, 'proj'))).lines.length, 1);
+  });
+
   it('reads -c constraints files and --pre', async () => {
     await write('c.txt', 'werkzeug<3\n# comment\nclick==8.1.7\n');
     const f = await write('withc.txt', '-c c.txt\n--pre\nflask>=2\n');

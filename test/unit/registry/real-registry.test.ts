@@ -107,3 +107,53 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+// A certificate whose CA is trusted (given with --registry-ca) but that names another host is
+// not an "untrusted certificate": the message says which names it is for, and what to do.
+it('says a registry certificate is for other names when the CA is trusted but the name is not in it', async (t) => {
+  const missing = TOOLS.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    t.skip(`needs ${missing.join(', ')}`);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'shale-wrong-name-'));
+  let child: ChildProcess | undefined;
+  const clients: RegistryClient[] = [];
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=registry.example', '-addext', 'subjectAltName=DNS:registry.example,DNS:mirror.example',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const port = await freePort();
+    const host = `127.0.0.1:${port}`;
+    await writeFile(join(dir, 'reg.yml'), [
+      'version: 0.1',
+      'log: { level: error }',
+      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
+      `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
+    ].join('\n'));
+    child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'reg.yml')], { stdio: 'ignore' });
+    const withCa = new RegistryClient({ caFiles: [join(dir, 'cert.pem')], env: {}, retry: { baseDelayMs: 1 } });
+    const withoutCa = new RegistryClient({ env: {}, retry: { baseDelayMs: 1 } });
+    clients.push(withCa, withoutCa);
+
+    let err: unknown;
+    for (let i = 0; ; i++) {
+      err = await withCa.ping(host).then(() => undefined, (e: unknown) => e);
+      if (!(err instanceof ShaleError && /connection refused/.test(err.message)) || i > 100) break;
+      await sleep(50);
+    }
+    assert.ok(err instanceof ShaleError, String(err));
+    assert.equal(err.exitCode, 1);
+    assert.match(err.message, /^cannot reach registry 127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is for other names \(registry\.example, mirror\.example\)/);
+    assert.match(err.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
+    assert.match(err.message, /by a name its certificate lists, or have the certificate reissued with 127\.0\.0\.1 in its subjectAltName/);
+    assert.doesNotMatch(err.message, /not trusted|--registry-ca/);
+
+    // Without the CA it is what it was: not trusted, give the CA.
+    await assert.rejects(withoutCa.ping(host), (e: unknown) => e instanceof ShaleError && /not trusted/.test(e.message) && /--registry-ca/.test(e.message));
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    child?.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -73,10 +73,14 @@ test('no-conflicts: a file in two shale layers fails; shared directories and bas
   const app = await layer('app', [{ name: 'usr/', type: 'directory' }, { name: 'usr/lib/b.py', data: 'app' }]);
   const r = checkConflicts([image(amd64, [base, libs, app])]);
   assert.equal(r.ok, false);
-  assert.deepEqual(r.problems, ['/usr/lib/b.py is written by layers libs and app']);
+  assert.deepEqual(r.problems, ['/usr/lib/b.py is written by layers libs and app, with different contents']);
   const two = checkConflicts([image(amd64, [libs, app]), image(arm64, [libs, app])]);
-  assert.deepEqual(two.problems, ['/usr/lib/b.py is written by layers libs and app (linux/amd64, linux/arm64)']);
+  assert.deepEqual(two.problems, ['/usr/lib/b.py is written by layers libs and app, with different contents (linux/amd64, linux/arm64)']);
   assert.equal(checkConflicts([image(amd64, [base, libs])]).ok, true);
+  // A namespace package's identical __init__.py in two package layers is not a conflict.
+  const ns1 = await layer('deps-pure-1', [{ name: 'site/google/__init__.py', data: '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n' }]);
+  const ns2 = await layer('deps-pure-2', [{ name: 'site/google/__init__.py', data: '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n' }]);
+  assert.equal(checkConflicts([image(amd64, [ns1, ns2])]).ok, true);
 });
 
 test('no-excluded-files: secrets and caches in the app layer fail; other layers are not the app', async () => {
