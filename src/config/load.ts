@@ -1,5 +1,5 @@
 import { readFile, readlink, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve, basename } from 'node:path';
+import { isAbsolute, join, resolve, basename, dirname, relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
@@ -50,8 +50,15 @@ export async function readRawConfig(projectDir: string): Promise<RawConfig> {
 async function readTomlIfExists(file: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
+    // The config itself may not lead out of the project either: a parse error would print a host file's lines.
+    const real = await realpath(file);
+    const rel = relative(await realpath(dirname(file)), real);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new InputError('SHALE_PATH_OUTSIDE', `${file} is a symlink to ${real}, outside the project directory ${dirname(file)}; put the configuration file itself in the project`);
+    }
     text = await readFile(file, 'utf8');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new InputError('SHALE_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
   }

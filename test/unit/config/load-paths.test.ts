@@ -91,3 +91,16 @@ test('a project reached through a symlink works, with real paths', async () => {
   assert.equal(spec.projectDir, dir);
   assert.deepEqual(spec.app, [{ from: dir, to: '/app', kind: 'dir' }]);
 });
+
+test('a configuration file that is a symlink out of the project is refused before it is read', async () => {
+  const h = await host();
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'shale-cfglink-')));
+  await symlink(join(h, 'shadow'), join(dir, 'shale.toml'));
+  await assert.rejects(loadBuildSpec(dir), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.equal(e.code, 'SHALE_PATH_OUTSIDE');
+    assert.match(e.message, /shale\.toml is a symlink to .*shadow, outside the project directory/);
+    assert.doesNotMatch(e.message, /verysecret/);
+    return true;
+  });
+});
