@@ -5,9 +5,9 @@
  */
 export { loadBuildSpec } from './config/load.js';
 export type { BuildSpec, AppSource, ExplicitLayer } from './config/spec.js';
-export { build } from './build/build.js';
-export type { BuildOptions } from './build/options.js';
-export type { BuildResult, LayerReport } from './build/result.js';
+export { build } from './pipeline/build.js';
+export type { BuildOptions } from './pipeline/options.js';
+export type { BuildResult, LayerReport } from './pipeline/result.js';
 export type { Events, ShaleEvent } from './events.js';
 export { ShaleError, InputError } from './errors.js';
 export type { Artifact, Image, Index, Layer, LayerSource } from './oci/image.js';

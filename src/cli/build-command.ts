@@ -1,6 +1,6 @@
-import { build } from '../build/build.js';
+import { build } from '../pipeline/build.js';
 import { loadBuildSpec } from '../config/load.js';
-import type { BuildResult } from '../build/result.js';
+import type { BuildResult } from '../pipeline/result.js';
 import { buildOptionsFromFlags } from './build-flags.js';
 import { terminalEvents } from './progress.js';
 

@@ -1,4 +1,4 @@
-import type { BuildOptions } from '../build/options.js';
+import type { BuildOptions } from '../pipeline/options.js';
 import { InputError } from '../errors.js';
 import { registryMirrors } from '../config/user-config.js';
 import { defaultCacheDir, parsePlatforms } from './main.js';

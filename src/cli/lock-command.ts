@@ -1,5 +1,5 @@
 import { loadBuildSpec } from '../config/load.js';
-import { lockProject, type LockOptions } from '../build/lock-project.js';
+import { lockProject, type LockOptions } from '../pipeline/lock-project.js';
 import { buildOptionsFromFlags } from './build-flags.js';
 import { terminalEvents } from './progress.js';
 

@@ -6,7 +6,7 @@ import en from 'zod/v4/locales/en.js';
 z.config(en());
 
 /**
- * The schema of `[tool.shale]` (SPEC.md, "Configuration"). Objects are strict so an unknown or
+ * The schema of `[tool.shale]` (README, "Configuration"). Objects are strict so an unknown or
  * misspelled key is an error that names it, not a silently ignored setting.
  */
 const nonEmpty = (): z.ZodMiniString => z.string().check(z.minLength(1));

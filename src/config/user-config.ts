@@ -11,7 +11,7 @@ export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Registry mirrors for pulls (SPEC.md "Registry mirrors"): `SHALE_REGISTRY_MIRRORS` first, then
+ * Registry mirrors for pulls (README, "Registry mirrors"): `SHALE_REGISTRY_MIRRORS` first, then
  * `registry-mirrors` in the user config file, e.g.
  * `registry-mirrors = { "docker.io" = ["mirror.local:5000"] }`. A missing file is no mirrors.
  */

@@ -80,7 +80,7 @@ export const isIndexMediaType = (m: string): boolean =>
 export const isManifestMediaType = (m: string): boolean =>
   m === MediaType.OciManifest || m === MediaType.DockerManifest;
 
-/** Annotation keys shale writes on layer descriptors and manifests (SPEC.md, "Image contents"). */
+/** Annotation keys shale writes on layer descriptors and manifests (README, "Image contents"). */
 export const Annotation = {
   LayerName: 'dev.shale.layer.name',
   LayerInputs: 'dev.shale.layer.inputs',

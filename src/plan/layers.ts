@@ -82,7 +82,7 @@ export interface PlanInput {
   caCerts?: Entry[] | undefined;
 }
 
-/** The default of `max-layers`: layers of the whole image, the base's included (DESIGN.md: stay well under ~100). */
+/** The default of `max-layers`: layers of the whole image, the base's included (docs/design.md: stay well under ~100). */
 export const DEFAULT_MAX_LAYERS = 60;
 
 const bucketOf = (name: string, buckets: number): number => createHash('sha256').update(name).digest().readUInt32BE(0) % buckets;
@@ -117,7 +117,7 @@ async function fileLayer(name: string, kind: 'libs' | 'app' | 'ca-certs', create
 }
 
 /**
- * Automatic layering of third-party packages (DESIGN.md): each large package (wheel of at least
+ * Automatic layering of third-party packages (docs/design.md): each large package (wheel of at least
  * {@link LARGE_WHEEL_BYTES}) on its own layer, the long tail in a few buckets keyed by a hash of
  * the package name (so bumping one package changes one bucket), pure and native packages never
  * together (pure layers are the same blob on every platform). Needs no wheel's contents.

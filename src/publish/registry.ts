@@ -106,7 +106,7 @@ export class BlobPusher {
 }
 
 /**
- * Pushes an image or index to a registry (SPEC.md: "a failed push never moves a tag"). Order:
+ * Pushes an image or index to a registry (README: "a failed push never moves a tag"). Order:
  * layer blobs, then configs, then per-platform manifests by digest, then the top manifest to the
  * tag. `pusher` may already be sending the layers (started while the build made them).
  */

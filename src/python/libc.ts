@@ -1,6 +1,6 @@
 /**
  * The C library of a base image (glibc or musl, and its version), which decides the manylinux /
- * musllinux wheels that run there (DESIGN.md, "Python packages in the image"). Read from the
+ * musllinux wheels that run there (docs/design.md, "Python packages in the image"). Read from the
  * base's own layers, streamed top layer first, and only until the library is found.
  */
 import { posix } from 'node:path';

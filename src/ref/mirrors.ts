@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import { DOCKER_HUB } from './reference.js';
 
 /**
- * Registry mirrors for pulls (SPEC.md, "Registry mirrors"): registry name → mirror hosts, in the
+ * Registry mirrors for pulls (README, "Registry mirrors"): registry name → mirror hosts, in the
  * order to try them. Pushes never use mirrors; images keep the name the user gave.
  */
 export type Mirrors = ReadonlyMap<string, readonly string[]>;

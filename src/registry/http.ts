@@ -65,7 +65,7 @@ export function isLoopbackHost(host: string): boolean {
  * The ways to try reaching a registry, in order. Loopback hosts speak plain HTTP, or verified HTTPS
  * when plain HTTP is refused (a local registry with its own CA, see `--registry-ca`); hosts the user
  * listed as insecure get HTTPS without certificate checks first, then plain HTTP; everything else
- * gets verified HTTPS only (SPEC.md, `--insecure-registry`).
+ * gets verified HTTPS only (README, `--insecure-registry`).
  */
 export function endpointCandidates(host: string, insecure: ReadonlySet<string>): Endpoint[] {
   if (insecure.has(host) || insecure.has(hostName(host))) {

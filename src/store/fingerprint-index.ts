@@ -25,7 +25,7 @@ export interface IndexedLayer {
 const FORMAT = 1;
 
 /**
- * Maps a layer fingerprint (DESIGN.md, "Plan") to a stored layer: one small JSON file per
+ * Maps a layer fingerprint (docs/design.md, "Plan") to a stored layer: one small JSON file per
  * fingerprint, `root/index/<sha256(fingerprint)>.json`, each written atomically, so concurrent
  * builds never see half an entry and the last writer simply wins. An entry whose blob is gone
  * from the BlobStore is a miss: the index never promises bytes it cannot deliver. A damaged

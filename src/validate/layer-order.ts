@@ -1,4 +1,4 @@
-import type { LayerReport } from '../build/result.js';
+import type { LayerReport } from '../pipeline/result.js';
 import type { CheckResult } from './result.js';
 
 /** How often each kind of layer changes, least first: the order layers must come in. */
@@ -6,7 +6,7 @@ const RANK: Record<LayerReport['kind'], number> = { base: 0, 'ca-certs': 1, pack
 const WHAT: Record<LayerReport['kind'], string> = { base: 'base image', 'ca-certs': 'CA certificates', packages: 'third-party packages', libs: 'local libraries', app: 'app code' };
 
 /**
- * Layer order runs from least to most often changed (SPEC.md "validate"): a layer of local
+ * Layer order runs from least to most often changed (README, "validate"): a layer of local
  * libraries above the app, or packages above libraries, makes every app change rebuild and
  * re-push what sits above it.
  */

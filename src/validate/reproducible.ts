@@ -1,8 +1,8 @@
-import type { BuildResult } from '../build/result.js';
+import type { BuildResult } from '../pipeline/result.js';
 import { verdict, type CheckResult } from './result.js';
 
 /**
- * Two builds of the same inputs, each ignoring every cache, gave the same digests (SPEC.md,
+ * Two builds of the same inputs, each ignoring every cache, gave the same digests (README,
  * "Image contents": every layer is reproducible). Names each layer that differs.
  */
 export function checkReproducible(a: BuildResult, b: BuildResult): CheckResult {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from '../build/build.js';
-import type { BuildOptions } from '../build/options.js';
+import { build } from '../pipeline/build.js';
+import type { BuildOptions } from '../pipeline/options.js';
 import type { BuildSpec } from '../config/spec.js';
 import type { Events } from '../events.js';
 import { readLayout } from '../publish/layout.js';
@@ -20,7 +20,7 @@ export type ValidateOptions = Omit<BuildOptions, 'push' | 'oci' | 'tar' | 'noCac
 
 /**
  * Builds the app twice ignoring every cache into a temporary OCI layout, reads the first image
- * back and runs the checks of SPEC.md "validate" on it: layers run from least to most often
+ * back and runs the checks of README, "validate" on it: layers run from least to most often
  * changed, native files match their platform, no
  * path is written by two shale layers, no default-excluded file is in the app layer, the
  * entrypoint's program exists, and the two builds gave the same digests. The layout is removed.

@@ -87,7 +87,7 @@ test('damaged cache files (empty, truncated, garbage) fail no build, --no-cache 
 
 // Needs the build to hand its events to the store: FileHashes.in(cacheDir, events),
 // new FingerprintIndex(cacheDir, blobs, events), new LayerRecords(cacheDir, events) in
-// src/build/build.ts (see src/store/README.md).
+// src/pipeline/build.ts (see src/store/README.md).
 test('each damaged cache file is warned about once per build, naming it', async () => {
   const cache = await freshCache();
   const env = { ...ctx.env, SHALE_CACHE_DIR: cache };

@@ -21,7 +21,7 @@ export async function shaleJson(args: readonly string[], env: Record<string, str
   return JSON.parse(r.stdout) as BuildJson;
 }
 
-/** The `--json` output of `shale build` (SPEC.md). */
+/** The `--json` output of `shale build` (README). */
 export interface BuildJson {
   digest: string;
   layers: { name: string; digest: string; size: number; source: 'built' | 'cache' | 'registry' | 'base'; platform: string }[];

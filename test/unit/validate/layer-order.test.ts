@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LayerReport } from '../../../src/build/result.js';
+import type { LayerReport } from '../../../src/pipeline/result.js';
 import { checkLayerOrder } from '../../../src/validate/layer-order.js';
 
 const layer = (name: string, kind: LayerReport['kind'], platform = 'linux/amd64'): LayerReport => ({ name, kind, platform, digest: `sha256:${'0'.repeat(64)}`, size: 1, source: 'built', reason: '' });

@@ -15,7 +15,7 @@ interface Located {
 }
 
 /**
- * Fetches the base's top manifest, trying the registry's mirrors first (SPEC.md, "Registry
+ * Fetches the base's top manifest, trying the registry's mirrors first (README, "Registry
  * mirrors"). A mirror that fails or lacks the image is skipped; the registry's own error wins.
  */
 async function locate(client: RegistryClient, ref: Reference, mirrors: Mirrors): Promise<Located> {

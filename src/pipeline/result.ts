@@ -15,7 +15,7 @@ export interface LayerReport {
   reason: string;
 }
 
-/** What `build` returns (SPEC.md, `--json`). */
+/** What `build` returns (README, `--json`). */
 export interface BuildResult {
   /** The manifest digest, or the index digest when there are several platforms. */
   digest: Digest;

@@ -34,7 +34,7 @@ export interface MaterializedLayer {
 }
 
 /**
- * Turns a planned layer into a Layer, in order of preference (DESIGN.md, "Build layers"): the
+ * Turns a planned layer into a Layer, in order of preference (docs/design.md, "Build layers"): the
  * local cache by fingerprint; the registry, when an earlier image there has a layer with the same
  * fingerprint (nothing is built or downloaded: its bytes open lazily, only if an output needs
  * them); otherwise built as a reproducible tar+gzip into the blob store and indexed. `noCache`
