@@ -87,10 +87,11 @@ function program(): Command {
     });
 
   p.command('init')
-    .description('write a starter [tool.shale] section from what it detects')
+    .description('write a starter [tool.shale] section from what it detects, the Dockerfile first')
     .argument('[dir]', 'the app directory', '.')
-    .action(async (dir: string) => {
-      await (await import('./init-command.js')).initCommand(dir);
+    .option('-f, --file <dockerfile>', 'the Dockerfile to read (default: DIR/Dockerfile or DIR/Containerfile)')
+    .action(async (dir: string, opts: Record<string, unknown>) => {
+      await (await import('./init-command.js')).initCommand(dir, typeof opts.file === 'string' ? opts.file : undefined);
     });
 
   p.command('lock')

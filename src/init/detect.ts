@@ -1,6 +1,10 @@
 import { appendFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { parse as parseToml } from 'smol-toml';
+import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
+import { commandOf, readDockerfile } from './dockerfile.js';
+import { configFromDockerfile } from './from-dockerfile.js';
+import { formatSection } from './toml-write.js';
 import { InputError } from '../errors.js';
 
 /** A starter `[tool.shale]` section and what it was inferred from. */
@@ -11,6 +15,14 @@ export interface StarterConfig {
   notes: string[];
   /** pyproject.toml when the project has one (the section is added there), else shale.toml. */
   file: string;
+  /** What it could not decide, written as `# TODO:` comments in the section. */
+  todos: string[];
+}
+
+/** Options of `shale init`. */
+export interface InitOptions {
+  /** The Dockerfile to read (`-f`); default Dockerfile or Containerfile in DIR when there is one. */
+  dockerfile?: string;
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -35,23 +47,24 @@ async function pythonVersion(dir: string, project: Record<string, unknown> | und
   return '3.12';
 }
 
-async function lockFile(dir: string, notes: string[]): Promise<string | undefined> {
-  for (const f of ['uv.lock', 'pylock.toml', 'requirements.txt']) {
+async function lockFile(dir: string, project: Record<string, unknown> | undefined, notes: string[]): Promise<string | undefined> {
+  for (const f of DEFAULT_LOCK_FILES) {
     if (await exists(join(dir, f))) {
-      notes.push(`lock: ${f}`);
+      notes.push(`lock: ${f} (found by default; no lock key needed)`);
       return f;
     }
   }
-  notes.push('no lock found (uv.lock, pylock.toml, requirements.txt): the image gets no third-party packages until you add one');
+  if (Array.isArray(project?.['dependencies'])) notes.push('no lock: [project].dependencies are resolved at each build (`shale lock` pins them)');
+  else notes.push(`no lock found (${DEFAULT_LOCK_FILES.join(', ')}) and no [project].dependencies: the image gets no third-party packages until you add one`);
   return undefined;
 }
 
-/** Guesses how the service starts, from its dependencies and its entry module. */
-async function entrypoint(dir: string, deps: string, notes: string[]): Promise<string[]> {
-  const candidates = ['main.py', 'app.py', 'server.py', 'wsgi.py', 'asgi.py'];
+/** Guesses how the service starts, from its dependencies and its entry module; undefined when it cannot tell. */
+async function entrypoint(dir: string, deps: string, notes: string[]): Promise<string[] | undefined> {
+  const candidates = ['main.py', 'app.py', 'server.py', 'wsgi.py', 'asgi.py', 'app/main.py', 'src/main.py'];
   const found: { file: string; text: string }[] = [];
   for (const f of candidates) if (await exists(join(dir, f))) found.push({ file: f, text: await readText(join(dir, f)) });
-  const module = (f: string) => f.replace(/\.py$/, '');
+  const module = (f: string) => f.replace(/\.py$/, '').replace(/\//g, '.');
   const asgi = found.find((f) => /FastAPI\(|Starlette\(/.test(f.text));
   if (asgi && /\b(uvicorn|fastapi)\b/i.test(deps)) {
     notes.push(`ASGI app in ${asgi.file}: served with uvicorn`);
@@ -66,12 +79,25 @@ async function entrypoint(dir: string, deps: string, notes: string[]): Promise<s
     notes.push(`Flask app in ${wsgi.file}: served with flask run (add gunicorn to the lock for production)`);
     return ['python3', '-m', 'flask', '--app', module(wsgi.file), 'run', '--host', '0.0.0.0', '--port', '8000'];
   }
+  if (await exists(join(dir, 'manage.py'))) {
+    for (const d of (await readdir(dir).catch(() => [] as string[])).sort()) {
+      if (await exists(join(dir, d, 'wsgi.py'))) {
+        notes.push(`Django project (manage.py, ${d}/wsgi.py): served with gunicorn`);
+        return ['gunicorn', '--bind', '0.0.0.0:8000', `${d}.wsgi:application`];
+      }
+    }
+  }
+  const procfile = (await readText(join(dir, 'Procfile'))).split('\n').find((l) => l.startsWith('web:'));
+  if (procfile) {
+    notes.push(`Procfile's web process: ${procfile.slice(4).trim()}`);
+    return commandOf(procfile.slice(4).trim());
+  }
   if (found[0]) {
     notes.push(`entrypoint: python3 ${found[0].file}`);
     return ['python3', found[0].file];
   }
-  notes.push('no main.py or app.py found: set entrypoint by hand');
-  return ['python3', 'main.py'];
+  notes.push(`no entry point found (${candidates.join(', ')}, manage.py, Procfile): left as a TODO`);
+  return undefined;
 }
 
 /** Local source packages: directories under libs/ or packages/ with a pyproject.toml. */
@@ -89,7 +115,7 @@ async function localLibs(dir: string): Promise<string[]> {
  * Python version, lock, how the service starts, and explicit layers when it has local libraries.
  * A project that already has a shale configuration is an error: init never overwrites one.
  */
-export async function detectStarter(dirArg: string): Promise<StarterConfig> {
+export async function detectStarter(dirArg: string, opts: InitOptions = {}): Promise<StarterConfig> {
   const dir = resolve(dirArg);
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
     throw new InputError('SHALE_NO_PROJECT', `project directory ${dir} does not exist; pass the directory of your app to \`shale init DIR\``);
@@ -109,31 +135,64 @@ export async function detectStarter(dirArg: string): Promise<StarterConfig> {
     throw new InputError('SHALE_ALREADY_CONFIGURED', `${dir} already has a shale configuration (${tool?.shale !== undefined ? 'pyproject.toml [tool.shale]' : 'shale.toml'}); edit it, or remove it to start over`);
   }
   const notes: string[] = [];
+  const todos: string[] = [];
   const project = pyproject.project as Record<string, unknown> | undefined;
   const name = imageName(typeof project?.name === 'string' ? project.name : basename(dir));
   notes.push(`name "${name}" from ${typeof project?.name === 'string' ? '[project].name' : 'the directory name'}`);
+  const file = pyprojectText ? pyprojectPath : join(dir, 'shale.toml');
+  const dockerfile = opts.dockerfile !== undefined ? resolve(opts.dockerfile) : await firstExisting(dir, ['Dockerfile', 'Containerfile']);
+  if (dockerfile !== undefined) {
+    const text = await readFile(dockerfile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new InputError('SHALE_NO_DOCKERFILE', `cannot read ${dockerfile}: ${e.code ?? e.message}; pass the Dockerfile with -f FILE`);
+    });
+    let facts;
+    try {
+      facts = readDockerfile(text, dockerfile);
+    } catch (e) {
+      throw new InputError('SHALE_BAD_DOCKERFILE', `${(e as Error).message}; shale init reads the final stage of a Dockerfile`);
+    }
+    const fromDocker = await configFromDockerfile(dir, facts);
+    for (const n of fromDocker.notes) (n.startsWith('TODO: ') ? todos : notes).push(n.replace(/^TODO: /, ''));
+    const config: Record<string, unknown> = { name, ...fromDocker.config };
+    if (config.entrypoint === undefined) {
+      const guess = await entrypoint(dir, '', notes);
+      if (guess) config.entrypoint = guess;
+    }
+    await addLibs(dir, config, notes);
+    return { config, notes, file, todos };
+  }
   const python = await pythonVersion(dir, project, notes);
-  const lock = await lockFile(dir, notes);
+  const lock = await lockFile(dir, project, notes);
   const deps = [lock ? await readText(join(dir, lock)) : '', JSON.stringify(project?.dependencies ?? [])].join('\n');
+  const found = await entrypoint(dir, deps, notes);
+  if (!found) todos.push('set entrypoint = ["python3", "your_main.py"] (no entry point was found)');
   const config: Record<string, unknown> = {
     name,
     base: `python:${python}-slim`,
     platforms: ['linux/amd64'],
     workdir: '/app',
-    entrypoint: await entrypoint(dir, deps, notes),
+    ...(found ? { entrypoint: found } : {}),
     env: { PORT: '8000' },
     ports: [8000],
   };
-  if (lock) config.lock = lock;
+  await addLibs(dir, config, notes);
+  return { config, notes, file, todos };
+}
+
+async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
+  for (const n of names) if (await exists(join(dir, n))) return join(dir, n);
+  return undefined;
+}
+
+/** Local libraries (libs/*, packages/* with a pyproject.toml) get explicit layers pip_deps → libs → app. */
+async function addLibs(dir: string, config: Record<string, unknown>, notes: string[]): Promise<void> {
   const libs = await localLibs(dir);
-  if (libs.length) {
-    notes.push(`local libraries ${libs.join(', ')}: explicit layers pip_deps → libs → app`);
-    config.layers = [
-      { name: 'pip_deps', packages: 'all' },
-      { name: 'libs', paths: libs },
-    ];
-  }
-  return { config, notes, file: pyprojectText ? pyprojectPath : join(dir, 'shale.toml') };
+  if (!libs.length) return;
+  notes.push(`local libraries ${libs.join(', ')}: explicit layers pip_deps → libs → app`);
+  config.layers = [
+    { name: 'pip_deps', packages: 'all' },
+    { name: 'libs', paths: libs },
+  ];
 }
 
 /**
@@ -142,7 +201,7 @@ export async function detectStarter(dirArg: string): Promise<StarterConfig> {
  */
 export async function writeStarter(starter: StarterConfig): Promise<string> {
   const inPyproject = basename(starter.file) === 'pyproject.toml';
-  const text = stringifyToml(inPyproject ? { tool: { shale: starter.config } } : starter.config);
+  const text = formatSection(inPyproject ? 'tool.shale' : undefined, starter.config, starter.todos);
   if (inPyproject) await appendFile(starter.file, `\n${text}`);
   else await writeFile(starter.file, text, { flag: 'wx' });
   return text;
