@@ -1,7 +1,7 @@
 import { build } from '../pipeline/build.js';
 import { loadBuildSpec } from '../config/load.js';
 import type { BuildResult } from '../pipeline/result.js';
-import { buildOptionsFromFlags } from './build-flags.js';
+import { buildOptionsFromFlags, publishersFromFlags } from './build-flags.js';
 import { terminalEvents } from './progress.js';
 
 /** `shale build`: parse flags, run the build, print the result. */
@@ -9,9 +9,7 @@ export async function buildCommand(dir: string, flags: Record<string, unknown>, 
   const spec = await loadBuildSpec(dir);
   const opts = buildOptionsFromFlags(flags);
   if (signal) opts.signal = signal;
-  if (typeof flags.push === 'string') opts.push = flags.push;
-  if (typeof flags.oci === 'string') opts.oci = flags.oci;
-  if (typeof flags.tar === 'string') opts.tar = flags.tar;
+  opts.publishers = publishersFromFlags(flags, spec);
   const events = terminalEvents({ tty: process.stderr.isTTY === true && flags.json !== true, debug });
   let result: BuildResult;
   try {

@@ -1,6 +1,13 @@
+import { join } from 'node:path';
+import type { BuildSpec } from '../config/spec.js';
 import type { BuildOptions } from '../pipeline/options.js';
 import { InputError } from '../errors.js';
 import { registryMirrors } from '../config/user-config.js';
+import { LayoutPublisher } from '../publish/layout.js';
+import type { Publisher } from '../publish/publisher.js';
+import { RegistryPublisher } from '../publish/registry.js';
+import { TarballPublisher } from '../publish/tarball.js';
+import { parseReferenceAt } from '../ref/reference.js';
 import { defaultCacheDir, parsePlatforms } from './main.js';
 
 /** SOURCE_DATE_EPOCH from the environment (default 0: reproducible), checked. */
@@ -13,13 +20,17 @@ export function sourceDateEpoch(): number {
 
 /**
  * The build options every building command shares (`build`, `validate`), from its flags and
- * the environment: cache, registries, platforms, SOURCE_DATE_EPOCH, mirrors.
+ * the environment: cache, registries, platforms, SOURCE_DATE_EPOCH, mirrors. No publishers:
+ * each command adds its own.
  */
 export function buildOptionsFromFlags(flags: Record<string, unknown>): BuildOptions {
+  const noCache = flags.cache === false;
   const opts: BuildOptions = {
     cacheDir: typeof flags.cacheDir === 'string' ? flags.cacheDir : defaultCacheDir(),
-    noCache: flags.cache === false,
-    cacheFrom: (flags.cacheFrom as string[] | undefined) ?? [],
+    noCache,
+    publishers: [],
+    // --no-cache reads no earlier image, so its --cache-from references are not even looked at.
+    cacheFrom: noCache ? [] : ((flags.cacheFrom as string[] | undefined) ?? []).map((r) => parseReferenceAt('--cache-from', r)),
     insecureRegistries: (flags.insecureRegistry as string[] | undefined) ?? [],
     epoch: sourceDateEpoch(),
     mirrors: registryMirrors(),
@@ -27,4 +38,27 @@ export function buildOptionsFromFlags(flags: Record<string, unknown>): BuildOpti
   if (Array.isArray(flags.registryCa)) opts.registryCa = flags.registryCa as string[];
   if (typeof flags.platform === 'string') opts.platforms = parsePlatforms(flags.platform);
   return opts;
+}
+
+/**
+ * Where `shale build` sends the image, from `--push`, `--tar` and `--oci`, in that order (a
+ * failed push so writes no file). With none of them, the OCI layout DIR/.shale/image. The tag is
+ * the push reference's (else `latest`); the tarball names the image after the push repository,
+ * else after the config's repository.
+ */
+export function publishersFromFlags(flags: Record<string, unknown>, spec: BuildSpec): Publisher[] {
+  const push = typeof flags.push === 'string' ? flags.push : undefined;
+  const tar = typeof flags.tar === 'string' ? flags.tar : undefined;
+  const oci = typeof flags.oci === 'string' ? flags.oci : undefined;
+  const pushRef = push === undefined ? undefined : parseReferenceAt('--push', push);
+  const tag = pushRef?.tag ?? 'latest';
+  const publishers: Publisher[] = [];
+  // Outputs and messages name the target as the user wrote it.
+  if (pushRef) publishers.push(new RegistryPublisher(pushRef, { name: push ?? '' }));
+  if (tar !== undefined) {
+    const repoTag = pushRef ? `${pushRef.registry}/${pushRef.repository}:${tag}` : `${spec.repository}:${tag}`;
+    publishers.push(new TarballPublisher(tar, { repoTags: [repoTag] }));
+  }
+  if (oci !== undefined || (!pushRef && tar === undefined)) publishers.push(new LayoutPublisher(oci ?? join(spec.projectDir, '.shale', 'image'), { tag }));
+  return publishers;
 }

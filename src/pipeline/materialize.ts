@@ -34,11 +34,11 @@ export interface MaterializedLayer {
 }
 
 /**
- * Turns a planned layer into a Layer, in order of preference (docs/design.md, "Build layers"): the
- * local cache by fingerprint; the registry, when an earlier image there has a layer with the same
- * fingerprint (nothing is built or downloaded: its bytes open lazily, only if an output needs
- * them); otherwise built as a reproducible tar+gzip into the blob store and indexed. `noCache`
- * skips both caches. Layers of one fingerprint are made once per run (shared across platforms).
+ * Turns a planned layer into a Layer, in order of preference (docs/design.md, "Flow of `shale
+ * build`", step 4): the local cache by fingerprint; the registry, when an earlier image there
+ * has a layer with the same fingerprint (nothing is built or downloaded: its bytes open lazily,
+ * only if an output needs them); otherwise built as a reproducible tar+gzip into the blob store
+ * and indexed. `noCache` skips both caches. Layers of one fingerprint are made once per run (shared across platforms).
  */
 export class LayerMaker {
   private readonly inflight = new Map<string, Promise<MaterializedLayer>>();

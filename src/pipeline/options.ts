@@ -1,19 +1,21 @@
 import type { Platform } from '../oci/types.js';
+import type { Publisher } from '../publish/publisher.js';
 import type { Mirrors } from '../ref/mirrors.js';
+import type { Reference } from '../ref/reference.js';
 
-/** How to run one build: outputs, caches and network settings (the CLI's flags). */
+/** How to run one build: where the image goes, caches and network settings (already parsed). */
 export interface BuildOptions {
   /** Overrides the config's platforms. */
   platforms?: Platform[];
-  /** Registry reference to push to. */
-  push?: string;
-  /** OCI layout directory to write. */
-  oci?: string;
-  /** docker-archive tarball to write. */
-  tar?: string;
-  /** Earlier images whose layers may be reused by fingerprint (besides the push target). */
-  cacheFrom: string[];
+  /**
+   * Where the image goes, published in this order (src/publish: registry, OCI layout, tarball).
+   * None: the image is built and its digest reported, but written nowhere.
+   */
+  publishers: Publisher[];
+  /** Earlier images whose layers may be reused by fingerprint (besides the registry publishers' tags). */
+  cacheFrom: Reference[];
   cacheDir: string;
+  /** Ignores the local cache and every earlier image: every layer is built. */
   noCache: boolean;
   insecureRegistries: string[];
   /** Extra CA certificates (PEM files) trusted for registries (`--registry-ca`). */

@@ -3,6 +3,7 @@ import { InputError } from '../errors.js';
 import { Annotation, isIndexMediaType, type Descriptor, type Digest } from '../oci/types.js';
 import { manifestReference, referenceString, type Reference } from '../ref/reference.js';
 import type { RegistryClient } from '../registry/client.js';
+import type { TargetImage } from '../publish/publisher.js';
 import { parseConfig, parseIndex, parseManifest } from '../store/oci-parse.js';
 import { BASE_LIBC_ANNOTATION } from './base-libc.js';
 
@@ -22,30 +23,38 @@ export interface RemoteLayer {
  */
 export class RemoteLayers extends Map<string, RemoteLayer> {
   readonly baseLibc = new Map<string, string>();
-  /** What the push target's tag names now: its digest and every blob its manifests reference. */
-  target?: { digest: Digest; blobs: Set<Digest> };
+  /** What each push target's tag names now (by normalized reference): its digest and every blob its manifests reference. */
+  readonly current = new Map<string, TargetImage>();
+}
+
+/** The earlier images a build reads: the push targets, then any --cache-from images. */
+export interface EarlierImages {
+  targets: readonly Reference[];
+  cacheFrom: readonly Reference[];
 }
 
 /**
- * Reads the layers of earlier images (the push target and any --cache-from) that shale made,
+ * Reads the layers of earlier images (the push targets and any --cache-from) that shale made,
  * keyed by their `dev.shale.layer.inputs` fingerprint. Only manifests and configs are fetched
- * (a few kB); an image that does not exist yet is simply no cache. For the push target, other
+ * (a few kB); an image that does not exist yet is simply no cache. For a push target, other
  * failures (refused credentials, an unreachable registry) end the build before any work, since
  * the push would fail the same way; for --cache-from images they are warnings, as that cache
  * only ever saves work.
  */
-export async function registryLayers(client: RegistryClient, refs: readonly Reference[], events: Events, pushTarget?: Reference): Promise<RemoteLayers> {
+export async function registryLayers(client: RegistryClient, earlier: EarlierImages, events: Events): Promise<RemoteLayers> {
   const found = new RemoteLayers();
+  const refs = [...earlier.targets, ...earlier.cacheFrom];
   await Promise.all(
-    refs.map(async (ref) => {
+    refs.map(async (ref, i) => {
       const name = referenceString(ref);
+      const isTarget = i < earlier.targets.length;
       try {
         const top = await client.getManifest(ref.registry, ref.repository, manifestReference(ref));
         const manifests = isIndexMediaType(top.mediaType)
           ? await Promise.all(parseIndex(top.bytes, name).manifests.map(async (d) => (await client.getManifest(ref.registry, ref.repository, d.digest)).bytes))
           : [top.bytes];
         const blobs = new Set<Digest>();
-        if (ref === pushTarget) found.target = { digest: top.digest, blobs };
+        if (isTarget) found.current.set(name, { digest: top.digest, blobs });
         for (const bytes of manifests) {
           const manifest = parseManifest(bytes, name);
           blobs.add(manifest.config.digest);
@@ -63,7 +72,7 @@ export async function registryLayers(client: RegistryClient, refs: readonly Refe
         }
       } catch (err) {
         if (err instanceof InputError && err.code === 'SHALE_MANIFEST_UNKNOWN') return;
-        if (ref === pushTarget) throw err;
+        if (isTarget) throw err;
         events({ type: 'log', level: 'warn', message: `cannot read ${name} to reuse its layers (building them instead): ${err instanceof Error ? err.message : String(err)}` });
       }
     }),

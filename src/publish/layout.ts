@@ -14,6 +14,7 @@ import { loadArtifact } from '../store/load-artifact.js';
 import { mapLimit } from '../limit.js';
 import { parseIndex } from '../store/oci-parse.js';
 import { selectEntry } from '../store/select-entry.js';
+import { wroteTo, type PublishReport, type Publisher } from './publisher.js';
 
 /** Options for {@link writeLayout}. */
 export interface LayoutOptions {
@@ -51,6 +52,24 @@ export async function writeLayout(dir: string, artifact: Artifact, opts: LayoutO
   const index: ImageIndex = { ...existing, schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [...keep, top] };
   await writeFileAtomic(join(dir, 'index.json'), canonicalBytes(index));
   return top.digest;
+}
+
+/**
+ * Publishes into an OCI image layout directory (`shale build --oci DIR`, and by default
+ * DIR/.shale/image), under `tag`; see {@link writeLayout}.
+ */
+export class LayoutPublisher implements Publisher {
+  constructor(
+    readonly target: string,
+    private readonly options: { tag?: string } = {},
+  ) {}
+
+  /** Writes the artifact into the layout. */
+  async publish(artifact: Artifact, events: Events): Promise<PublishReport> {
+    events({ type: 'step', step: 'writing OCI layout', detail: this.target });
+    await writeLayout(this.target, artifact, { ...this.options, events });
+    return wroteTo(this.target);
+  }
 }
 
 /**

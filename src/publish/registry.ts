@@ -1,11 +1,11 @@
-import { Readable } from 'node:stream';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
 import { artifactDigest, artifactImages, type Artifact, type Layer } from '../oci/image.js';
 import type { Digest } from '../oci/types.js';
 import { referenceString, type Reference } from '../ref/reference.js';
-import type { RegistryClient, UploadSession } from '../registry/client.js';
-import { limiter } from '../limit.js';
+import type { RegistryClient } from '../registry/client.js';
+import { BlobPusher } from './blob-pusher.js';
+import type { PublishReport, PublishSession, Publisher, TargetImage } from './publisher.js';
 
 /** What a push did: the digest it published and the bytes and blobs it actually sent. */
 export interface PushResult {
@@ -27,84 +27,6 @@ export interface PushOptions {
   pusher?: BlobPusher;
 }
 
-const PROGRESS_STEP = 1 << 20;
-
-/**
- * Sends blobs to one repository, each at most once however often it is asked for, a few at a
- * time: HEAD (unless known present), else a cross-repository mount from the layer's origin on
- * the same registry, else an upload. A build hands it each layer as soon as the layer exists, so
- * uploads overlap the building of the rest; `pushArtifact` then waits for them all.
- */
-export class BlobPusher {
-  readonly result = { pushedBytes: 0, pushedBlobs: 0 };
-  private readonly sent = new Map<Digest, Promise<void>>();
-  private readonly run: <T>(task: () => Promise<T>) => Promise<T>;
-  private failed = false;
-
-  constructor(
-    private readonly client: RegistryClient,
-    private readonly target: Reference,
-    private readonly events: Events = noEvents,
-    private readonly present: ReadonlySet<Digest> = new Set(),
-    concurrency = 4,
-  ) {
-    this.run = limiter(concurrency);
-  }
-
-  /** Makes sure the repository has this layer's blob. */
-  layer(layer: Layer): Promise<void> {
-    const { digest: d, size } = layer.descriptor;
-    return this.once(d, async () => {
-      const { registry, repository } = this.target;
-      if (this.present.has(d) || (await this.client.hasBlob(registry, repository, d))) {
-        this.events({ type: 'upload', digest: d, name: layer.name, status: 'exists', total: size });
-        return;
-      }
-      const origin = layer.origin;
-      let session: UploadSession | undefined;
-      if (origin && origin.registry === registry && origin.repository !== repository) {
-        const mount = await this.client.mountBlob(registry, repository, d, origin.repository);
-        if (mount.mounted) {
-          this.events({ type: 'upload', digest: d, name: layer.name, status: 'mounted', total: size });
-          return;
-        }
-        // A refused mount may have opened an upload session (202): upload into it.
-        session = mount.session;
-      }
-      await upload(this.client, this.target, d, size, () => layer.open(), layer.name, this.events, this.result, session);
-    });
-  }
-
-  /** Makes sure the repository has a small blob held in memory (an image config). */
-  bytes(d: Digest, bytes: Buffer, name: string): Promise<void> {
-    return this.once(d, async () => {
-      if (this.present.has(d) || (await this.client.hasBlob(this.target.registry, this.target.repository, d))) {
-        this.events({ type: 'upload', digest: d, name, status: 'exists', total: bytes.length });
-      } else {
-        await upload(this.client, this.target, d, bytes.length, async () => Readable.from([bytes]), name, this.events, this.result);
-      }
-    });
-  }
-
-  /** Runs a blob's work once; after a failure no new blob starts (running ones settle). */
-  private once(d: Digest, work: () => Promise<void>): Promise<void> {
-    let p = this.sent.get(d);
-    if (!p) {
-      p = this.run(async () => {
-        if (this.failed) throw new ShaleError('SHALE_PUSH_ABORTED', `not sending ${d}: an earlier blob of this push failed`);
-        try {
-          await work();
-        } catch (err) {
-          this.failed = true;
-          throw err;
-        }
-      });
-      this.sent.set(d, p);
-    }
-    return p;
-  }
-}
-
 /**
  * Pushes an image or index to a registry (README: "a failed push never moves a tag"). Order:
  * layer blobs, then configs, then per-platform manifests by digest, then the top manifest to the
@@ -121,7 +43,7 @@ export async function pushArtifact(
   const images = artifactImages(artifact);
   const pusher = options.pusher ?? new BlobPusher(client, target, events, options.present, options.concurrency);
   await settleAll(images.flatMap((image) => image.layers.map((l) => pusher.layer(l))));
-  // Configs after the layers they describe, as go-containerregistry does (STYLE.md).
+  // Configs after the layers they describe, as go-containerregistry does.
   await settleAll(images.map((image) => pusher.bytes(image.manifest.config.digest, image.configBytes, 'config')));
 
   if (artifact.kind === 'index') {
@@ -136,29 +58,61 @@ export async function pushArtifact(
   return { digest, ...pusher.result };
 }
 
+/**
+ * Publishes to a registry tag: the `shale build --push REF` target. Its reference is also read
+ * before the build (`previous`), so layers the tag's image already has are reused, and the
+ * blobs it references need no HEAD. Layers are sent as they exist (`layer`), overlapping the
+ * building of the rest, from the same registry by mount when they came from there; `publish`
+ * waits for them, then sends configs and manifests and moves the tag last, so a failed push
+ * leaves the tag where it was. When the tag already names this very image nothing is sent.
+ */
+export class RegistryPublisher implements Publisher {
+  readonly target: string;
+  readonly previous: readonly Reference[];
+  private run: { client: RegistryClient; pusher: BlobPusher; current: TargetImage | undefined } | undefined;
+
+  /** `name` is how outputs and messages name the target (default: the normalized reference). */
+  constructor(private readonly reference: Reference, options: { name?: string } = {}) {
+    this.target = options.name ?? referenceString(reference);
+    this.previous = [reference];
+  }
+
+  /** Begins a run: a fresh pusher over the build's client, told which blobs the tag's image has. */
+  start(session: PublishSession): void {
+    const current = session.current(this.reference);
+    this.run = { client: session.client, current, pusher: new BlobPusher(session.client, this.reference, session.events, current?.blobs) };
+  }
+
+  /** Starts sending the layer's blob now; a failure is kept for `publish` to report. */
+  layer(layer: Layer): void {
+    void this.started().pusher.layer(layer).catch(() => undefined);
+  }
+
+  /** Pushes the artifact, unless the tag names it already. */
+  async publish(artifact: Artifact, events: Events): Promise<PublishReport> {
+    const { client, pusher, current } = this.started();
+    events({ type: 'step', step: 'pushing', detail: this.target });
+    const report: PublishReport = { outputs: [this.target], pushed: { bytes: 0, blobs: 0 }, reference: referenceString(this.reference) };
+    if (current?.digest === artifactDigest(artifact)) {
+      // The tag already names this very image: nothing to send, not even a manifest.
+      events({ type: 'log', level: 'info', message: `${this.target} is up to date` });
+      return report;
+    }
+    const r = await pushArtifact(client, this.reference, artifact, events, { pusher });
+    return { ...report, pushed: { bytes: r.pushedBytes, blobs: r.pushedBlobs } };
+  }
+
+  private started(): NonNullable<RegistryPublisher['run']> {
+    if (!this.run) {
+      throw new ShaleError('SHALE_PUBLISHER_NOT_STARTED', `the publisher for ${this.target} was not started: a build starts it with its registry client; to push an image you already have, call start() first or use pushArtifact.`);
+    }
+    return this.run;
+  }
+}
+
 /** Waits for every promise, then throws the first failure (none is left unobserved). */
 async function settleAll(ps: readonly Promise<void>[]): Promise<void> {
   const results = await Promise.allSettled(ps);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-async function upload(
-  client: RegistryClient, target: Reference, digest: Digest, size: number, open: () => Promise<Readable>,
-  name: string, events: Events, result: { pushedBytes: number; pushedBlobs: number }, session?: UploadSession,
-): Promise<void> {
-  events({ type: 'upload', digest, name, status: 'start', total: size });
-  let reported = 0;
-  const sent = await client.uploadBlob(target.registry, target.repository, digest, size, open, {
-    ...(session ? { session } : {}),
-    onProgress: (bytes) => {
-      if (bytes - reported >= PROGRESS_STEP) {
-        reported = bytes;
-        events({ type: 'upload', digest, name, status: 'progress', bytes, total: size });
-      }
-    },
-  });
-  result.pushedBytes += sent;
-  result.pushedBlobs += 1;
-  events({ type: 'upload', digest, name, status: 'done', bytes: sent, total: size });
 }

@@ -12,6 +12,7 @@ import { parseIndex } from '../store/oci-parse.js';
 import { ContainerdImageName, selectEntry } from '../store/select-entry.js';
 import { addBytes, addDir, addStream, writeTarAtomic } from '../store/tar-pack.js';
 import { openTarFile, scanTar, tarBlobSource } from '../store/tar-read.js';
+import { wroteTo, type PublishReport, type Publisher } from './publisher.js';
 
 /** Options for {@link writeTarball}. */
 export interface TarballOptions {
@@ -54,6 +55,24 @@ export async function writeTarball(file: string, artifact: Artifact, opts: Tarba
     await addBytes(pack, 'index.json', canonicalBytes(ociIndex(artifact, opts.repoTags)));
     await addBytes(pack, 'manifest.json', Buffer.from(JSON.stringify(dockerManifest)));
   });
+}
+
+/**
+ * Publishes to a tarball that `docker load` and `podman load` accept (`shale build --tar FILE`);
+ * see {@link writeTarball}.
+ */
+export class TarballPublisher implements Publisher {
+  constructor(
+    readonly target: string,
+    private readonly options: Omit<TarballOptions, 'events'>,
+  ) {}
+
+  /** Writes the artifact to the tarball (replacing the file only once it is whole). */
+  async publish(artifact: Artifact, events: Events): Promise<PublishReport> {
+    events({ type: 'step', step: 'writing tarball', detail: this.target });
+    await writeTarball(this.target, artifact, { ...this.options, events });
+    return wroteTo(this.target);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { build } from '../pipeline/build.js';
 import type { BuildOptions } from '../pipeline/options.js';
 import type { BuildSpec } from '../config/spec.js';
 import type { Events } from '../events.js';
-import { readLayout } from '../publish/layout.js';
+import { LayoutPublisher, readLayout } from '../publish/layout.js';
 import { checkConflicts } from './conflicts.js';
 import { checkEntrypoint } from './entrypoint.js';
 import { checkExcluded } from './excluded.js';
@@ -15,8 +15,8 @@ import { checkReproducible } from './reproducible.js';
 import { checkLayerOrder } from './layer-order.js';
 import type { ValidateReport } from './result.js';
 
-/** How to build for validation: the build's options without outputs (validate picks its own). */
-export type ValidateOptions = Omit<BuildOptions, 'push' | 'oci' | 'tar' | 'noCache'>;
+/** How to build for validation: the build's options without publishers or caches (validate picks its own). */
+export type ValidateOptions = Omit<BuildOptions, 'publishers' | 'noCache'>;
 
 /**
  * Builds the app twice ignoring every cache into a temporary OCI layout, reads the first image
@@ -29,10 +29,11 @@ export async function validate(spec: BuildSpec, opts: ValidateOptions, events: E
   const dir = await mkdtemp(join(tmpdir(), 'shale-validate-'));
   try {
     const layout = join(dir, 'layout');
-    // Both builds write to one layout: blobs already there (the base's) are not written twice.
-    const first = await build(spec, { ...opts, noCache: true, oci: layout }, events);
+    // Both builds publish to one layout: blobs already there (the base's) are not written twice.
+    const into: BuildOptions = { ...opts, noCache: true, publishers: [new LayoutPublisher(layout, { tag: 'latest' })] };
+    const first = await build(spec, into, events);
     const artifact = await readLayout(layout, first.digest);
-    const second = await build(spec, { ...opts, noCache: true, oci: layout }, events);
+    const second = await build(spec, into, events);
     events({ type: 'step', step: 'reading layers', detail: layout });
     const images = await imageViews(artifact, `the image built from ${spec.configFile}`);
     const checks = [checkLayerOrder(first.layers), checkNativeFiles(images), checkConflicts(images), checkExcluded(images), checkEntrypoint(images), checkReproducible(first, second)];
