@@ -9,6 +9,9 @@
 //   BENCH_KEEP=1                      keep the temp dir (app, caches) for a look afterwards
 //   BENCH_ONLY=resolve                the resolution phase alone (no buildah; about a minute),
 //                                     written to bench/results/latest-resolve.json
+//   BENCH_ONLY=faults                 pushes under registry faults alone (bench/faults.ts; about
+//                                     2 minutes, not part of the default run), written to
+//                                     bench/results/latest-faults.json
 //   BENCH_CPU_PROF=DIR                shale's runs in the resolution phase write --cpu-prof profiles to DIR
 //   BENCH_INDEX=plain                 the resolution index without PyPI's caching headers (default: pypi)
 //   BENCH_PIP_PYTHON=PATH             the Python whose pip the resolution phase runs (default: python3's)
@@ -34,6 +37,7 @@ import { changeOneLine, generateApp, generateBigApp, generateMultiArchApp, MULTI
 import { ensureBenchBase, type BenchBase } from './base.js';
 import { GNU_TIME, median, timed } from './measure.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
+import { faults, faultsTable, faultsTargets } from './faults.js';
 import { resolution, resolveTable, resolveTargets, type ResolveResult } from './resolve.js';
 import { BuildahRunner, blobInfoCacheIsolated, ShaleRunner, type BuildSample, type Runner } from './tools.js';
 
@@ -98,14 +102,14 @@ const MULTI_BASE_TAG = '3.11-slim-multiarch';
 const env = process.env;
 const REPEAT = Math.max(1, Number(env['BENCH_REPEAT'] ?? 3) || 3);
 const BUDGET_S = (Number(env['BENCH_BUDGET_MIN'] ?? 13) || 13) * 60;
-/** BENCH_ONLY: the one phase to run ('resolve'), or undefined for all of them. */
+/** BENCH_ONLY: the one phase to run ('resolve' or 'faults'), or undefined for all of them. */
 const ONLY = env['BENCH_ONLY'] || undefined;
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
 
 function preflight(): void {
-  if (ONLY !== undefined && ONLY !== 'resolve') throw new Error(`BENCH_ONLY=${ONLY}: only "resolve" runs alone`);
+  if (ONLY !== undefined && ONLY !== 'resolve' && ONLY !== 'faults') throw new Error(`BENCH_ONLY=${ONLY}: only "resolve" and "faults" run alone`);
   const need: [string, string][] = [
     ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['mmdebstrap', 'mmdebstrap'], ['python3', 'python3'],
     ...(ONLY ? [] : ([['buildah', 'buildah'], ['unshare', 'util-linux']] as [string, string][])),
@@ -678,6 +682,25 @@ async function resolveOnly(root: string, reg: Registry): Promise<void> {
   process.stdout.write(['', ...lines].join('\n') + '\n');
 }
 
+/**
+ * BENCH_ONLY=faults: the registry, the base and the fault phase (bench/faults.ts);
+ * bench/results/latest-faults.json. One repetition unless BENCH_REPEAT says (the outage alone is 30 s).
+ */
+async function faultsOnly(root: string, reg: Registry): Promise<void> {
+  const started = Date.now();
+  log('faults: the bench image pushed through the fault proxy: no faults, the 500/4 + reset/6 + 429/9 mix, a 30 s outage');
+  const repeat = env['BENCH_REPEAT'] ? REPEAT : 1;
+  const r = await faults({ root, registry: reg, repeat, log });
+  const tgs = faultsTargets(r);
+  const outFile = join(repoRoot(), 'bench', 'results', 'latest-faults.json');
+  await mkdir(dirname(outFile), { recursive: true });
+  const result = { when: new Date().toISOString(), machine: await machine(), repeat, measuredSeconds: (Date.now() - started) / 1000, faults: r, targets: tgs };
+  await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
+  const lines = [`shale pushes under registry faults (retry budget 60 s), medians of ${repeat} run(s); ${cpus().length} cores`, '', faultsTable(r)];
+  lines.push('', 'targets (issue "CI at scale"):', ...tgs.map(targetLine), '', `written to ${outFile}`);
+  process.stdout.write(['', ...lines].join('\n') + '\n');
+}
+
 const targetLine = (t: Target): string => `  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`;
 
 async function main(): Promise<void> {
@@ -708,6 +731,7 @@ async function main(): Promise<void> {
     reg = await startRegistry();
     const base: BenchBase = await ensureBenchBase(reg.host);
     if (ONLY === 'resolve') return await resolveOnly(root, reg);
+    if (ONLY === 'faults') return await faultsOnly(root, reg);
     // The two-platform base (the e2e fixture) under a tag of its own: the bench base has 3.11-slim.
     const multiBase = await ensureMultiArchBase(reg.host, { tag: MULTI_BASE_TAG });
     proxy = await startCountingProxy(reg.host);

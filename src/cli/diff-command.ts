@@ -1,5 +1,6 @@
 import { diffImages } from '../inspect/diff.js';
-import { openImage } from '../inspect/open-image.js';
+import { openArtifact } from '../image/open.js';
+import { loadArtifact } from '../image/opened.js';
 import { RegistryClient } from '../registry/client.js';
 import { formatBytes, table } from './format.js';
 
@@ -12,7 +13,8 @@ export async function diffCommand(a: string, b: string, flags: Record<string, un
     caFiles: (flags.registryCa as string[] | undefined) ?? [],
   });
   try {
-    const [imgA, imgB] = await Promise.all([openImage(a, client), openImage(b, client)]);
+    const read = async (x: string) => loadArtifact(await openArtifact(x, { client }));
+    const [imgA, imgB] = await Promise.all([read(a), read(b)]);
     const diffs = diffImages(imgA, imgB);
     if (flags.json === true) {
       process.stdout.write(`${JSON.stringify({ platforms: diffs })}\n`);

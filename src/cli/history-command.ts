@@ -1,5 +1,6 @@
 import { imageHistory } from '../inspect/history.js';
-import { openImage } from '../inspect/open-image.js';
+import { openArtifact } from '../image/open.js';
+import { loadArtifact } from '../image/opened.js';
 import { RegistryClient } from '../registry/client.js';
 import { formatBytes, table } from './format.js';
 
@@ -10,7 +11,7 @@ export async function historyCommand(arg: string, flags: Record<string, unknown>
     caFiles: (flags.registryCa as string[] | undefined) ?? [],
   });
   try {
-    const rows = imageHistory(await openImage(arg, client));
+    const rows = imageHistory(await loadArtifact(await openArtifact(arg, { client })));
     if (flags.json === true) {
       process.stdout.write(`${JSON.stringify({ layers: rows })}\n`);
       return;

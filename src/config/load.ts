@@ -5,7 +5,7 @@ import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
-import { parseLibc } from '../python/libc.js';
+import { parseLibc } from '../base/libc.js';
 import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
 import { followLink, isInside } from '../plan/host-paths.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';

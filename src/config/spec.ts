@@ -1,5 +1,5 @@
 import type { Platform } from '../oci/types.js';
-import type { Libc } from '../python/libc.js';
+import type { Libc } from '../base/libc.js';
 
 /** One source of the app layer: a directory's contents or a file, copied to `to` in the image. */
 export interface AppSource {
@@ -27,6 +27,7 @@ export interface BuildSpec {
   /** Repository the image is named by: "<domain>-<name>", or "<name>" without a domain. */
   repository: string;
   base: string;
+  /** `python` in the config ("3.11"): checked against the base's own Python, which is read from it either way. */
   python?: string;
   /** The base's C library from `libc` in the config; detected from the base image when absent. */
   libc?: Libc;

@@ -37,7 +37,7 @@ export async function configFromDockerfile(dir: string, facts: DockerfileFacts):
   notes.push(`base "${facts.base}" from ${f}'s FROM${facts.platform ? ` (platform ${facts.platform})` : ''}`);
   if (facts.platform) config.platforms = [facts.platform];
   const py = /^(?:.*\/)?python:(3\.\d+)/.exec(facts.base)?.[1];
-  if (!py) notes.push(`TODO: ${facts.base} is not an official python image; set python = "3.X" to the version of its python3`);
+  if (!py) notes.push(`${facts.base} is not an official python image: shale reads the version of its python3 from its layers`);
   const workdir = facts.workdir ?? '/app';
   config.workdir = workdir;
   if (!facts.workdir) notes.push(`${f} sets no WORKDIR: /app`);

@@ -1,5 +1,6 @@
-import { artifactImages, type Artifact, type Image } from '../oci/image.js';
-import { Annotation, platformString, type Digest } from '../oci/types.js';
+import { layerLabel } from '../oci/annotations.js';
+import { artifactImages, imagePlatform, type Artifact, type Image } from '../oci/image.js';
+import { platformString, type Digest } from '../oci/types.js';
 
 /** One layer in a comparison of two images. */
 export interface DiffLayer {
@@ -20,12 +21,7 @@ export interface PlatformDiff {
   shared: { layers: number; bytes: number };
 }
 
-const layerName = (img: Image, i: number): string => img.manifest.layers[i]?.annotations?.[Annotation.LayerName] ?? 'base';
-
-function platformOf(img: Image): string {
-  const { os, architecture, variant } = img.config;
-  return platformString(variant ? { os, architecture, variant } : { os, architecture });
-}
+const platformOf = (img: Image): string => platformString(imagePlatform(img));
 
 /**
  * Compares two images platform by platform (`shale diff A B`): which layers they share, which
@@ -39,9 +35,9 @@ export function diffImages(a: Artifact, b: Artifact): PlatformDiff[] {
     const imgA = aByPlatform.get(platform) ?? artifactImages(a)[0];
     const inA = new Set(imgA?.manifest.layers.map((l) => l.digest) ?? []);
     const inB = new Set(imgB.manifest.layers.map((l) => l.digest));
-    const layers: DiffLayer[] = imgB.manifest.layers.map((d, i) => ({ name: layerName(imgB, i), digest: d.digest, size: d.size, where: inA.has(d.digest) ? 'both' : 'b' }));
-    imgA?.manifest.layers.forEach((d, i) => {
-      if (!inB.has(d.digest)) layers.push({ name: layerName(imgA, i), digest: d.digest, size: d.size, where: 'a' });
+    const layers: DiffLayer[] = imgB.manifest.layers.map((d) => ({ name: layerLabel(d), digest: d.digest, size: d.size, where: inA.has(d.digest) ? 'both' : 'b' }));
+    imgA?.manifest.layers.forEach((d) => {
+      if (!inB.has(d.digest)) layers.push({ name: layerLabel(d), digest: d.digest, size: d.size, where: 'a' });
     });
     const onlyB = layers.filter((l) => l.where === 'b');
     const both = layers.filter((l) => l.where === 'both');

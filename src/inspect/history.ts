@@ -1,5 +1,6 @@
-import { artifactImages, type Artifact } from '../oci/image.js';
-import { Annotation, platformString, type Digest } from '../oci/types.js';
+import { Annotation, layerLabel } from '../oci/annotations.js';
+import { artifactImages, imagePlatform, type Artifact } from '../oci/image.js';
+import { platformString, type Digest } from '../oci/types.js';
 
 /** One row of `shale history`. */
 export interface HistoryRow {
@@ -18,13 +19,13 @@ export interface HistoryRow {
  */
 export function imageHistory(artifact: Artifact): HistoryRow[] {
   return artifactImages(artifact).flatMap((img) => {
-    const platform = platformString({ os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) });
+    const platform = platformString(imagePlatform(img));
     const history = (img.config.history ?? []).filter((h) => !h.empty_layer);
     const aligned = history.length === img.manifest.layers.length;
     return img.manifest.layers.map((d, i) => {
       const row: HistoryRow = {
         platform,
-        name: d.annotations?.[Annotation.LayerName] ?? 'base',
+        name: layerLabel(d),
         digest: d.digest,
         size: d.size,
         createdBy: aligned ? history[i]?.created_by ?? '' : '',

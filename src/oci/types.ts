@@ -1,4 +1,8 @@
-/** The OCI image model (image-spec v1.1) as plain data. No I/O lives here. */
+/**
+ * The OCI image model (image-spec v1.1) as plain data. No I/O lives here. Values read from JSON
+ * (oci/parse.ts) also carry the fields this model does not name, unchanged, so an image built
+ * on top of one, or an index.json written back, keeps them.
+ */
 
 export type Digest = `sha256:${string}`;
 
@@ -14,6 +18,8 @@ export interface Descriptor {
   size: number;
   annotations?: Record<string, string>;
   platform?: Platform;
+  /** Where a foreign layer can be downloaded from (kept as the base had it). */
+  urls?: string[];
 }
 
 export interface Manifest {
@@ -39,6 +45,22 @@ export interface HistoryEntry {
   author?: string;
 }
 
+/**
+ * How a container of the image runs (the config's `config`). Docker writes `null` for some
+ * empty fields; those are kept as they are, so an image built on top has the same digest
+ * whoever reads its base.
+ */
+export interface ContainerConfig {
+  User?: string;
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, object> | null;
+  Labels?: Record<string, string> | null;
+  [key: string]: unknown;
+}
+
 /** The image configuration (application/vnd.oci.image.config.v1+json). */
 export interface ImageConfig {
   created?: string;
@@ -46,16 +68,7 @@ export interface ImageConfig {
   architecture: string;
   os: string;
   variant?: string;
-  config?: {
-    User?: string;
-    Env?: string[];
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    ExposedPorts?: Record<string, Record<string, never>>;
-    Labels?: Record<string, string>;
-    [key: string]: unknown;
-  };
+  config?: ContainerConfig;
   rootfs: { type: 'layers'; diff_ids: Digest[] };
   history?: HistoryEntry[];
   [key: string]: unknown;
@@ -79,16 +92,6 @@ export const isIndexMediaType = (m: string): boolean =>
 
 export const isManifestMediaType = (m: string): boolean =>
   m === MediaType.OciManifest || m === MediaType.DockerManifest;
-
-/** Annotation keys shale writes on layer descriptors and manifests (README, "Image contents"). */
-export const Annotation = {
-  LayerName: 'dev.shale.layer.name',
-  LayerInputs: 'dev.shale.layer.inputs',
-  Created: 'org.opencontainers.image.created',
-  BaseName: 'org.opencontainers.image.base.name',
-  BaseDigest: 'org.opencontainers.image.base.digest',
-  RefName: 'org.opencontainers.image.ref.name',
-} as const;
 
 export const platformString = (p: Platform): string =>
   `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;

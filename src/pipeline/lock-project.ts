@@ -13,8 +13,6 @@ import type { Events } from '../events.js';
 import { readDependencies, type Dependencies } from '../python/dependencies.js';
 import { chooseEnvironment } from '../python/environment.js';
 import { indexConfigured, indexSources } from '../python/index-env.js';
-import { detectPythonLayout } from '../python/layout.js';
-import { UNUSED_LIBC } from '../python/libc.js';
 import { readLock } from '../python/lock.js';
 import { normalizeName } from '../python/names.js';
 import { PackageCatalog } from '../python/provider.js';
@@ -25,8 +23,10 @@ import type { TargetEnv } from '../python/tags.js';
 import { parseReferenceAt } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { resolveBase } from './base.js';
-import { baseLibc } from './base-libc.js';
-import { FileHashes } from '../store/file-hashes.js';
+import { learnBase } from '../base/facts.js';
+import { UNUSED_LIBC } from '../base/libc.js';
+import { UNUSED_PYTHON } from '../base/python.js';
+import { Cache } from '../store/cache.js';
 import type { BuildOptions } from './options.js';
 
 /** How to run `shale lock`. */
@@ -164,6 +164,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   const preferences = opts.upgrade ? new Map<string, string>() : await existingPins(output);
   for (const name of opts.upgradePackages ?? []) preferences.delete(normalizeName(name));
 
+  const cache = Cache.open(opts.cacheDir, events);
   const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries, events, caFiles: opts.registryCa ?? [], ...(opts.signal ? { signal: opts.signal } : {}) });
   let envs: TargetEnv[];
   try {
@@ -171,9 +172,8 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     const bases = await resolveBase(client, parseReferenceAt(`${spec.configFile}: \`base\``, spec.base), platforms, opts.mirrors);
     envs = await Promise.all(
       bases.map(async (base, i) => {
-        const libc = await baseLibc(base, spec.libc, { cacheDir: opts.cacheDir, noCache: false, fromRegistry: new Map(), events, needed: true });
-        const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
-        return { python: py.python, platform: platforms[i]!, libc: libc ?? UNUSED_LIBC };
+        const facts = await learnBase(base, { libc: spec.libc, python: spec.python }, { libc: true, python: true }, { records: cache.base, noCache: false, events });
+        return { python: (facts.python ?? UNUSED_PYTHON).version, platform: platforms[i]!, libc: facts.libc ?? UNUSED_LIBC };
       }),
     );
   } finally {
@@ -187,10 +187,10 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     noIndex: spec.noIndex || options.noIndex,
     projectDir: spec.projectDir,
     pages: new Map(),
-    cacheDir: opts.cacheDir,
+    pageCache: cache.pages,
   };
-  const catalog = new PackageCatalog(sources, opts.cacheDir, events);
-  const ctx = { catalog, cacheDir: opts.cacheDir, events, searchIndexes: indexConfigured(spec, options), preferences };
+  const catalog = new PackageCatalog(sources, cache, events);
+  const ctx = { catalog, cache, events, searchIndexes: indexConfigured(spec, options), preferences };
   events({ type: 'step', step: 'resolving', detail: `${input} for ${platforms.length} platform(s)` });
   const resolutions: Resolution[] = await Promise.all(
     envs.map(async (env): Promise<Resolution> => {
@@ -199,7 +199,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
         chosen.packages.map(async ({ pkg, wheel, requiredBy, sdist }): Promise<ResolvedPackage> => {
           // A wheel built here from an sdist exists nowhere else: the lock names the sdist.
           const c = sdist ?? wheel.candidate;
-          const sha256 = sdist ? (sdist.sha256 ?? (sdist.path ? (await FileHashes.in(opts.cacheDir).hash(sdist.path)).sha256 : undefined)) : wheel.sha256;
+          const sha256 = sdist ? (sdist.sha256 ?? (sdist.path ? (await cache.hashes.hash(sdist.path)).sha256 : undefined)) : wheel.sha256;
           if (!c || sha256 === undefined) {
             throw new InputError('SHALE_LOCK_UNSUPPORTED', `${pkg.name} ${pkg.version} comes from a source distribution whose hash nothing states; a lock must name every file by hash. Publish a wheel of it to find-links or an index`);
           }
@@ -222,6 +222,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     createdBy: 'shale',
     inputs: { [input]: inputsDigest(deps, spec) },
   });
+  await cache.save().catch(() => undefined); // hashes only save work for the next run
   const changed = before !== text;
   const packages = Object.fromEntries(resolutions.map((r, i) => [`${platforms[i]!.os}/${platforms[i]!.architecture}${platforms[i]!.variant ? `/${platforms[i]!.variant}` : ''}`, r.packages.length]));
   if (opts.check) return { file: output, input, packages, changed, differences: changed ? (before === undefined ? [`${output} does not exist`] : differences(before, text)) : [] };

@@ -2,34 +2,36 @@ import { availableParallelism } from 'node:os';
 import type { Events } from '../events.js';
 import { limiter, mapLimit } from '../limit.js';
 import { writeLayerBlob } from '../layer/blob.js';
-import type { Layer } from '../oci/image.js';
-import { Annotation, MediaType, type Descriptor } from '../oci/types.js';
+import { Annotation } from '../oci/annotations.js';
+import { lazyLayer, withDescriptor, type Layer } from '../oci/image.js';
+import { MediaType, type Descriptor } from '../oci/types.js';
 import { describeChange } from '../plan/explain.js';
 import { fingerprint } from '../plan/fingerprint.js';
 import type { LayerInputs, PackageInput, PlannedLayer } from '../plan/layers.js';
 import { PackageFiles, packageFilesKey, packageRoots, reachesRoots, underRoots } from '../plan/package-files.js';
 import { checkPathConflicts, type ClaimSet } from '../plan/path-conflicts.js';
 import type { InstallLayout } from '../python/layout.js';
-import type { RegistryClient } from '../registry/client.js';
 import type { BlobStore } from '../store/blob-store.js';
+import type { Cache } from '../store/cache.js';
 import type { FingerprintIndex, IndexedLayer } from '../store/fingerprint-index.js';
 import type { LayerRecords } from '../store/layer-records.js';
-import { blobLayer, cachedLayer } from '../store/stored-layer.js';
+import { cachedLayer } from '../store/stored-layer.js';
 import type { RemoteLayer } from './registry-cache.js';
+import type { LayerSource } from './result.js';
 
 /** The caches a build uses: local blobs and fingerprint index, and layers earlier images hold. */
 export interface LayerCache {
   blobs: BlobStore;
   index: FingerprintIndex;
   records: LayerRecords;
-  /** Layers of the previous image at the push target (and --cache-from), by fingerprint. */
+  /** Layers of the previous image at the push target (and --cache-from), by fingerprint; they open from their registry. */
   remote: ReadonlyMap<string, RemoteLayer>;
-  client: RegistryClient;
 }
 
-/** A planned layer made real, with the reason it was built or reused (for --explain). */
+/** A planned layer made real, with where it came from and why (for `--json` and `--explain`). */
 export interface MaterializedLayer {
   layer: Layer;
+  source: LayerSource;
   reason: string;
 }
 
@@ -61,7 +63,7 @@ export class LayerMaker {
     }
     const record = [this.opts.projectDir, platform, plan.name];
     return p.then(async (made) => {
-      const reason = made.layer.source === 'built' && !this.opts.noCache ? await this.whyRebuilt(record, plan) : made.reason;
+      const reason = made.source === 'built' && !this.opts.noCache ? await this.whyRebuilt(record, plan) : made.reason;
       await this.cache.records.set(record, plan.inputs);
       return { ...made, reason };
     });
@@ -81,7 +83,7 @@ export class LayerMaker {
    * recorded, so a rebuild that changes no package reads no list: the app, the CA bundle and
    * local libraries outside the package directories are checked against each other only.
    */
-  async checkPaths(plans: readonly PlannedLayer[], packages: readonly PackageInput[], layout: InstallLayout, cacheDir: string): Promise<void> {
+  async checkPaths(plans: readonly PlannedLayer[], packages: readonly PackageInput[], layout: InstallLayout, cache: Cache): Promise<void> {
     const fileSets: ClaimSet[] = [];
     const ownerOf = new Map<PlannedLayer, ClaimSet>();
     for (const plan of plans) {
@@ -98,7 +100,7 @@ export class LayerMaker {
     const verdict = ['path-conflicts', fingerprint({ format: VERDICT_FORMAT, packages: packages.map((p) => packageFilesKey(p, layout)).sort(), near: near.map((p) => p.fingerprint).sort() })];
     if (!this.opts.noCache && (await this.cache.records.get(verdict)) === true) return checkPathConflicts(fileSets);
 
-    this.packageFiles ??= new PackageFiles(cacheDir, !this.opts.noCache);
+    this.packageFiles ??= new PackageFiles(cache, !this.opts.noCache);
     const files = this.packageFiles;
     const byName = new Map(packages.map((p) => [p.name, p]));
     // In layer order, lowest first, so a message can say which file would win.
@@ -134,17 +136,13 @@ export class LayerMaker {
       const hit = await this.lookup(plan);
       if (hit) {
         events({ type: 'layer', name: plan.name, ...at, status: 'cached', digest: hit.descriptor.digest, size: hit.descriptor.size });
-        return { layer: cachedLayer(this.cache.blobs, hit), reason: 'reused from the local cache' };
+        return { layer: cachedLayer(this.cache.blobs, hit), source: 'cache', reason: 'reused from the local cache' };
       }
       const remote = this.cache.remote.get(plan.fingerprint);
       if (remote) {
-        events({ type: 'layer', name: plan.name, ...at, status: 'registry', digest: remote.descriptor.digest, size: remote.descriptor.size });
-        const { client } = this.cache;
-        const layer: Layer = {
-          ...blobLayer(remote.descriptor, remote.diffId, 'registry', () => client.getBlob(remote.registry, remote.repository, remote.descriptor.digest, remote.descriptor.size), plan.name),
-          origin: { registry: remote.registry, repository: remote.repository },
-        };
-        return { layer, reason: `reused from registry (${remote.from})` };
+        const { descriptor } = remote.layer;
+        events({ type: 'layer', name: plan.name, ...at, status: 'registry', digest: descriptor.digest, size: descriptor.size });
+        return { layer: remote.layer, source: 'registry', reason: `reused from registry (${remote.from})` };
       }
     }
     const blob = await this.building(async () => {
@@ -159,8 +157,8 @@ export class LayerMaker {
     };
     await this.cache.index.set(plan.fingerprint, { descriptor, diffId: blob.diffId, name: plan.name });
     events({ type: 'layer', name: plan.name, ...at, status: 'built', digest: blob.digest, size: blob.size });
-    const layer = blobLayer(descriptor, blob.diffId, 'built', () => this.cache.blobs.open(blob.digest), plan.name);
-    return { layer, reason: this.opts.noCache ? 'built (--no-cache)' : 'built' };
+    const layer = lazyLayer(descriptor, blob.diffId, () => this.cache.blobs.open(blob.digest));
+    return { layer, source: 'built', reason: this.opts.noCache ? 'built (--no-cache)' : 'built' };
   }
 }
 
@@ -175,7 +173,6 @@ const FILE_LAYER_LABELS = { app: 'the app', libs: 'the local libraries', 'ca-cer
  * the same inputs. Annotations are not part of the blob, so renaming costs nothing.
  */
 function named(layer: Layer, name: string): Layer {
-  if (layer.descriptor.annotations?.[Annotation.LayerName] === name && layer.name === name) return layer;
-  const descriptor = { ...layer.descriptor, annotations: { ...layer.descriptor.annotations, [Annotation.LayerName]: name } };
-  return { ...layer, descriptor, name, open: () => layer.open() };
+  if (layer.descriptor.annotations?.[Annotation.LayerName] === name) return layer;
+  return withDescriptor(layer, { ...layer.descriptor, annotations: { ...layer.descriptor.annotations, [Annotation.LayerName]: name } });
 }

@@ -18,6 +18,7 @@ import { readDependencies, type Dependencies } from '../python/dependencies.js';
 import { chooseEnvironment } from '../python/environment.js';
 import { PackageCatalog } from '../python/provider.js';
 import { basename } from 'node:path';
+import type { Cache } from '../store/cache.js';
 import { staleLock } from './lock-project.js';
 
 /**
@@ -40,7 +41,7 @@ export class PackageResolver {
 
   constructor(
     private readonly spec: BuildSpec,
-    private readonly cacheDir: string,
+    private readonly cache: Cache,
     private readonly events: Events,
   ) {}
 
@@ -67,9 +68,9 @@ export class PackageResolver {
         noIndex: this.spec.noIndex || options.noIndex,
         projectDir: this.spec.projectDir,
         pages: this.pages,
-        cacheDir: this.cacheDir,
+        pageCache: this.cache.pages,
       };
-      this.catalogs.set(key, (catalog = new PackageCatalog(sources, this.cacheDir, this.events)));
+      this.catalogs.set(key, (catalog = new PackageCatalog(sources, this.cache, this.events)));
     }
     return { catalog, searchIndexes: indexConfigured(this.spec, options) };
   }
@@ -86,7 +87,7 @@ export class PackageResolver {
     // Found before planning: the compiler's version is part of every package layer's fingerprint.
     const [py, chosen] = await Promise.all([
       this.spec.compileBytecode ? this.hostPython(env.python) : undefined,
-      chooseEnvironment(deps, env, { catalog, cacheDir: this.cacheDir, events: this.events, searchIndexes }),
+      chooseEnvironment(deps, env, { catalog, cache: this.cache, events: this.events, searchIndexes }),
     ]);
     if (deps.kind === 'resolve' && chosen.unpinned && !this.told) {
       this.told = true;
@@ -141,6 +142,11 @@ export class PackageResolver {
   caCerts(): Promise<Entry[] | undefined> {
     this.caBundle ??= this.spec.caCerts ? hostCaBundle(this.spec.configFile) : Promise.resolve(undefined);
     return this.caBundle;
+  }
+
+  /** Whether explicit layers name local libraries (installed into the image's Python like packages). */
+  hasLibs(): boolean {
+    return (this.spec.layers ?? []).some((l) => (l.paths ?? []).length > 0);
   }
 
   /** The local libraries named by `paths` of explicit layers, installed for `layout`. */

@@ -1,28 +1,31 @@
 import type { Events } from '../events.js';
-import { InputError } from '../errors.js';
-import { Annotation, isIndexMediaType, type Descriptor, type Digest } from '../oci/types.js';
-import { manifestReference, referenceString, type Reference } from '../ref/reference.js';
+import { ShaleError } from '../errors.js';
+import { openArtifact } from '../image/open.js';
+import { loadArtifact } from '../image/opened.js';
+import { Annotation, BASE_FACT_PREFIX } from '../oci/annotations.js';
+import { artifactDigest, artifactImages, type Layer } from '../oci/image.js';
+import type { Digest } from '../oci/types.js';
+import { referenceString, type Reference } from '../ref/reference.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { TargetImage } from '../publish/publisher.js';
-import { parseConfig, parseIndex, parseManifest } from '../store/oci-parse.js';
-import { BASE_LIBC_ANNOTATION } from './base-libc.js';
 
-/** A layer an image in a registry already has, found by the fingerprint of its inputs. */
+/**
+ * A layer an image in a registry already has, found by the fingerprint of its inputs: lazy, and
+ * with its repository as origin, so it is reused without building, downloading or uploading it.
+ */
 export interface RemoteLayer {
-  descriptor: Descriptor;
-  diffId: Digest;
-  registry: string;
-  repository: string;
+  layer: Layer;
   /** The reference it was found through, for --explain. */
   from: string;
 }
 
 /**
- * Layers of earlier images by fingerprint, plus what those images recorded about their bases:
- * base manifest digest → C library (`dev.shale.base.libc`), so wheel choice needs no base layer.
+ * Layers of earlier images by fingerprint, plus what those images recorded about their bases,
+ * so the build needs no base layer for it: base manifest digest → its `dev.shale.base.*`
+ * annotations.
  */
 export class RemoteLayers extends Map<string, RemoteLayer> {
-  readonly baseLibc = new Map<string, string>();
+  readonly baseFacts = new Map<string, Record<string, string>>();
   /** What each push target's tag names now (by normalized reference): its digest and every blob its manifests reference. */
   readonly current = new Map<string, TargetImage>();
 }
@@ -49,33 +52,33 @@ export async function registryLayers(client: RegistryClient, earlier: EarlierIma
       const name = referenceString(ref);
       const isTarget = i < earlier.targets.length;
       try {
-        const top = await client.getManifest(ref.registry, ref.repository, manifestReference(ref));
-        const manifests = isIndexMediaType(top.mediaType)
-          ? await Promise.all(parseIndex(top.bytes, name).manifests.map(async (d) => (await client.getManifest(ref.registry, ref.repository, d.digest)).bytes))
-          : [top.bytes];
+        const artifact = await loadArtifact(await openArtifact(ref, { client, name }));
         const blobs = new Set<Digest>();
-        if (isTarget) found.current.set(name, { digest: top.digest, blobs });
-        for (const bytes of manifests) {
-          const manifest = parseManifest(bytes, name);
-          blobs.add(manifest.config.digest);
-          for (const l of manifest.layers) blobs.add(l.digest);
-          const baseDigest = manifest.annotations?.[Annotation.BaseDigest];
-          const libc = manifest.annotations?.[BASE_LIBC_ANNOTATION];
-          if (baseDigest && libc && !found.baseLibc.has(baseDigest)) found.baseLibc.set(baseDigest, libc);
-          if (!manifest.layers.some((l) => l.annotations?.[Annotation.LayerInputs])) continue;
-          const config = parseConfig(await client.getBlobBytes(ref.registry, ref.repository, manifest.config.digest), `${name} config`);
-          manifest.layers.forEach((d, i) => {
-            const fp = d.annotations?.[Annotation.LayerInputs];
-            const diffId = config.rootfs.diff_ids[i];
-            if (fp && diffId && !found.has(fp)) found.set(fp, { descriptor: d, diffId, registry: ref.registry, repository: ref.repository, from: name });
-          });
+        if (isTarget) found.current.set(name, { digest: artifactDigest(artifact), blobs });
+        for (const image of artifactImages(artifact)) {
+          blobs.add(image.manifest.config.digest);
+          for (const l of image.layers) blobs.add(l.descriptor.digest);
+          recordBaseFacts(found, image.manifest.annotations ?? {});
+          for (const layer of image.layers) {
+            const fp = layer.descriptor.annotations?.[Annotation.LayerInputs];
+            if (fp && !found.has(fp)) found.set(fp, { layer, from: name });
+          }
         }
       } catch (err) {
-        if (err instanceof InputError && err.code === 'SHALE_MANIFEST_UNKNOWN') return;
+        // Nothing at the reference yet (a first push), or an index entry gone: no cache.
+        if (err instanceof ShaleError && err.code === 'SHALE_MANIFEST_UNKNOWN') return;
         if (isTarget) throw err;
         events({ type: 'log', level: 'warn', message: `cannot read ${name} to reuse its layers (building them instead): ${err instanceof Error ? err.message : String(err)}` });
       }
     }),
   );
   return found;
+}
+
+/** What an earlier image recorded about its base, kept by the base's digest (the first image to say wins). */
+function recordBaseFacts(found: RemoteLayers, annotations: Readonly<Record<string, string>>): void {
+  const baseDigest = annotations[Annotation.BaseDigest];
+  if (!baseDigest) return;
+  const facts = Object.fromEntries(Object.entries(annotations).filter(([k]) => k.startsWith(BASE_FACT_PREFIX)));
+  if (Object.keys(facts).length && !found.baseFacts.has(baseDigest)) found.baseFacts.set(baseDigest, facts);
 }

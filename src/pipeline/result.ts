@@ -1,6 +1,11 @@
-import type { LayerSource } from '../oci/image.js';
 import type { Digest } from '../oci/types.js';
 import type { PlannedLayer } from '../plan/layers.js';
+
+/**
+ * Where a layer of a build came from: built now, the local cache, an earlier image in a
+ * registry (by its inputs' fingerprint), or the base image.
+ */
+export type LayerSource = 'built' | 'cache' | 'registry' | 'base';
 
 /** One layer of a build's result, as `--json` reports it. */
 export interface LayerReport {

@@ -16,6 +16,7 @@ import type { InstallLayout } from '../python/layout.js';
 import { normalizeName } from '../python/names.js';
 import { parseRecord } from '../python/record.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import type { Cache } from '../store/cache.js';
 import { touch } from '../store/cache-prune.js';
 import { fingerprint, type EntryInput } from './fingerprint.js';
 import type { PackageInput } from './layers.js';
@@ -122,13 +123,13 @@ export class PackageFiles {
   private readonly memo = new Map<string, Promise<EntryInput[]>>();
 
   constructor(
-    private readonly cacheDir: string,
+    private readonly cache: Cache,
     /** Whether to read the cache (`--no-cache` does not; it still writes). */
     private readonly readCache: boolean,
   ) {}
 
   private path(key: string): string {
-    return join(this.cacheDir, 'metadata', `${key}.files.json`);
+    return join(this.cache.metadata.dir, `${key}.files.json`);
   }
 
   /** The files `p` installs with `layout`. */
@@ -153,7 +154,7 @@ export class PackageFiles {
     }
     const files = await installedFiles(p.name, await p.entries(), layout);
     const rows: Row[] = files.map((f) => [f.path, f.kind, f.content]);
-    await mkdir(join(this.cacheDir, 'metadata'), { recursive: true });
+    await mkdir(this.cache.metadata.dir, { recursive: true });
     await writeFileAtomic(path, JSON.stringify({ format: FORMAT, key, wheel: p.wheel, files: rows }));
     return files;
   }

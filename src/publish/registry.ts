@@ -1,62 +1,14 @@
 import { ShaleError } from '../errors.js';
-import { noEvents, type Events } from '../events.js';
-import { artifactDigest, artifactImages, type Artifact, type Layer } from '../oci/image.js';
-import type { Digest } from '../oci/types.js';
+import type { Events } from '../events.js';
+import { BlobPusher } from '../image/blob-pusher.js';
+import { pushArtifact } from '../image/remote.js';
+import { artifactDigest, type Artifact, type Layer } from '../oci/image.js';
 import { referenceString, type Reference } from '../ref/reference.js';
 import type { RegistryClient } from '../registry/client.js';
-import { BlobPusher } from './blob-pusher.js';
 import type { PublishReport, PublishSession, Publisher, TargetImage } from './publisher.js';
 
-/** What a push did: the digest it published and the bytes and blobs it actually sent. */
-export interface PushResult {
-  digest: Digest;
-  pushedBytes: number;
-  pushedBlobs: number;
-}
-
-/** Options for pushArtifact. */
-export interface PushOptions {
-  /** Blob uploads at once; default 4. */
-  concurrency?: number;
-  /**
-   * Blobs known to be in the target repository already (those of the image the tag names now):
-   * a registry keeps every blob a manifest references, so they need no HEAD.
-   */
-  present?: ReadonlySet<Digest>;
-  /** A pusher that may already be sending this artifact's layers (for the same target). */
-  pusher?: BlobPusher;
-}
-
-/**
- * Pushes an image or index to a registry (README: "a failed push never moves a tag"). Order:
- * layer blobs, then configs, then per-platform manifests by digest, then the top manifest to the
- * tag. `pusher` may already be sending the layers (started while the build made them).
- */
-export async function pushArtifact(
-  client: RegistryClient, target: Reference, artifact: Artifact, events: Events = noEvents, options: PushOptions = {},
-): Promise<PushResult> {
-  const digest = artifactDigest(artifact);
-  if (target.digest !== undefined && target.digest !== digest) {
-    throw new ShaleError('SHALE_PUSH_DIGEST', `cannot push to ${referenceString(target)}: the image's digest is ${digest}`);
-  }
-  const { registry, repository } = target;
-  const images = artifactImages(artifact);
-  const pusher = options.pusher ?? new BlobPusher(client, target, events, options.present, options.concurrency);
-  await settleAll(images.flatMap((image) => image.layers.map((l) => pusher.layer(l))));
-  // Configs after the layers they describe, as go-containerregistry does.
-  await settleAll(images.map((image) => pusher.bytes(image.manifest.config.digest, image.configBytes, 'config')));
-
-  if (artifact.kind === 'index') {
-    for (const image of images) {
-      await client.putManifest(registry, repository, image.digest, image.manifestBytes, image.manifest.mediaType);
-    }
-    await client.putManifest(registry, repository, target.tag ?? digest, artifact.index.indexBytes, artifact.index.index.mediaType);
-  } else {
-    const { image } = artifact;
-    await client.putManifest(registry, repository, target.tag ?? digest, image.manifestBytes, image.manifest.mediaType);
-  }
-  return { digest, ...pusher.result };
-}
+// The push itself is the registry medium's writer; it is also what pushes an image without a build.
+export { pushArtifact, type PushOptions, type PushResult } from '../image/remote.js';
 
 /**
  * Publishes to a registry tag: the `shale build --push REF` target. Its reference is also read
@@ -108,11 +60,4 @@ export class RegistryPublisher implements Publisher {
     }
     return this.run;
   }
-}
-
-/** Waits for every promise, then throws the first failure (none is left unobserved). */
-async function settleAll(ps: readonly Promise<void>[]): Promise<void> {
-  const results = await Promise.allSettled(ps);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }

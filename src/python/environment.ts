@@ -15,7 +15,8 @@ import { TargetProvider, type PackageCatalog } from './provider.js';
 import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
 import { resolve } from './resolver.js';
-import { readResolution, resolutionKey, writeResolution, type KeptPackage } from './resolution-cache.js';
+import { resolutionKey, type KeptPackage } from './resolution-cache.js';
+import type { Cache } from '../store/cache.js';
 import type { TargetEnv } from './tags.js';
 
 /** One package of an image, and its wheel for the target. */
@@ -38,7 +39,7 @@ export interface Environment {
 /** What choosing an environment needs besides the dependencies and the target. */
 export interface EnvironmentContext {
   catalog: PackageCatalog;
-  cacheDir: string;
+  cache: Cache;
   events: Events;
   /** Look for a lock's files on the configured indexes too (see FindOptions.searchIndexes). */
   searchIndexes: boolean;
@@ -57,7 +58,7 @@ const CONCURRENCY = 8;
 
 /** Resolves `deps` for `env` from the sources, and keeps the result while the sources allow. */
 async function resolveFresh(deps: Extract<Dependencies, { kind: 'resolve' }>, env: TargetEnv, ctx: EnvironmentContext, pre: boolean, key: string): Promise<{ packages: KeptPackage[]; warnings: string[] }> {
-  const { catalog, cacheDir } = ctx;
+  const { catalog, cache } = ctx;
   const provider = new TargetProvider(catalog, env);
   const result = await resolve(
     { roots: deps.roots, constraints: deps.constraints, env, allowPre: pre, ...(ctx.preferences ? { preferences: ctx.preferences } : {}) },
@@ -71,18 +72,18 @@ async function resolveFresh(deps: Extract<Dependencies, { kind: 'resolve' }>, en
       return { ...node, file, sdist: choice.best === undefined };
     }),
   );
-  if (catalog.sources.freshness) await writeResolution(cacheDir, key, catalog.sources.freshness, packages, result.warnings);
+  if (catalog.sources.freshness) await cache.resolutions.set(key, catalog.sources.freshness, packages, result.warnings);
   return { packages, warnings: result.warnings };
 }
 
 /** The packages `deps` give the target `env`; see the file comment. */
 export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx: EnvironmentContext): Promise<Environment> {
-  const { catalog, cacheDir, events } = ctx;
+  const { catalog, cache, events } = ctx;
   if (deps.kind === 'lock') {
     const pkgs = deps.lock.select(env);
     const packages = await mapLimit(pkgs, CONCURRENCY, async (pkg): Promise<ChosenPackage> => ({
       pkg,
-      wheel: await resolveWheel(pkg, env, catalog.sources, cacheDir, events, { searchIndexes: ctx.searchIndexes }),
+      wheel: await resolveWheel(pkg, env, catalog.sources, cache, events, { searchIndexes: ctx.searchIndexes }),
       requiredBy: [],
     }));
     const checked = await mapLimit(packages, CONCURRENCY, async (p) => ({ pkg: p.pkg, metadata: await wheelMetadata(ctx, p.wheel) }));
@@ -93,7 +94,7 @@ export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx:
   const pre = deps.options.pre === true;
   const sources = catalog.sources;
   const key = resolutionKey({ roots: deps.roots, constraints: deps.constraints, pre, preferences: ctx.preferences }, env, sources);
-  const kept = await readResolution(cacheDir, key);
+  const kept = await cache.resolutions.get(key);
   const resolved = kept ?? (await resolveFresh(deps, env, ctx, pre, key));
   for (const w of resolved.warnings) events({ type: 'log', level: 'warn', message: `${basename(deps.file)}: ${w}` });
   const pinned = new Set(deps.roots.filter((r) => /^===?[^,*]+$/.test(r.req.specifier)).map((r) => r.req.name));
@@ -103,7 +104,7 @@ export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx:
     }
     const pkg: LockedPackage = { name: node.name, version: node.version, hashes: [], source: { file: deps.file, line: 0 } };
     if (node.extras.length) pkg.extras = node.extras;
-    const wheel = await resolveWheel(pkg, env, sources, cacheDir, events, { candidates: [node.file] });
+    const wheel = await resolveWheel(pkg, env, sources, cache, events, { candidates: [node.file] });
     return { pkg, wheel, requiredBy: node.requiredBy, ...(node.sdist ? { sdist: node.file } : {}) };
   });
   return { packages, unpinned: packages.filter((p) => !pinned.has(p.pkg.name)).length };

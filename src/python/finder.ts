@@ -13,7 +13,7 @@ import { canExtractSdist } from './safe-extract.js';
 import { describeSources, listCandidates, type Candidate, type PackageSources } from './sources.js';
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
 import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
-import { FileHashes } from '../store/file-hashes.js';
+import type { Cache } from '../store/cache.js';
 import { redact } from './http.js';
 
 export type { PackageSources } from './sources.js';
@@ -47,7 +47,7 @@ function lockCandidate(pkg: LockedPackage, f: NonNullable<LockedPackage['files']
  * find-links (local, no network), on an index (a company mirror), then the lock's own URL or
  * path. A file whose hash differs from the lock's is never a candidate.
  */
-async function lockCandidates(pkg: LockedPackage, sources: PackageSources, cacheDir: string, opts: FindOptions): Promise<Candidate[]> {
+async function lockCandidates(pkg: LockedPackage, sources: PackageSources, cache: Cache, opts: FindOptions): Promise<Candidate[]> {
   const files = pkg.files ?? [];
   const name = normalizeName(pkg.name);
   const hasOwn = files.every((f) => f.url !== undefined || f.path !== undefined);
@@ -57,7 +57,7 @@ async function lockCandidates(pkg: LockedPackage, sources: PackageSources, cache
     for (const f of files) {
       for (const m of found.filter((c) => c.filename === f.filename)) {
         if (m.path) {
-          const { sha256 } = await FileHashes.in(cacheDir).hash(m.path);
+          const { sha256 } = await cache.hashes.hash(m.path);
           if (f.sha256 === undefined || sha256 === f.sha256) out.push({ ...m, sha256 });
         } else if (m.sha256 === undefined || f.sha256 === undefined || m.sha256 === f.sha256) {
           const c: Candidate = { ...m };
@@ -101,7 +101,7 @@ function isPure(filename: string): boolean {
  * allows first, then .tar.gz before .zip, local before remote. Formats shale cannot unpack are
  * an error that says to provide a wheel.
  */
-function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, cacheDir: string, events: Events): Promise<WheelChoice> {
+function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, cache: Cache, events: Events): Promise<WheelChoice> {
   const usable = sdists.filter((s) => canExtractSdist(s.filename));
   const pin = `${pkg.name}==${pkg.version}`;
   if (usable.length === 0) {
@@ -113,7 +113,7 @@ function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, 
   const score = (s: Candidate): number =>
     (pkg.hashes.length === 0 || s.sha256 === undefined || pkg.hashes.includes(`sha256:${s.sha256}`) ? 0 : 4) + (/\.zip$/i.test(s.filename) ? 2 : 0) + (s.path ? 0 : 1);
   const [best = usable[0] as Candidate] = [...usable].sort((a, b) => score(a) - score(b));
-  return chooseSdist(pkg, best, env, cacheDir, events);
+  return chooseSdist(pkg, best, env, cache, events);
 }
 
 /**
@@ -123,11 +123,11 @@ export async function findWheel(
   pkg: LockedPackage,
   env: TargetEnv,
   sources: PackageSources,
-  cacheDir: string,
+  cache: Cache,
   events: Events = noEvents,
   opts: FindOptions = {},
 ): Promise<WheelFile> {
-  return (await resolveWheel(pkg, env, sources, cacheDir, events, opts)).fetch();
+  return (await resolveWheel(pkg, env, sources, cache, events, opts)).fetch();
 }
 
 /**
@@ -142,14 +142,14 @@ export async function resolveWheel(
   pkg: LockedPackage,
   env: TargetEnv,
   sources: PackageSources,
-  cacheDir: string,
+  cache: Cache,
   events: Events = noEvents,
   opts: FindOptions = {},
 ): Promise<WheelChoice> {
   const name = normalizeName(pkg.name);
   const version = normalizeVersion(pkg.version);
   // A lock that names the package's files (pylock.toml, uv.lock, poetry.lock) limits it to those files.
-  const all = opts.candidates ?? (pkg.files ? await lockCandidates(pkg, sources, cacheDir, opts) : await listCandidates(name, sources));
+  const all = opts.candidates ?? (pkg.files ? await lockCandidates(pkg, sources, cache, opts) : await listCandidates(name, sources));
   const wheels: Candidate[] = [];
   const sdists: Candidate[] = [];
   const otherVersions = new Set<string>();
@@ -167,7 +167,7 @@ export async function resolveWheel(
   }
   const pin = `${pkg.name}==${pkg.version}`;
   const at = `(pinned at ${pkg.source.file}:${pkg.source.line})`;
-  if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cacheDir, events);
+  if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cache, events);
   if (wheels.length === 0 && pkg.files) {
     const named = pkg.files.map((f) => f.filename);
     if (named.some((f) => parseWheelFilename(f) !== undefined)) {
@@ -209,7 +209,7 @@ export async function resolveWheel(
   const chosen = rank(wheels.filter(allowed)) ?? rank(wheels);
   // Only pure wheels that do not fit (say py2-only): the sdist may build one that does. A
   // package with native wheels for other platforms would need a compiler: report the wheels.
-  if (!chosen && sdists.length > 0 && wheels.every((w) => isPure(w.filename))) return chooseSdistOf(pkg, sdists, env, cacheDir, events);
+  if (!chosen && sdists.length > 0 && wheels.every((w) => isPure(w.filename))) return chooseSdistOf(pkg, sdists, env, cache, events);
   if (!chosen) {
     throw new InputError(
       'SHALE_NO_WHEEL',
@@ -217,5 +217,5 @@ export async function resolveWheel(
         'Pick a base image and platforms these wheels support, pin a version that has a fitting wheel, or add one to find-links.',
     );
   }
-  return chooseCandidate(pkg, chosen, cacheDir, events);
+  return chooseCandidate(pkg, chosen, cache, events);
 }

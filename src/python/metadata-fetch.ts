@@ -6,21 +6,17 @@
  * into the wheel cache so that installing it later costs nothing more.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { InputError, ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
-import { touch } from '../store/cache-prune.js';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import type { Cache } from '../store/cache.js';
 import { parseCoreMetadata, type CoreMetadata } from './core-metadata.js';
 import { httpGet, redact, type HttpResponse } from './http.js';
 import { normalizeName, parseWheelFilename } from './names.js';
 import type { Candidate } from './sources.js';
-import { writeUrlRecord } from './url-index.js';
-import { cachedWheelPath, downloadToCache, readCachedWheel } from './wheel-cache.js';
 
 export type { CoreMetadata } from './core-metadata.js';
 
@@ -302,26 +298,18 @@ class RangeSource implements ZipSource {
   }
 }
 
-/** One cached METADATA text, keyed by the wheel's sha256; `sha256` guards the text itself. */
-interface CacheRecord {
-  wheel: string;
-  filename: string;
-  sha256: string;
-  text: string;
-}
-
 const sha256Hex = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /**
  * Core metadata of wheel candidates, cheapest way first, each file's read at most once at a
- * time (concurrent `get`s of one file share one read) and remembered for the process.
- * `<cacheDir>/metadata/<wheel-sha256>.json` keeps what was read across runs.
+ * time (concurrent `get`s of one file share one read) and remembered for the process. The
+ * cache's metadata records (python/metadata-cache.ts) keep what was read across runs.
  */
 export class MetadataFetcher {
   private readonly inFlight = new Map<string, Promise<CoreMetadata>>();
 
   constructor(
-    private readonly cacheDir: string,
+    private readonly cache: Cache,
     private readonly events: Events,
   ) {}
 
@@ -345,41 +333,26 @@ export class MetadataFetcher {
     this.events({ type: 'log', level: 'debug', message: `metadata of ${c.filename}: ${how}` });
   }
 
-  private cachePath(sha256: string): string {
-    return join(this.cacheDir, 'metadata', `${sha256}.json`);
-  }
-
   /** The cached metadata of the wheel with this hash; a damaged record is removed (then read again), never an error. */
   private async readCache(sha256: string, c: Candidate): Promise<CoreMetadata | undefined> {
-    const path = this.cachePath(sha256);
-    let raw: string;
-    try {
-      raw = await readFile(path, 'utf8');
-    } catch {
-      return undefined;
+    const hit = await this.cache.metadata.get(sha256);
+    if (hit && 'text' in hit) {
+      try {
+        return parseCoreMetadata(hit.text, `${c.filename} (cached ${hit.path})`);
+      } catch {
+        await this.cache.metadata.drop(sha256);
+      }
     }
-    try {
-      const r = JSON.parse(raw) as Partial<CacheRecord>;
-      if (r.wheel !== sha256 || typeof r.text !== 'string' || r.sha256 !== sha256Hex(r.text)) throw new Error('record does not verify');
-      const md = parseCoreMetadata(r.text, `${c.filename} (cached ${path})`);
-      await touch(path);
-      return md;
-    } catch {
-      this.debug(c, `cached record ${path} is damaged; removed, reading it again`);
-      await rm(path, { force: true }).catch(() => undefined);
-      return undefined;
-    }
+    if (hit) this.debug(c, `cached record ${this.cache.metadata.path(sha256)} is damaged; removed, reading it again`);
+    return undefined;
   }
 
   /** Keeps the text for the wheel with this hash; a failure to write only costs a later read. */
   private async writeCache(sha256: string, filename: string, text: string): Promise<void> {
-    const path = this.cachePath(sha256);
-    const rec: CacheRecord = { wheel: sha256, filename, sha256: sha256Hex(text), text };
     try {
-      await mkdir(join(this.cacheDir, 'metadata'), { recursive: true });
-      await writeFileAtomic(path, JSON.stringify(rec));
+      await this.cache.metadata.set(sha256, filename, text);
     } catch (err) {
-      this.events({ type: 'log', level: 'debug', message: `cannot cache the metadata of ${filename} at ${path}: ${err instanceof Error ? err.message : String(err)}` });
+      this.events({ type: 'log', level: 'debug', message: `cannot cache the metadata of ${filename} at ${this.cache.metadata.path(sha256)}: ${err instanceof Error ? err.message : String(err)}` });
     }
   }
 
@@ -399,7 +372,7 @@ export class MetadataFetcher {
     const url = c.url;
     if (!url) throw new ShaleError('SHALE_RUNTIME', `candidate ${c.filename} from ${c.origin} has neither a URL nor a path; this is a bug in shale`);
     if (c.sha256) {
-      const cached = await readCachedWheel(this.cacheDir, c.sha256, c.filename);
+      const cached = await this.cache.wheels.read(c.sha256, c.filename);
       if (cached) return this.fromWheelFile(c, cached, c.sha256, 'read from the wheel cache');
     }
     if (c.metadata) {
@@ -482,14 +455,9 @@ export class MetadataFetcher {
   private async smallWheel(c: Candidate, url: string, src: RangeSource, bytes: Buffer): Promise<CoreMetadata> {
     const sha256 = sha256Hex(bytes);
     this.checkHash(c, url, sha256);
-    const path = cachedWheelPath(this.cacheDir, sha256, c.filename);
     try {
-      await mkdir(join(this.cacheDir, 'wheels', sha256), { recursive: true });
-      await writeFileAtomic(path, bytes);
-      const rec: Parameters<typeof writeUrlRecord>[2] = { filename: c.filename, sha256, size: bytes.length };
-      if (src.etag !== undefined) rec.etag = src.etag;
-      if (src.lastModified !== undefined) rec.lastModified = src.lastModified;
-      await writeUrlRecord(this.cacheDir, url, rec);
+      await this.cache.wheels.putBytes(sha256, c.filename, bytes);
+      await this.cache.urls.remember(url, c.filename, { sha256, size: bytes.length, etag: src.etag, lastModified: src.lastModified });
     } catch {
       // Only a later download is lost.
     }
@@ -508,11 +476,8 @@ export class MetadataFetcher {
 
   /** (f) The whole wheel, into the wheel cache (verified when its hash is known), read from there. */
   private async byDownload(c: Candidate, url: string): Promise<CoreMetadata> {
-    const got = await downloadToCache(url, c.filename, this.cacheDir, (sha) => this.checkHash(c, url, sha), this.events, c.authFrom);
-    const rec: Parameters<typeof writeUrlRecord>[2] = { filename: c.filename, sha256: got.sha256, size: got.size };
-    if (got.etag !== undefined) rec.etag = got.etag;
-    if (got.lastModified !== undefined) rec.lastModified = got.lastModified;
-    await writeUrlRecord(this.cacheDir, url, rec);
+    const got = await this.cache.wheels.download(url, c.filename, (sha) => this.checkHash(c, url, sha), this.events, c.authFrom);
+    await this.cache.urls.remember(url, c.filename, got);
     return this.fromWheelFile(c, got.path, got.sha256, `downloaded the whole wheel from ${redact(url)} into the wheel cache`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Index pages kept between builds, as pip's and uv's HTTP caches keep them:
- * `<cacheDir>/index-pages/<sha256 of the URL>.json` holds a project page's links with its
+ * `<cache>/index-pages/<sha256 of the URL>.json` holds a project page's links with its
  * validators (ETag, Last-Modified) and freshness (Cache-Control max-age, RFC 9111). A fresh page
  * is used without asking (PyPI says max-age=600); a stale one is revalidated with a conditional
  * GET, and a 304 costs no body. Written atomically; an unreadable record is a miss.
@@ -21,18 +21,6 @@ export interface CachedPage {
   /** When the page was last confirmed (ms since 1970), and for how long it stays fresh (ms). */
   checkedAt: number;
   maxAgeMs: number;
-}
-
-const pagePath = (cacheDir: string, url: string): string => join(cacheDir, 'index-pages', `${createHash('sha256').update(url).digest('hex')}.json`);
-
-/** The cached page for a URL, or undefined (none, or unreadable). */
-export async function readPage(cacheDir: string, url: string): Promise<CachedPage | undefined> {
-  try {
-    const page = JSON.parse(await readFile(pagePath(cacheDir, url), 'utf8')) as CachedPage;
-    return page.url === url && Array.isArray(page.links) && typeof page.checkedAt === 'number' ? page : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether a cached page may be used without asking the server. */
@@ -58,27 +46,50 @@ export function freshness(res: HttpResponse): number {
   return Math.max(0, Number(m[1]) - age) * 1000;
 }
 
-/** Keeps a page with what the response says about it; a page nothing can revalidate or keep fresh is not kept. */
-export async function writePage(cacheDir: string, url: string, links: Link[], res: HttpResponse, now = Date.now()): Promise<void> {
-  const page: CachedPage = { url, links, checkedAt: now, maxAgeMs: freshness(res) };
-  const etag = res.headers.get('etag');
-  const lastModified = res.headers.get('last-modified');
-  if (etag) page.etag = etag;
-  if (lastModified) page.lastModified = lastModified;
-  if (!page.etag && !page.lastModified && page.maxAgeMs === 0) return;
-  await saved(cacheDir, page);
-}
+/** The index pages of one cache directory (`root/index-pages`). */
+export class PageCache {
+  private readonly dir: string;
 
-/** Records that a cached page was confirmed (a 304) now, with the new freshness. */
-export async function confirmPage(cacheDir: string, page: CachedPage, res: HttpResponse, now = Date.now()): Promise<void> {
-  await saved(cacheDir, { ...page, checkedAt: now, maxAgeMs: freshness(res) });
-}
+  constructor(root: string) {
+    this.dir = join(root, 'index-pages');
+  }
 
-async function saved(cacheDir: string, page: CachedPage): Promise<void> {
-  try {
-    await mkdir(join(cacheDir, 'index-pages'), { recursive: true });
-    await writeFileAtomic(pagePath(cacheDir, page.url), JSON.stringify(page));
-  } catch {
-    // The cache only saves requests.
+  private path(url: string): string {
+    return join(this.dir, `${createHash('sha256').update(url).digest('hex')}.json`);
+  }
+
+  /** The cached page for a URL, or undefined (none, or unreadable). */
+  async get(url: string): Promise<CachedPage | undefined> {
+    try {
+      const page = JSON.parse(await readFile(this.path(url), 'utf8')) as CachedPage;
+      return page.url === url && Array.isArray(page.links) && typeof page.checkedAt === 'number' ? page : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps a page with what the response says about it; a page nothing can revalidate or keep fresh is not kept. */
+  async put(url: string, links: Link[], res: HttpResponse, now = Date.now()): Promise<void> {
+    const page: CachedPage = { url, links, checkedAt: now, maxAgeMs: freshness(res) };
+    const etag = res.headers.get('etag');
+    const lastModified = res.headers.get('last-modified');
+    if (etag) page.etag = etag;
+    if (lastModified) page.lastModified = lastModified;
+    if (!page.etag && !page.lastModified && page.maxAgeMs === 0) return;
+    await this.save(page);
+  }
+
+  /** Records that a cached page was confirmed (a 304) now, with the new freshness. */
+  async confirm(page: CachedPage, res: HttpResponse, now = Date.now()): Promise<void> {
+    await this.save({ ...page, checkedAt: now, maxAgeMs: freshness(res) });
+  }
+
+  private async save(page: CachedPage): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(this.path(page.url), JSON.stringify(page));
+    } catch {
+      // The cache only saves requests.
+    }
   }
 }

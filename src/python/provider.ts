@@ -15,6 +15,7 @@ import { canExtractSdist } from './safe-extract.js';
 import { chooseSdist } from './sdist-build.js';
 import { listCandidates, type Candidate, type PackageSources } from './sources.js';
 import { chooseWheel, describeEnv, type TargetEnv } from './tags.js';
+import type { Cache } from '../store/cache.js';
 
 /** The files of one version of a project. */
 export interface VersionFiles {
@@ -30,10 +31,10 @@ export class PackageCatalog {
 
   constructor(
     readonly sources: PackageSources,
-    readonly cacheDir: string,
+    readonly cache: Cache,
     readonly events: Events = noEvents,
   ) {
-    this.metadata = new MetadataFetcher(cacheDir, events);
+    this.metadata = new MetadataFetcher(cache, events);
     // What the listings are read from, and for how long they stay valid (resolution-cache.ts).
     sources.freshness ??= { until: Number.MAX_SAFE_INTEGER, dirs: new Map() };
   }
@@ -153,7 +154,7 @@ export class TargetProvider implements ResolverProvider {
     let p = this.built.get(key);
     if (!p) {
       const pkg: LockedPackage = { name, version, hashes: [], source: { file: 'the resolution', line: 0 } };
-      p = chooseSdist(pkg, sdist, this.env, this.catalog.cacheDir, this.catalog.events)
+      p = chooseSdist(pkg, sdist, this.env, this.catalog.cache, this.catalog.events)
         .then((w) => w.fetch())
         .then((f) => readWheelMetadata(f.path, f.filename));
       this.built.set(key, p);

@@ -1,5 +1,5 @@
 /**
- * Resolutions kept between builds: `<cacheDir>/resolutions/<key>.json`, keyed by everything that
+ * Resolutions kept between builds: `<cache>/resolutions/<key>.json`, keyed by everything that
  * decides a resolution (requirements, constraints, --pre, the target, the sources, preferred
  * pins), and valid while what it was read from is: until the first index page it used goes
  * stale by its Cache-Control, and while no find-links directory changed. A warm rebuild of an
@@ -52,32 +52,43 @@ export function resolutionKey(
   return createHash('sha256').update(text).digest('hex');
 }
 
-const recordPath = (cacheDir: string, key: string): string => join(cacheDir, 'resolutions', `${key}.json`);
+/** The kept resolutions of one cache directory (`root/resolutions`). */
+export class Resolutions {
+  private readonly dir: string;
 
-/** The kept resolution for `key`, if there is one and it is still valid now. */
-export async function readResolution(cacheDir: string, key: string, now = Date.now()): Promise<KeptResolution | undefined> {
-  let rec: KeptResolution;
-  try {
-    rec = JSON.parse(await readFile(recordPath(cacheDir, key), 'utf8')) as KeptResolution;
-  } catch {
-    return undefined;
+  constructor(root: string) {
+    this.dir = join(root, 'resolutions');
   }
-  if (rec.key !== key || !Array.isArray(rec.packages) || !Array.isArray(rec.dirs) || !(now < rec.validUntil)) return undefined;
-  for (const [dir, mtime] of rec.dirs) {
-    const st = await stat(dir).catch(() => undefined);
-    if (st?.mtimeMs !== mtime) return undefined;
-  }
-  return rec;
-}
 
-/** Keeps a resolution while its sources say it may be reused (not at all when they say nothing). */
-export async function writeResolution(cacheDir: string, key: string, fresh: Freshness, packages: KeptPackage[], warnings: string[]): Promise<void> {
-  if (!(fresh.until > Date.now())) return;
-  const rec: KeptResolution = { key, validUntil: fresh.until, dirs: [...fresh.dirs].sort(), packages, warnings };
-  try {
-    await mkdir(join(cacheDir, 'resolutions'), { recursive: true });
-    await writeFileAtomic(recordPath(cacheDir, key), JSON.stringify(rec));
-  } catch {
-    // The cache only saves work.
+  private path(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+
+  /** The kept resolution for `key`, if there is one and it is still valid now. */
+  async get(key: string, now = Date.now()): Promise<KeptResolution | undefined> {
+    let rec: KeptResolution;
+    try {
+      rec = JSON.parse(await readFile(this.path(key), 'utf8')) as KeptResolution;
+    } catch {
+      return undefined;
+    }
+    if (rec.key !== key || !Array.isArray(rec.packages) || !Array.isArray(rec.dirs) || !(now < rec.validUntil)) return undefined;
+    for (const [dir, mtime] of rec.dirs) {
+      const st = await stat(dir).catch(() => undefined);
+      if (st?.mtimeMs !== mtime) return undefined;
+    }
+    return rec;
+  }
+
+  /** Keeps a resolution while its sources say it may be reused (not at all when they say nothing). */
+  async set(key: string, fresh: Freshness, packages: KeptPackage[], warnings: string[]): Promise<void> {
+    if (!(fresh.until > Date.now())) return;
+    const rec: KeptResolution = { key, validUntil: fresh.until, dirs: [...fresh.dirs].sort(), packages, warnings };
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(this.path(key), JSON.stringify(rec));
+    } catch {
+      // The cache only saves work.
+    }
   }
 }

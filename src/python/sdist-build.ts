@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { InputError, ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
-import { readBuiltWheel, storeBuiltWheel, type BuiltWheel } from './built-wheels.js';
+import type { BuiltWheel } from './built-wheels.js';
+import type { Cache } from '../store/cache.js';
 import { findHostPython, type HostPython, type HostPythonPurpose } from './host-python.js';
 import { isPureWheel, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
@@ -35,9 +36,6 @@ const PURPOSE: HostPythonPurpose = {
   needs: 'a package with only a source distribution needs a CPython {minor} on this machine to build its wheel for the image\'s Python {minor}',
   otherwise: 'add a wheel of the package to find-links (then nothing is built)',
 };
-
-/** Builds in flight, by cache dir and sdist hash, so two platforms of one build share one pip run. */
-const inFlight = new Map<string, Promise<BuiltWheel>>();
 
 /** The build requirements an sdist declares (PEP 518), or setuptools' legacy default. */
 async function buildRequires(srcDir: string): Promise<string[]> {
@@ -104,7 +102,7 @@ function checkBuilt(pkg: LockedPackage, sdist: string, filename: string, env: Ta
 }
 
 /** Unpacks the verified sdist, runs pip, and caches the one wheel it made (checked by `checkBuilt`). */
-async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cacheDir: string, events: Events): Promise<BuiltWheel> {
+async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache: Cache, events: Events): Promise<BuiltWheel> {
   const tmp = await mkdtemp(join(tmpdir(), 'shale-sdist-'));
   try {
     const src = await extractSdist(sdist.path, join(tmp, 'src'), sdist.filename);
@@ -127,7 +125,7 @@ async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache
     const filename = wheels[0];
     if (wheels.length !== 1 || !filename) throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist.filename} made ${wheels.length} wheels (${wheels.join(', ')}); expected one`);
     checkBuilt(pkg, sdist.filename, filename, env);
-    return await storeBuiltWheel(cacheDir, sdist.sha256, join(out, filename), filename);
+    return await cache.builtWheels.store(sdist.sha256, join(out, filename), filename);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -139,22 +137,15 @@ async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache
  * sdist is fetched, verified against the lock and link hashes, and built. The choice's sha256
  * and size are the built wheel's.
  */
-export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetEnv, cacheDir: string, events: Events): Promise<WheelChoice> {
-  const sdist = await chooseCandidate(pkg, c, cacheDir, events);
+export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetEnv, cache: Cache, events: Events): Promise<WheelChoice> {
+  const sdist = await chooseCandidate(pkg, c, cache, events);
   const obtain = async (): Promise<BuiltWheel> => {
-    const cached = await readBuiltWheel(cacheDir, sdist.sha256);
+    const cached = await cache.builtWheels.get(sdist.sha256);
     if (cached) {
       checkBuilt(pkg, c.filename, cached.filename, env);
       return cached;
     }
-    const key = `${cacheDir}\0${sdist.sha256}`;
-    let p = inFlight.get(key);
-    if (!p) {
-      p = sdist.fetch().then((file) => build(pkg, file, env, cacheDir, events));
-      inFlight.set(key, p);
-      void p.finally(() => inFlight.delete(key)).catch(() => undefined);
-    }
-    return p;
+    return cache.builtWheels.once(sdist.sha256, () => sdist.fetch().then((file) => build(pkg, file, env, cache, events)));
   };
   const first = await obtain();
   let fetched: Promise<WheelFile> | undefined;

@@ -7,7 +7,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, ShaleError } from '../errors.js';
 import { redact, httpGet, type HttpResponse } from './http.js';
-import { confirmPage, conditionalHeaders, freshness, isFresh, readPage, writePage } from './page-cache.js';
+import { conditionalHeaders, freshness, isFresh, type PageCache } from './page-cache.js';
 import { parseHtmlLinks, parseJsonLinks, type Link } from './links.js';
 
 /** A file offered by a source: a link, or a local file (find-links directories). */
@@ -41,7 +41,7 @@ export interface PackageSources {
   /** Page listings by URL, shared across lookups so a build reads each page once. */
   pages?: Map<string, Promise<Link[]>>;
   /** Keeps index pages between builds (page-cache.ts). */
-  cacheDir?: string;
+  pageCache?: PageCache;
   /** Filled in as sources are read: how long what was listed stays valid (see {@link Freshness}). */
   freshness?: Freshness;
 }
@@ -110,27 +110,27 @@ const ACCEPT_SIMPLE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi
 
 /**
  * A project's page of a simple index: JSON if the server speaks PEP 691, else HTML. 404 means
- * no files. With a cache directory, a page kept fresh (Cache-Control) is not asked for again, and
+ * no files. With a page cache, a page kept fresh (Cache-Control) is not asked for again, and
  * a kept page is revalidated (ETag / Last-Modified; a 304 has no body).
  */
-async function listIndexPage(pageUrl: string, cacheDir: string | undefined, fresh: Freshness | undefined): Promise<Link[]> {
+async function listIndexPage(pageUrl: string, cache: PageCache | undefined, fresh: Freshness | undefined): Promise<Link[]> {
   const until = (t: number): void => {
     if (fresh) fresh.until = Math.min(fresh.until, t);
   };
-  const cached = cacheDir === undefined ? undefined : await readPage(cacheDir, pageUrl);
+  const cached = await cache?.get(pageUrl);
   if (cached && isFresh(cached)) {
     until(cached.checkedAt + cached.maxAgeMs);
     return cached.links;
   }
   const res = await httpGet(pageUrl, ACCEPT_SIMPLE, undefined, conditionalHeaders(cached));
   until(Date.now() + freshness(res));
-  if (res.status === 304 && cached && cacheDir !== undefined) {
+  if (res.status === 304 && cached && cache) {
     await res.cancel();
-    await confirmPage(cacheDir, cached, res);
+    await cache.confirm(cached, res);
     return cached.links;
   }
   const links = await readIndexPage(res, pageUrl);
-  if (cacheDir !== undefined && res.ok) await writePage(cacheDir, pageUrl, links, res);
+  if (cache && res.ok) await cache.put(pageUrl, links, res);
   return links;
 }
 
@@ -174,7 +174,7 @@ export async function listCandidates(project: string, s: PackageSources): Promis
     }),
     ...(s.noIndex ? [] : indexUrls(s)).map(async (idx): Promise<Candidate[]> => {
       const page = projectPageUrl(idx, project);
-      const links = await memo(s, page, () => listIndexPage(page, s.cacheDir, s.freshness));
+      const links = await memo(s, page, () => listIndexPage(page, s.pageCache, s.freshness));
       return links.map((l) => ({ ...l, origin: `index ${redact(idx)}`, authFrom: idx }));
     }),
   ]);

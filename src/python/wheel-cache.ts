@@ -1,5 +1,5 @@
 /**
- * Downloaded wheels kept by content: `<cacheDir>/wheels/<sha256>/<filename>`. Files are written
+ * Downloaded wheels kept by content: `<cache>/wheels/<sha256>/<filename>`. Files are written
  * to a temporary name and renamed into place, so readers (and a second shale process) never see
  * a partial file; a cached file is hashed again whenever it is used.
  */
@@ -12,36 +12,13 @@ import { pipeline } from 'node:stream/promises';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
 import { httpGet, redact } from './http.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { touch } from '../store/cache-prune.js';
 import { hashFile } from '../store/file-hashes.js';
 import { isDiskError, makeDir, writeFailure } from '../store/disk-errors.js';
 import { liveTemp } from '../store/live-temps.js';
 
 export { hashFile } from '../store/file-hashes.js';
-
-/** Where a wheel with this hash and name lives in the cache. */
-export function cachedWheelPath(cacheDir: string, sha256: string, filename: string): string {
-  return join(cacheDir, 'wheels', sha256, filename);
-}
-
-/**
- * The cached file for (sha256, filename) if present and intact. A file whose bytes no longer
- * match its hash is removed, so it gets downloaded again.
- */
-export async function readCachedWheel(cacheDir: string, sha256: string, filename: string): Promise<string | undefined> {
-  const path = cachedWheelPath(cacheDir, sha256, filename);
-  try {
-    await stat(path);
-  } catch {
-    return undefined;
-  }
-  if ((await hashFile(path)) === sha256) {
-    await touch(path);
-    return path;
-  }
-  await rm(path, { force: true });
-  return undefined;
-}
 
 /** The result of a download: the cached path and the hash of what arrived. */
 export interface Downloaded {
@@ -53,61 +30,100 @@ export interface Downloaded {
   lastModified?: string;
 }
 
-/**
- * Downloads a URL into the cache. `check` sees the actual hash before the file is moved into
- * place and may throw (a hash mismatch), in which case nothing is cached.
- */
-export async function downloadToCache(
-  url: string,
-  filename: string,
-  cacheDir: string,
-  check: (sha256: string) => void,
-  events: Events = noEvents,
-  authFrom?: string,
-): Promise<Downloaded> {
-  const dir = join(cacheDir, 'wheels');
-  await makeDir(dir, cacheDir);
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const res = await httpGet(url, '*/*', authFrom);
-  if (!res.ok) {
-    await res.cancel();
-    throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: HTTP ${res.status} ${res.statusText}`);
+/** The wheels of one cache directory (`root` is the cache directory; wheels live in `root/wheels`). */
+export class WheelCache {
+  private readonly dir: string;
+
+  constructor(private readonly root: string) {
+    this.dir = join(root, 'wheels');
   }
-  const total = Number(res.headers.get('content-length') ?? '') || undefined;
-  events({ type: 'download', what: filename, status: 'start', ...(total ? { total } : {}) });
-  const h = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      h.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const done = liveTemp(tmp);
-  try {
-    await pipeline(res.body, tap, createWriteStream(tmp)).catch((err: unknown) => {
-      // A full disk or a refused write names the cache, not the download.
-      throw isDiskError(err) ? writeFailure(err, tmp, cacheDir) : err;
+
+  /** Where a wheel with this hash and name lives (or would live). */
+  path(sha256: string, filename: string): string {
+    return join(this.dir, sha256, filename);
+  }
+
+  /** The size of the cached wheel, or undefined when it is not cached (its content is not checked). */
+  async size(sha256: string, filename: string): Promise<number | undefined> {
+    return stat(this.path(sha256, filename)).then((s) => s.size, () => undefined);
+  }
+
+  /**
+   * The cached file for (sha256, filename) if present and intact. A file whose bytes no longer
+   * match its hash is removed, so it gets downloaded again.
+   */
+  async read(sha256: string, filename: string): Promise<string | undefined> {
+    const path = this.path(sha256, filename);
+    try {
+      await stat(path);
+    } catch {
+      return undefined;
+    }
+    if ((await hashFile(path)) === sha256) {
+      await touch(path);
+      return path;
+    }
+    await rm(path, { force: true });
+    return undefined;
+  }
+
+  /** Keeps a wheel already in memory (its `sha256` checked by the caller); returns its path. */
+  async putBytes(sha256: string, filename: string, bytes: Buffer): Promise<string> {
+    const path = this.path(sha256, filename);
+    await makeDir(join(this.dir, sha256), this.root);
+    await writeFileAtomic(path, bytes, this.root);
+    return path;
+  }
+
+  /**
+   * Downloads a URL into the cache. `check` sees the actual hash before the file is moved into
+   * place and may throw (a hash mismatch), in which case nothing is cached.
+   */
+  async download(url: string, filename: string, check: (sha256: string) => void, events: Events = noEvents, authFrom?: string): Promise<Downloaded> {
+    const { dir, root } = this;
+    await makeDir(dir, root);
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const res = await httpGet(url, '*/*', authFrom);
+    if (!res.ok) {
+      await res.cancel();
+      throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: HTTP ${res.status} ${res.statusText}`);
+    }
+    const total = Number(res.headers.get('content-length') ?? '') || undefined;
+    events({ type: 'download', what: filename, status: 'start', ...(total ? { total } : {}) });
+    const h = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        h.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
     });
-    const sha256 = h.digest('hex');
-    check(sha256);
-    const final = cachedWheelPath(cacheDir, sha256, filename);
-    await mkdir(join(dir, sha256), { recursive: true });
-    await rename(tmp, final);
-    events({ type: 'download', what: filename, status: 'done', bytes: size });
-    const got: Downloaded = { path: final, sha256, size };
-    const etag = res.headers.get('etag');
-    const lastModified = res.headers.get('last-modified');
-    if (etag) got.etag = etag;
-    if (lastModified) got.lastModified = lastModified;
-    return got;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    if (err instanceof ShaleError) throw err;
-    if (isDiskError(err)) throw writeFailure(err, tmp, cacheDir);
-    throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  } finally {
-    done();
+    const done = liveTemp(tmp);
+    try {
+      await pipeline(res.body, tap, createWriteStream(tmp)).catch((err: unknown) => {
+        // A full disk or a refused write names the cache, not the download.
+        throw isDiskError(err) ? writeFailure(err, tmp, root) : err;
+      });
+      const sha256 = h.digest('hex');
+      check(sha256);
+      const final = this.path(sha256, filename);
+      await mkdir(join(dir, sha256), { recursive: true });
+      await rename(tmp, final);
+      events({ type: 'download', what: filename, status: 'done', bytes: size });
+      const got: Downloaded = { path: final, sha256, size };
+      const etag = res.headers.get('etag');
+      const lastModified = res.headers.get('last-modified');
+      if (etag) got.etag = etag;
+      if (lastModified) got.lastModified = lastModified;
+      return got;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof ShaleError) throw err;
+      if (isDiskError(err)) throw writeFailure(err, tmp, root);
+      throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      done();
+    }
   }
 }

@@ -11,9 +11,9 @@ import { httpHead, redact } from './http.js';
 import { isPureWheel, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
-import { contentLength, readUrlRecord, stillServes, writeUrlRecord } from './url-index.js';
-import { cachedWheelPath, downloadToCache, readCachedWheel, type Downloaded } from './wheel-cache.js';
-import { FileHashes } from '../store/file-hashes.js';
+import { contentLength, stillServes } from './url-index.js';
+import type { Downloaded } from './wheel-cache.js';
+import type { Cache } from '../store/cache.js';
 
 /** A wheel on local disk, verified. */
 export interface WheelFile {
@@ -81,9 +81,9 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
   };
 }
 
-async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure: boolean, cacheDir: string): Promise<WheelChoice> {
+async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure: boolean, cache: Cache): Promise<WheelChoice> {
   // Hashed once per file version, remembered in the cache directory across runs.
-  const hashLocal = (p: string) => FileHashes.in(cacheDir).hash(p);
+  const hashLocal = (p: string) => cache.hashes.hash(p);
   const { sha256, size } = await hashLocal(path);
   verify(pkg, c, sha256);
   const fetch = once(async (): Promise<WheelFile> => {
@@ -94,23 +94,15 @@ async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure:
   return { filename: c.filename, sha256, size, pure, fetch };
 }
 
-async function fileSize(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The sha256 of a remote candidate without downloading it, or undefined when nothing says it
  * unambiguously (then it must be downloaded). A link hash the lock does not allow is not
  * trusted either way: the download then reports the mismatch with the actual hash.
  */
-async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cacheDir: string): Promise<{ sha256: string; size?: number } | undefined> {
+async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cache: Cache): Promise<{ sha256: string; size?: number } | undefined> {
   const lock = pkg.hashes.map((h) => h.slice('sha256:'.length));
   if (c.sha256) return lock.length === 0 || lock.includes(c.sha256) ? { sha256: c.sha256 } : undefined;
-  const rec = await readUrlRecord(cacheDir, url);
+  const rec = await cache.urls.get(url);
   const recFits = rec !== undefined && rec.filename === c.filename;
   if (lock.length === 1 && lock[0]) {
     // The only file the lock allows; unless this URL was seen serving another one.
@@ -120,7 +112,7 @@ async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cacheDir
     // One of several allowed files: a cached copy under exactly one of them names it.
     const cached: { sha256: string; size: number }[] = [];
     for (const sha of lock) {
-      const size = await fileSize(cachedWheelPath(cacheDir, sha, c.filename));
+      const size = await cache.wheels.size(sha, c.filename);
       if (size !== undefined) cached.push({ sha256: sha, size });
     }
     if (cached.length === 1 && cached[0]) return cached[0];
@@ -132,18 +124,15 @@ async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cacheDir
   return undefined;
 }
 
-async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cacheDir: string, events: Events, pure: boolean): Promise<WheelChoice> {
+async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache: Cache, events: Events, pure: boolean): Promise<WheelChoice> {
   const download = async (): Promise<Downloaded> => {
-    const got = await downloadToCache(url, c.filename, cacheDir, (sha) => verify(pkg, c, sha), events, c.authFrom);
-    const rec: Parameters<typeof writeUrlRecord>[2] = { filename: c.filename, sha256: got.sha256, size: got.size };
-    if (got.etag !== undefined) rec.etag = got.etag;
-    if (got.lastModified !== undefined) rec.lastModified = got.lastModified;
-    await writeUrlRecord(cacheDir, url, rec);
+    const got = await cache.wheels.download(url, c.filename, (sha) => verify(pkg, c, sha), events, c.authFrom);
+    await cache.urls.remember(url, c.filename, got);
     return got;
   };
   const file = (path: string, sha256: string): WheelFile => ({ path, filename: c.filename, sha256, pure });
 
-  const known = await knownHash(pkg, c, url, cacheDir);
+  const known = await knownHash(pkg, c, url, cache);
   if (!known) {
     const got = await download();
     const done = Promise.resolve(file(got.path, got.sha256));
@@ -151,7 +140,7 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
   }
   const { sha256 } = known;
   const fetch = once(async (): Promise<WheelFile> => {
-    const cached = await readCachedWheel(cacheDir, sha256, c.filename);
+    const cached = await cache.wheels.read(sha256, c.filename);
     if (cached) {
       verify(pkg, c, sha256);
       return file(cached, sha256);
@@ -160,7 +149,7 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
     if (got.sha256 !== sha256) throw changed(pkg, c, sha256, got.sha256);
     return file(got.path, sha256);
   });
-  let size = c.size ?? known.size ?? (await fileSize(cachedWheelPath(cacheDir, sha256, c.filename)));
+  let size = c.size ?? known.size ?? (await cache.wheels.size(sha256, c.filename));
   if (size === undefined) {
     const head = await httpHead(url, c.authFrom).catch(() => undefined);
     size = head?.ok ? contentLength(head) : undefined;
@@ -178,9 +167,9 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
  * path, size and mtime); remote ones are named from their link hash, an unambiguous lock hash,
  * the cache or a revalidated earlier download, and downloaded here only when none says the hash.
  */
-export async function chooseCandidate(pkg: LockedPackage, c: Candidate, cacheDir: string, events: Events): Promise<WheelChoice> {
+export async function chooseCandidate(pkg: LockedPackage, c: Candidate, cache: Cache, events: Events): Promise<WheelChoice> {
   const w = parseWheelFilename(c.filename);
   const pure = w ? isPureWheel(w) : false;
-  const choice = c.path ? await localChoice(pkg, c, c.path, pure, cacheDir) : await remoteChoice(pkg, c, c.url ?? '', cacheDir, events, pure);
+  const choice = c.path ? await localChoice(pkg, c, c.path, pure, cache) : await remoteChoice(pkg, c, c.url ?? '', cache, events, pure);
   return { ...choice, candidate: { ...c, sha256: choice.sha256 } };
 }

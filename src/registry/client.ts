@@ -9,9 +9,9 @@ import { CredentialStore, defaultDockerConfigPath } from './credentials.js';
 import { digestMismatch } from './errors.js';
 import { resumableBlob } from './download.js';
 import { Http, discard, header, readBytes, type HttpResponse } from './http.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { BLOB_HINT, DEFAULT_RETRY, PUSH_HINT, budgetFromEnv, systemClock, type Clock, type RetryPolicy } from './retry.js';
 import { RegistryTransport, responseError } from './transport.js';
-import { BlobUploader, sessionOf, withQuery, type UploadSession } from './upload.js';
+import { BlobUploader, blobExists, sessionOf, withQuery, type UploadSession } from './upload.js';
 import { registryVerifier } from './verify.js';
 
 export { withQuery, type UploadSession };
@@ -31,8 +31,14 @@ export interface RegistryClientOptions {
   dockerConfigPath?: string;
   events?: Events;
   userAgent?: string;
-  /** Retries of temporary failures; default 3 tries, 250 ms doubling up to 30 s, with jitter. */
+  /**
+   * Retries of temporary failures: each operation keeps trying for `budgetMs` from its first
+   * failure since it last made progress (default `$SHALE_RETRY_BUDGET` seconds, else 60 s),
+   * waiting 0.5–1 s at first, doubling up to 5–10 s, or what `Retry-After` asks.
+   */
   retry?: Partial<RetryPolicy>;
+  /** The clock retry waits run on; tests pass a fake one so that they never wait. */
+  clock?: Clock;
   /** Extra CA certificates (PEM files) to trust, as `--registry-ca FILE`; `SSL_CERT_FILE` and the system bundle are always trusted. */
   caFiles?: readonly string[];
   /**
@@ -83,9 +89,10 @@ export class RegistryClient {
     this.http = new Http(httpOptions);
     const credentials = new CredentialStore({ dockerConfigPath: options.dockerConfigPath ?? defaultDockerConfigPath(env), env });
     const auth = new Authenticator(this.http, credentials, insecure, this.events);
-    const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-    this.transport = new RegistryTransport(this.http, auth, insecure, this.events, retry);
-    this.uploader = new BlobUploader(this.transport, this.events, retry, options.chunkBytes ?? {});
+    const budgetMs = budgetFromEnv(env);
+    const retry: RetryPolicy = { ...DEFAULT_RETRY, ...(budgetMs === undefined ? {} : { budgetMs }), ...options.retry };
+    this.transport = new RegistryTransport(this.http, auth, insecure, this.events, retry, options.clock ?? systemClock);
+    this.uploader = new BlobUploader(this.transport, this.events, options.chunkBytes ?? {});
   }
 
   /** GET /v2/: checks the registry answers and learns how it wants to be authenticated. */
@@ -157,7 +164,8 @@ export class RegistryClient {
     });
     const first = await get(0);
     // A connection that drops mid-body resumes where it stopped (Range), or restarts.
-    const body = resumableBlob(first, get, { host: registry, tries: this.transport.tries, events: this.events, what });
+    const signal = this.transport.signal;
+    const body = resumableBlob(first, get, { host: registry, budget: this.transport.budget(), events: this.events, what, ...(signal ? { signal } : {}) });
     const verifier = registryVerifier(digest, what, size);
     // pipeline destroys the verifier with the source's error, so readers see network failures too.
     pipeline(body, verifier, () => {});
@@ -180,12 +188,7 @@ export class RegistryClient {
   /** Whether the repository has the blob (HEAD). Asks for push scope: it is the first step of a push. */
   async hasBlob(registry: string, repository: string, digest: Digest): Promise<boolean> {
     const action = `checking blob ${digest} in ${registry}/${repository}`;
-    return this.transport.retrying(action, async () => {
-      const res = await this.transport.send({ registry, method: 'HEAD', target: blobPath(repository, digest), scopes: [pushScope(repository)], followRedirects: true });
-      if (res.statusCode !== 200 && res.statusCode !== 404) throw await responseError(res, action, true);
-      await discard(res);
-      return res.statusCode === 200;
-    });
+    return this.transport.retrying(action, () => blobExists(this.transport, { registry, repository, digest }), { hint: BLOB_HINT });
   }
 
   /**
@@ -215,15 +218,16 @@ export class RegistryClient {
       // The source is gone or not visible to us: an upload still works.
       if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return { mounted: false };
       throw err;
-    });
+    }, { hint: BLOB_HINT });
   }
 
   /**
-   * Uploads a blob: one streamed PUT (POST to open the session, PUT with ?digest= to finish), or
-   * chunks when the registry needs them. `open` is called per attempt, so retries re-read the
-   * source. `session` (from a refused mount) is used by the first attempt instead of a POST.
-   * After a failed attempt the blob is HEADed first: a commit whose answer was lost may have
-   * landed. Returns the bytes sent.
+   * Uploads a blob: one streamed PUT (POST to open the session, PUT with ?digest= to finish) up
+   * to 16 MiB, PATCH chunks beyond (or beyond the `chunkBytes` limit). `open` is called again
+   * when the upload must re-read the source. `session` (from a refused mount) is used instead of
+   * a POST. Failures are retried within one retry budget, which each accepted chunk renews; after
+   * one, the upload goes on from what its session holds, or after a HEAD (a commit whose answer
+   * was lost may have landed) in a fresh session. Returns the bytes sent, resent ones included.
    */
   async uploadBlob(
     registry: string, repository: string, digest: Digest, size: number,
@@ -231,11 +235,7 @@ export class RegistryClient {
   ): Promise<number> {
     const action = `pushing blob ${digest} to ${registry}/${repository}`;
     const job = { registry, repository, digest, size, open, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-    return this.transport.retrying(action, async (attempt) => {
-      if (attempt > 1 && await this.hasBlob(registry, repository, digest)) return 0;
-      // A failed attempt DELETEd the session it used; later attempts open their own.
-      return this.uploader.attempt(job, action, attempt === 1 ? options.session : undefined);
-    });
+    return this.uploader.upload(job, action, this.transport.budget(), options.session);
   }
 
   /** Stores a manifest or index under a tag or its digest; returns its digest (verified against the registry's). */
@@ -255,7 +255,7 @@ export class RegistryClient {
       const claimed = header(res, 'docker-content-digest');
       if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(action, digest, claimed);
       return digest;
-    });
+    }, { hint: PUSH_HINT });
   }
 
   /** Closes pooled connections. */

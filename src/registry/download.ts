@@ -1,29 +1,32 @@
 import { Readable } from 'node:stream';
 import type { Events } from '../events.js';
 import { networkError, type HttpResponse } from './http.js';
-import { isTemporary } from './retry.js';
+import { RETRY_HINT, isTemporary, retryLine, type RetryBudget } from './retry.js';
 
 /** How a blob download recovers from a connection that drops mid-body. */
 export interface ResumeOptions {
   /** The registry, for messages. */
   host: string;
-  /** Resumes allowed in all. */
-  tries: number;
+  /** The download's patience: bytes received since the last drop give it back whole. */
+  budget: RetryBudget;
   events: Events;
   what: string;
+  signal?: AbortSignal;
 }
 
 /**
  * The bytes of a blob response, continuing past a connection that drops mid-body: `reopen(offset)`
  * asks again with `Range: bytes=offset-`; a 206 continues there, a 200 (Range ignored) restarts and
- * the bytes already passed on are skipped. Non-temporary errors end the stream.
+ * the bytes already passed on are skipped. Drops are weighed against the budget (bytes received
+ * since the last one count as progress); non-temporary errors end the stream.
  */
 export function resumableBlob(first: HttpResponse, reopen: (offset: number) => Promise<HttpResponse>, opts: ResumeOptions): Readable {
   async function* bytes(): AsyncGenerator<Buffer> {
     let res = first;
     let passed = 0;
     let skip = 0;
-    for (let resumes = 0; ; ) {
+    for (;;) {
+      const before = passed;
       try {
         for await (const chunk of res.body) {
           let b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
@@ -39,8 +42,15 @@ export function resumableBlob(first: HttpResponse, reopen: (offset: number) => P
         return;
       } catch (raw) {
         const err = networkError(opts.host, raw);
-        if (!isTemporary(err) || ++resumes >= opts.tries) throw err;
-        opts.events({ type: 'log', level: 'debug', message: `${opts.what}: ${err.message}; resuming at byte ${passed}` });
+        if (!isTemporary(err)) throw err;
+        if (passed > before) opts.budget.progress();
+        const delay = opts.budget.next(err);
+        if (delay === undefined) {
+          opts.budget.markGaveUp(err, RETRY_HINT);
+          throw err;
+        }
+        opts.events({ type: 'log', level: 'debug', message: `${retryLine(opts.what, err, delay, opts.budget)}; resuming at byte ${passed}` });
+        await opts.budget.sleep(delay, opts.signal);
         res = await reopen(passed);
         skip = res.statusCode === 206 ? 0 : passed;
       }

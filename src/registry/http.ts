@@ -18,6 +18,12 @@ export interface HttpRequest {
   verifyTls: boolean;
   /** Clean-up after an interruption (DELETE of an upload): sent even after Ctrl-C, with a short deadline. */
   cleanup?: boolean;
+  /**
+   * Send `Expect: 100-continue` and hold the body until the server says it wants it (large
+   * uploads): a registry or load balancer that refuses the request (503, 429, 401, 413) then
+   * costs headers, not the body.
+   */
+  expectContinue?: boolean;
 }
 
 /** A response: status, headers (lower-case names) and a body that must be read or discarded. */
@@ -101,6 +107,8 @@ export class Http {
   private plainAgent: HttpAgent | undefined;
   private verifiedAgent: HttpsAgent | undefined;
   private unverifiedAgent: HttpsAgent | undefined;
+  /** Origins that did not answer `Expect: 100-continue` in time: later bodies go without waiting. */
+  private readonly noContinue = new Set<string>();
   constructor(private readonly options: HttpOptions) {}
 
   /** The signal that cancels this client's work, if any. */
@@ -127,37 +135,73 @@ export class Http {
   private exchange(req: HttpRequest, signal: AbortSignal | undefined): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       const https = req.url.protocol === 'https:';
+      const body = req.body;
+      const expect = req.expectContinue === true && body !== undefined && !this.noContinue.has(req.url.origin);
       const out: ClientRequest = (https ? httpsRequest : httpRequest)(req.url, {
         method: req.method,
-        headers: { 'user-agent': this.options.userAgent, ...req.headers },
+        headers: { 'user-agent': this.options.userAgent, ...req.headers, ...(expect ? { expect: '100-continue' } : {}) },
         agent: https ? this.tlsAgent(req.verifyTls) : (this.plainAgent ??= new HttpAgent({ keepAlive: true })),
         timeout: this.options.timeoutMs,
         ...(signal ? { signal } : {}),
       });
       let response: IncomingMessage | undefined;
+      let started = false;
+      let sent = false;
+      let waiting: NodeJS.Timeout | undefined;
       out.on('timeout', () => {
         const stalled = response !== undefined;
         const err = Object.assign(new Error(stalled ? 'the response stalled' : 'no response'), { code: stalled ? TIMEOUT_BODY : TIMEOUT_HEADERS });
         if (response) response.destroy(err);
         out.destroy(err);
       });
-      out.on('error', reject);
+      out.on('error', (err) => {
+        clearTimeout(waiting);
+        reject(err);
+      });
+      out.once('finish', () => {
+        sent = true;
+      });
       out.on('response', (res) => {
         response = res;
+        clearTimeout(waiting);
+        if (!sent && ((res.statusCode ?? 0) >= 400 || !started)) {
+          // The server answered before taking the whole body (a refusal, or a final answer to a
+          // 100-continue): stop sending it (RFC 9112 §9.6) and close the connection once the
+          // answer is read, since the request was cut short.
+          started = true;
+          if (body !== undefined && !Buffer.isBuffer(body)) {
+            body.unpipe(out);
+            body.destroy();
+          }
+          const close = (): void => void out.destroy();
+          res.once('end', close);
+          res.once('close', close);
+        }
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
       });
-      const body = req.body;
-      if (body === undefined || Buffer.isBuffer(body)) {
-        out.end(body);
-        return;
+      const send = (): void => {
+        if (started) return;
+        started = true;
+        clearTimeout(waiting);
+        if (body === undefined || Buffer.isBuffer(body)) out.end(body);
+        else body.pipe(out);
+      };
+      if (body !== undefined && !Buffer.isBuffer(body)) {
+        // A failing body (a cache blob that no longer matches its digest) fails the request with its own error.
+        body.once('error', (err) => {
+          reject(err);
+          out.destroy(err);
+        });
+        out.once('close', () => body.destroy());
       }
-      // A failing body (a cache blob that no longer matches its digest) fails the request with its own error.
-      body.once('error', (err) => {
-        reject(err);
-        out.destroy(err);
-      });
-      out.once('close', () => body.destroy());
-      body.pipe(out);
+      if (!expect) return send();
+      // RFC 9110 §10.1.1: a client that sent 100-continue need not wait for it indefinitely;
+      // like curl, send after a second without an answer, and stop asking that origin.
+      out.once('continue', send);
+      waiting = setTimeout(() => {
+        this.noContinue.add(req.url.origin);
+        send();
+      }, CONTINUE_WAIT_MS);
     });
   }
 
@@ -179,6 +223,8 @@ export class Http {
   }
 }
 
+/** How long a request with `Expect: 100-continue` waits for the server before sending its body anyway. */
+const CONTINUE_WAIT_MS = 1_000;
 const TIMEOUT_HEADERS = 'SHALE_HTTP_NO_RESPONSE';
 const TIMEOUT_BODY = 'SHALE_HTTP_STALLED';
 const TEMPORARY = new Set([

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import { registryApiHost } from '../ref/reference.js';
@@ -11,7 +10,7 @@ import {
   type Endpoint, type Http, type HttpRequest, type HttpResponse, type Method,
 } from './http.js';
 import { wrongNameMessage } from './tls.js';
-import { isTemporary, markGaveUp, parseRetryAfter, retryDelay, retryLine, type RetryPolicy } from './retry.js';
+import { RETRY_HINT, RetryBudget, isTemporary, parseRetryAfter, retryLine, systemClock, type Clock, type RetryPolicy } from './retry.js';
 
 export { isTemporary, type RetryPolicy };
 
@@ -28,6 +27,14 @@ export interface Exchange {
   followRedirects?: boolean;
   /** Clean-up that must go out even after Ctrl-C (see HttpRequest.cleanup). */
   cleanup?: boolean;
+  /** Hold a large body until the registry says it wants it (see HttpRequest.expectContinue). */
+  expectContinue?: boolean;
+}
+
+/** How one retried operation runs: a budget to share (an upload's steps), and what the final error tells the user to do. */
+export interface RetryingOptions {
+  budget?: RetryBudget;
+  hint?: string;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -45,11 +52,12 @@ export class RegistryTransport {
     private readonly insecure: ReadonlySet<string>,
     private readonly events: Events,
     private readonly retry: RetryPolicy,
+    private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Attempts per operation (the retry policy's tries). */
-  get tries(): number {
-    return this.retry.tries;
+  /** A fresh retry budget for one operation (the policy's time, on this transport's clock). */
+  budget(): RetryBudget {
+    return new RetryBudget(this.retry, this.clock);
   }
 
   /** The signal that cancels this transport's work (Ctrl-C), if any. */
@@ -125,6 +133,7 @@ export class RegistryTransport {
       const req: HttpRequest = { method: x.method, url, headers, verifyTls };
       if (body !== undefined) req.body = body;
       if (x.cleanup) req.cleanup = true;
+      if (x.expectContinue) req.expectContinue = true;
       const res = await this.http.send(req).catch((err: unknown) => {
         throw certificateFor(err, url.host);
       });
@@ -156,26 +165,25 @@ export class RegistryTransport {
 
   /**
    * Runs `fn`, retrying when it throws a temporary failure (a network error, or a RegistryError for
-   * 408/429/5xx) up to the policy's tries, waiting what `Retry-After` says or a capped, jittered,
-   * doubling delay. `action` names the work in log events; the last error says how many tries it took.
+   * 408/429/5xx) while the operation's retry budget lasts, waiting what `Retry-After` says or a
+   * capped, jittered, doubling delay. `action` names the work in log events; the final error says
+   * how long it tried and `hint` (what to do now).
    */
-  async retrying<T>(action: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+  async retrying<T>(action: string, fn: (attempt: number, budget: RetryBudget) => Promise<T>, opts: RetryingOptions = {}): Promise<T> {
+    const budget = opts.budget ?? this.budget();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn(attempt);
+        return await fn(attempt, budget);
       } catch (err) {
         if (this.http.signal?.aborted) throw new InterruptedError();
-        if (!isTemporary(err) || attempt >= this.retry.tries) {
-          if (isTemporary(err)) markGaveUp(err, attempt);
+        if (!isTemporary(err)) throw err;
+        const delay = budget.next(err);
+        if (delay === undefined) {
+          budget.markGaveUp(err, opts.hint ?? RETRY_HINT);
           throw err;
         }
-        const delay = retryDelay(err, attempt, this.retry);
-        this.events({ type: 'log', level: 'debug', message: retryLine(action, err, delay, attempt, this.retry.tries) });
-        try {
-          await sleep(delay, undefined, this.http.signal ? { signal: this.http.signal } : {});
-        } catch {
-          throw new InterruptedError();
-        }
+        this.events({ type: 'log', level: 'debug', message: retryLine(action, err, delay, budget) });
+        await budget.sleep(delay, this.http.signal);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { Transform } from 'node:stream';
 import type { Digest } from '../oci/types.js';
 import { ShaleError } from '../errors.js';
 import { verifyingStream } from '../oci/verify.js';
@@ -6,17 +6,4 @@ import { verifyingStream } from '../oci/verify.js';
 /** Verifies a blob as the registry streams it; a mismatch means the registry or a proxy sent wrong bytes. */
 export function registryVerifier(expected: Digest, what: string, expectedSize?: number): Transform {
   return verifyingStream(expected, (problem) => new ShaleError('SHALE_DIGEST_MISMATCH', `${what}: content digest mismatch: the content ${problem}; the registry or a proxy served wrong bytes, try again or check the registry`), expectedSize);
-}
-
-/** Counts bytes flowing through and reports the running total (upload progress). */
-export class CountingStream extends Transform {
-  bytes = 0;
-  constructor(private readonly onBytes?: (total: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.onBytes?.(this.bytes);
-    cb(null, chunk);
-  }
 }

@@ -13,27 +13,18 @@ export function damageOf(text: string, err: unknown): string {
 
 /**
  * Says once per file that a damaged cache file is being ignored. One instance lives as long as
- * one build's store objects, so each build says it once per file; without an events sink it
- * keeps the warnings until one is given ({@link DamageReport.attach}).
+ * one run's Cache (store/cache.ts), so each build says it once per file; without an events
+ * sink (a test, a tool) nothing is said.
  */
 export class DamageReport {
   private readonly said = new Set<string>();
-  private readonly waiting: string[] = [];
 
-  constructor(private events?: Events) {}
-
-  /** Sends warnings to `events` from now on, and those that found no sink so far. */
-  attach(events: Events): void {
-    this.events = events;
-    for (const message of this.waiting.splice(0)) events({ type: 'log', level: 'warn', message });
-  }
+  constructor(private readonly events?: Events) {}
 
   /** Warns that `path` (a `what`) is damaged and is treated as missing, once per path. */
   damaged(path: string, what: string, problem: string): void {
     if (this.said.has(path)) return;
     this.said.add(path);
-    const message = `ignoring the damaged ${what} ${path} (${problem}); it is treated as missing and written anew. A crash or a full disk can leave such a file; nothing needs doing.`;
-    if (this.events) this.events({ type: 'log', level: 'warn', message });
-    else this.waiting.push(message);
+    this.events?.({ type: 'log', level: 'warn', message: `ignoring the damaged ${what} ${path} (${problem}); it is treated as missing and written anew. A crash or a full disk can leave such a file; nothing needs doing.` });
   }
 }

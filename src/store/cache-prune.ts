@@ -38,7 +38,7 @@ export interface CacheUsage {
   kinds: Record<CacheKind, Tally & { oldestUse?: number; newestUse?: number }>;
   /** Temporary files of builds that are no longer running. */
   stale: Tally;
-  /** Index entries, records, hashes, libc and URL notes. */
+  /** Index entries, records, hashes, base-image records and URL notes. */
   metadata: Tally;
 }
 
@@ -110,8 +110,8 @@ const itemDirs = (cacheDir: string): [CacheKind, string][] => [
   // One small file per wheel, but one per version a resolver considered: pruned like the rest.
   ['wheel-metadata', join(cacheDir, 'metadata')],
 ];
-/** Where the metadata lives (file-hashes.json aside). */
-const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'libc', 'index-pages', 'resolutions', join('wheels', 'urls')].map((d) => join(cacheDir, d));
+/** Where the metadata lives (file-hashes.json aside); `libc` held base records before `base` did. */
+const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'base', 'libc', 'index-pages', 'resolutions', join('wheels', 'urls')].map((d) => join(cacheDir, d));
 /** Where builds write temporary files: every one of those. */
 const tempDirs = (cacheDir: string): string[] => [...itemDirs(cacheDir).map(([, dir]) => dir), ...metadataDirs(cacheDir)];
 

@@ -31,27 +31,20 @@ export async function hashFile(path: string): Promise<string> {
  * stat data and is simply hashed again, giving the same content hash.
  */
 export class FileHashes {
-  private static readonly open_ = new Map<string, FileHashes>();
+  private readonly file: string;
   private known: Promise<Map<string, Known>> | undefined;
   private readonly pending = new Map<string, Promise<string>>();
   private dirty = false;
-  private readonly damage = new DamageReport();
-
-  private constructor(private readonly file: string) {}
+  private readonly damage: DamageReport;
 
   /**
-   * The hash cache of a cache directory (one instance per directory and process). `events`
-   * (the build's) hears that a damaged file was ignored; callers without one may omit it.
+   * The hash cache of a cache directory (`root/file-hashes.json`); one per run, from the run's
+   * Cache, so every reader shares what was hashed and one `save` keeps it. `events` hears that
+   * a damaged file was ignored.
    */
-  static in(cacheDir: string, events?: Events): FileHashes {
-    const file = join(cacheDir, 'file-hashes.json');
-    let h = FileHashes.open_.get(file);
-    if (!h) {
-      h = new FileHashes(file);
-      FileHashes.open_.set(file, h);
-    }
-    if (events) h.damage.attach(events);
-    return h;
+  constructor(root: string, events?: Events) {
+    this.file = join(root, 'file-hashes.json');
+    this.damage = new DamageReport(events);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { DamageReport, damageOf } from './cache-damage.js';
 import { makeDir } from './disk-errors.js';
-import { asDescriptor, asDigest, OciParseError } from './oci-parse.js';
+import { asDescriptor, asDigest, OciParseError } from '../oci/parse.js';
 
 /** A layer the cache can hand back for a fingerprint, without building it. */
 export interface IndexedLayer {

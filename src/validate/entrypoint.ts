@@ -1,11 +1,9 @@
 import { posix } from 'node:path';
+import { pathDirs } from '../base/path.js';
 import { platformString, type ImageConfig } from '../oci/types.js';
 import { expectedMachine, machineName } from './elf.js';
 import { verdict, type CheckResult, type ImageView } from './result.js';
 import { RootFs } from './root-fs.js';
-
-/** The PATH a runtime uses when the config sets none (Docker's and podman's default). */
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The program a container of this config runs: the entrypoint's first word, else the cmd's. */
 export function entrypointProgram(config: ImageConfig): string | undefined {
@@ -13,17 +11,13 @@ export function entrypointProgram(config: ImageConfig): string | undefined {
   return c.Entrypoint?.[0] ?? c.Cmd?.[0];
 }
 
-function pathDirs(config: ImageConfig): string[] {
-  const env = config.config?.Env ?? [];
-  const path = env.find((kv) => kv.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
-  return path.split(':').filter((d) => d.startsWith('/'));
-}
+const searched = (config: ImageConfig): string[] => pathDirs(config.config?.Env);
 
 /** Where the runtime finds `program`: absolute, relative to WorkingDir, or on the config's PATH. */
 function candidates(program: string, config: ImageConfig): string[] {
   if (program.startsWith('/')) return [program];
   if (program.includes('/')) return [posix.join(config.config?.WorkingDir || '/', program)];
-  return pathDirs(config).map((d) => posix.join(d, program));
+  return searched(config).map((d) => posix.join(d, program));
 }
 
 /**
@@ -44,7 +38,7 @@ export function checkEntrypoint(images: readonly ImageView[]): CheckResult {
     const where = candidates(program, img.config);
     const hit = where.map((p) => ({ asked: p, got: fs.resolve(p) })).find((c) => c.got?.entry.type === 'file' || c.got?.entry.type === 'link');
     if (!hit?.got) {
-      const how = program.includes('/') ? `at ${where[0]}` : `on PATH (${pathDirs(img.config).join(':') || 'empty'})`;
+      const how = program.includes('/') ? `at ${where[0]}` : `on PATH (${searched(img.config).join(':') || 'empty'})`;
       problems.push(`${plat}: the entrypoint's program "${program}" is not in the image ${how}`);
       continue;
     }

@@ -1,6 +1,5 @@
-import { artifactImages, type Artifact, type Layer } from '../oci/image.js';
-import { Annotation } from '../oci/types.js';
-import { imagePlatform } from '../store/artifact-blobs.js';
+import { layerLabel, shaleLayerName } from '../oci/annotations.js';
+import { artifactImages, imagePlatform, type Artifact, type Layer } from '../oci/image.js';
 import { mapLimit } from '../limit.js';
 import { readLayerEntries, type LayerEntry } from './layer-entries.js';
 import type { ImageView } from './result.js';
@@ -21,9 +20,11 @@ export async function imageViews(artifact: Artifact, where: string): Promise<Ima
   return images.map((img) => ({
     platform: imagePlatform(img),
     config: img.config,
-    layers: img.layers.map((l) => {
-      const name = l.descriptor.annotations?.[Annotation.LayerName];
-      return { name: name ?? 'base', digest: l.descriptor.digest, shale: name !== undefined, entries: entries.get(l.descriptor.digest) ?? [] };
-    }),
+    layers: img.layers.map((l) => ({
+      name: layerLabel(l.descriptor),
+      digest: l.descriptor.digest,
+      shale: shaleLayerName(l.descriptor) !== undefined,
+      entries: entries.get(l.descriptor.digest) ?? [],
+    })),
   }));
 }

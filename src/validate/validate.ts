@@ -5,7 +5,9 @@ import { build } from '../pipeline/build.js';
 import type { BuildOptions } from '../pipeline/options.js';
 import type { BuildSpec } from '../config/spec.js';
 import type { Events } from '../events.js';
-import { LayoutPublisher, readLayout } from '../publish/layout.js';
+import { openArtifact } from '../image/open.js';
+import { loadArtifact } from '../image/opened.js';
+import { LayoutPublisher } from '../publish/layout.js';
 import { checkConflicts } from './conflicts.js';
 import { checkEntrypoint } from './entrypoint.js';
 import { checkExcluded } from './excluded.js';
@@ -32,7 +34,7 @@ export async function validate(spec: BuildSpec, opts: ValidateOptions, events: E
     // Both builds publish to one layout: blobs already there (the base's) are not written twice.
     const into: BuildOptions = { ...opts, noCache: true, publishers: [new LayoutPublisher(layout, { tag: 'latest' })] };
     const first = await build(spec, into, events);
-    const artifact = await readLayout(layout, first.digest);
+    const artifact = await loadArtifact(await openArtifact({ layout }, { ref: first.digest }));
     const second = await build(spec, into, events);
     events({ type: 'step', step: 'reading layers', detail: layout });
     const images = await imageViews(artifact, `the image built from ${spec.configFile}`);

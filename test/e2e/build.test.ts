@@ -107,7 +107,8 @@ test('a push that fails does not move the tag', async () => {
   // The same registry behind a proxy that refuses every blob upload: the new app layer cannot land.
   const proxy = await startFaultProxy(ctx.reg.host, [{ method: 'PUT', path: /\/blobs\/uploads\//, status: 500 }, { method: 'PATCH', path: /\/blobs\/uploads\//, status: 500 }]);
   try {
-    const failed = await shale(['build', app, '--push', `${proxy.host}/demo/tagged:live`], ctx.env);
+    // A registry that never recovers: a short retry budget keeps the test quick.
+    const failed = await shale(['build', app, '--push', `${proxy.host}/demo/tagged:live`], { ...ctx.env, SHALE_RETRY_BUDGET: '2' });
     assert.equal(failed.exitCode, 1, failed.stderr);
     assert.match(failed.stderr, /^error: .*blob/m);
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');

@@ -27,7 +27,7 @@ async function files(dir: string): Promise<string[]> {
 }
 const tempFiles = async (dir: string): Promise<string[]> => (await files(dir)).filter((p) => p.split('/').pop()!.startsWith('.tmp-'));
 
-/** The cache's small JSON files a build reads back: hashes, index entries, layer records, libc records. */
+/** The cache's small JSON files a build reads back: hashes, index entries, layer records, base-image records. */
 async function cacheJsonFiles(cache: string): Promise<string[]> {
   return (await files(cache)).filter((p) => p.endsWith('.json') && !p.includes('/blobs/') && !p.split('/').pop()!.startsWith('.tmp-'));
 }
@@ -66,7 +66,7 @@ test('damaged cache files (empty, truncated, garbage) fail no build, --no-cache 
   const out = `${cache}-out`;
   const first = await shaleJson(['build', app(), '--oci', out], env);
   const damaged = await cacheJsonFiles(cache);
-  for (const kind of ['file-hashes.json', '/index/', '/records/', '/libc/']) {
+  for (const kind of ['file-hashes.json', '/index/', '/records/', '/base/']) {
     assert.ok(damaged.some((p) => p.includes(kind)), `the build left a ${kind} to damage`);
   }
   for (const [kind, text] of Object.entries(DAMAGE)) {
@@ -85,9 +85,8 @@ test('damaged cache files (empty, truncated, garbage) fail no build, --no-cache 
   }
 });
 
-// Needs the build to hand its events to the store: FileHashes.in(cacheDir, events),
-// new FingerprintIndex(cacheDir, blobs, events), new LayerRecords(cacheDir, events) in
-// src/pipeline/build.ts (see src/store/README.md).
+// Needs the build to hand its events to the store: `Cache.open(cacheDir, events)` in
+// src/pipeline/build.ts gives them to every member (see src/store/README.md).
 test('each damaged cache file is warned about once per build, naming it', async () => {
   const cache = await freshCache();
   const env = { ...ctx.env, SHALE_CACHE_DIR: cache };

@@ -3,13 +3,13 @@
  * over the wheels and sdists of some directories, PEP 658/714 `.metadata` files, and file
  * downloads with HTTP Range support. Real pip can use it (`pip install --index-url <url>`).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { normalizeName, parseWheelFilename } from '../../src/python/names.js';
 
 export interface SimpleIndexOptions {
@@ -55,25 +55,95 @@ const SDIST_RE = /^(.+)-([^-]+)\.(tar\.gz|zip)$/i;
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** The METADATA of each wheel, extracted by Python's zipfile (an independent reader). */
-function extractMetadata(wheels: Dist[]): Map<string, Buffer> {
-  if (!wheels.length) return new Map();
-  const py = [
-    'import sys, json, base64, zipfile, re',
-    'norm = lambda s: re.sub(r"[-_.]+", "-", s).lower()',
-    'out = {}',
-    'for path, name in json.load(sys.stdin):',
-    '    with zipfile.ZipFile(path) as z:',
-    '        for n in z.namelist():',
-    '            parts = n.split("/")',
-    '            if len(parts) == 2 and parts[1] == "METADATA" and parts[0].endswith(".dist-info") and norm(parts[0][:-10].rsplit("-", 1)[0]) == norm(name):',
-    '                out[path] = base64.b64encode(z.read(n)).decode()',
-    '                break',
-    'json.dump(out, sys.stdout)',
-  ].join('\n');
-  const input = JSON.stringify(wheels.map((w) => [w.path, w.project]));
-  const got = JSON.parse(execFileSync('python3', ['-c', py], { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })) as Record<string, string>;
-  return new Map(Object.entries(got).map(([p, b]) => [p, Buffer.from(b, 'base64')]));
+/** Why a wheel's zip could not be read: the index refuses to start, as it would with a broken fixture. */
+class NotAZip extends Error {}
+
+/**
+ * The bytes of each member of a zip, read from its (zip64) end record and central directory:
+ * a reader of its own, independent of shale's (yauzl in src/python), so an index built from a
+ * wheel does not depend on the code under test. Returns the names in directory order and a
+ * reader; a duplicated name reads its last member, as Python's zipfile does.
+ */
+function zipMembers(b: Buffer, file: string): { names: string[]; read(name: string): Buffer } {
+  const bad = (why: string): never => {
+    throw new NotAZip(`simple index: ${file} is not a readable zip: ${why}`);
+  };
+  let eocd = -1;
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 0xffff); i--) {
+    if (b.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) bad('no end of central directory record');
+  let count = b.readUInt16LE(eocd + 10);
+  let cdOffset = b.readUInt32LE(eocd + 16);
+  if (eocd >= 20 && b.readUInt32LE(eocd - 20) === 0x07064b50) {
+    const z64 = Number(b.readBigUInt64LE(eocd - 20 + 8));
+    if (z64 + 56 > b.length || b.readUInt32LE(z64) !== 0x06064b50) bad('bad zip64 end record');
+    count = Number(b.readBigUInt64LE(z64 + 32));
+    cdOffset = Number(b.readBigUInt64LE(z64 + 48));
+  }
+  const members = new Map<string, { method: number; csize: number; offset: number }>();
+  const names: string[] = [];
+  let p = cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) bad(`bad central directory entry ${n}`);
+    const flags = b.readUInt16LE(p + 8);
+    const method = b.readUInt16LE(p + 10);
+    let csize = b.readUInt32LE(p + 20);
+    let usize = b.readUInt32LE(p + 24);
+    const nameLen = b.readUInt16LE(p + 28);
+    const extraLen = b.readUInt16LE(p + 30);
+    const commentLen = b.readUInt16LE(p + 32);
+    let offset = b.readUInt32LE(p + 42);
+    const name = b.subarray(p + 46, p + 46 + nameLen).toString(flags & 0x800 ? 'utf8' : 'latin1');
+    // zip64 extended information: the fields that are 0xffffffff above, in this order.
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+      const id = b.readUInt16LE(e);
+      const size = b.readUInt16LE(e + 2);
+      if (id === 0x0001) {
+        let q = e + 4;
+        const next = (): number => {
+          const v = Number(b.readBigUInt64LE(q));
+          q += 8;
+          return v;
+        };
+        if (usize === 0xffffffff) usize = next();
+        if (csize === 0xffffffff) csize = next();
+        if (offset === 0xffffffff) offset = next();
+      }
+      e += 4 + size;
+    }
+    names.push(name);
+    members.set(name, { method, csize, offset });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return {
+    names,
+    read(name: string): Buffer {
+      const m = members.get(name) ?? bad(`no member ${name}`);
+      if (b.readUInt32LE(m.offset) !== 0x04034b50) bad(`no local header for ${name}`);
+      const start = m.offset + 30 + b.readUInt16LE(m.offset + 26) + b.readUInt16LE(m.offset + 28);
+      const data = b.subarray(start, start + m.csize);
+      if (m.method === 0) return Buffer.from(data);
+      if (m.method === 8) return inflateRawSync(data);
+      return bad(`${name} uses compression method ${m.method}`);
+    },
+  };
+}
+
+/** The METADATA of a wheel of `project`: the first `<name>-<version>.dist-info/METADATA` whose name normalizes to it. */
+function wheelMetadata(bytes: Buffer, file: string, project: string): Buffer | undefined {
+  const zip = zipMembers(bytes, file);
+  for (const n of zip.names) {
+    const parts = n.split('/');
+    if (parts.length !== 2 || parts[1] !== 'METADATA' || !parts[0]!.endsWith('.dist-info')) continue;
+    const stem = parts[0]!.slice(0, -'.dist-info'.length);
+    const dash = stem.lastIndexOf('-');
+    if (normalizeName(dash < 0 ? stem : stem.slice(0, dash)) === project) return zip.read(n);
+  }
+  return undefined;
 }
 
 async function scan(dirs: string[]): Promise<Dist[]> {
@@ -86,13 +156,11 @@ async function scan(dirs: string[]): Promise<Dist[]> {
       const path = join(dir, filename);
       const bytes = await readFile(path);
       const st = await stat(path);
-      out.push({ filename, path, project: normalizeName(w ? w.name : (s?.[1] ?? '')), version: w ? w.version : (s?.[2] ?? ''), sha256: sha256(bytes), size: bytes.length, mtime: st.mtime });
+      const d: Dist = { filename, path, project: normalizeName(w ? w.name : (s?.[1] ?? '')), version: w ? w.version : (s?.[2] ?? ''), sha256: sha256(bytes), size: bytes.length, mtime: st.mtime };
+      const md = filename.endsWith('.whl') ? wheelMetadata(bytes, path, d.project) : undefined;
+      if (md) d.metadata = md;
+      out.push(d);
     }
-  }
-  const md = extractMetadata(out.filter((d) => d.filename.endsWith('.whl')));
-  for (const d of out) {
-    const m = md.get(d.path);
-    if (m) d.metadata = m;
   }
   return out;
 }

@@ -1,6 +1,7 @@
+import { Annotation } from '../../oci/annotations.js';
 import type { Artifact, Image } from '../../oci/image.js';
 import type { PlannedLayer } from '../../plan/layers.js';
-import { assembleImage, assembleIndex, PYTHON_PACKAGES_ANNOTATION } from '../assemble.js';
+import { assembleImage, assembleIndex, type ImageSettings } from '../assemble.js';
 import type { BuildRun } from '../build-run.js';
 import type { ChosenPackages } from './choose-packages.js';
 import type { MadeLayers } from './make-layers.js';
@@ -13,9 +14,11 @@ import type { PlatformBase } from './resolve-base.js';
  */
 export function assemblePlatform(run: BuildRun, base: PlatformBase, chosen: ChosenPackages, plans: readonly PlannedLayer[], layers: MadeLayers): Image {
   const pins = chosen.packages.map((p) => `${p.name}==${p.version}`).sort();
-  const annotations = pins.length ? { [PYTHON_PACKAGES_ANNOTATION]: pins.join(' ') } : {};
+  const annotations = pins.length ? { [Annotation.PythonPackages]: pins.join(' ') } : {};
   const appLayers = layers.made.map((m, j) => ({ layer: m.layer, createdBy: plans[j]!.createdBy }));
-  return assembleImage(run.spec, base.base, appLayers, base.platform, run.opts.epoch, annotations);
+  const { entrypoint, cmd, env, workdir, labels, ports, user } = run.spec;
+  const settings: ImageSettings = { entrypoint, cmd, env, workdir, labels, ports, user };
+  return assembleImage(base.base, settings, appLayers, base.platform, run.opts.epoch, annotations);
 }
 
 /** Step 5, for all platforms: the one image, or an OCI index over the platforms' images. */

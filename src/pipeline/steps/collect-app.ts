@@ -11,6 +11,6 @@ import type { BuildRun } from '../build-run.js';
 export function collectApp(run: BuildRun): Promise<Entry[]> {
   const { spec } = run;
   const collecting = collectFiles(spec.projectDir, spec.app, spec.exclude, run.events);
-  void Promise.all([run.resolver.dependencies(), collecting.then((app) => prehashFiles(app, run.hashes))]).catch(() => undefined);
+  void Promise.all([run.resolver.dependencies(), collecting.then((app) => prehashFiles(app, run.cache.hashes))]).catch(() => undefined);
   return collecting;
 }

@@ -1,8 +1,6 @@
+import { layerLabel } from '../../oci/annotations.js';
 import type { PlannedLayer } from '../../plan/layers.js';
 import type { Publisher } from '../../publish/publisher.js';
-import { FsBlobStore } from '../../store/blob-store.js';
-import { FingerprintIndex } from '../../store/fingerprint-index.js';
-import { LayerRecords } from '../../store/layer-records.js';
 import type { BuildRun } from '../build-run.js';
 import { LayerMaker, type MaterializedLayer } from '../materialize.js';
 import type { RemoteLayers } from '../registry-cache.js';
@@ -15,10 +13,9 @@ import type { PlatformBase } from './resolve-base.js';
  * platforms is made once: it looks in the local cache, then in the earlier images, else builds.
  */
 export function layerMaker(run: BuildRun, earlier: RemoteLayers): LayerMaker {
-  const { opts, events } = run;
-  const blobs = new FsBlobStore(opts.cacheDir);
-  const cache = { blobs, index: new FingerprintIndex(opts.cacheDir, blobs, events), records: new LayerRecords(opts.cacheDir, events), remote: earlier, client: run.client };
-  return new LayerMaker(cache, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: run.spec.projectDir });
+  const { opts, events, cache } = run;
+  const layers = { blobs: cache.blobs, index: cache.layers, records: cache.records, remote: earlier };
+  return new LayerMaker(layers, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: run.spec.projectDir });
 }
 
 /** One platform's layers above the base, made, and a report line for every layer of the image. */
@@ -35,7 +32,7 @@ export interface MadeLayers {
  * base's at once), so a registry uploads while the rest are built.
  */
 export async function makeLayers(run: BuildRun, maker: LayerMaker, base: PlatformBase, plans: readonly PlannedLayer[], chosen: ChosenPackages, publisher: Publisher): Promise<MadeLayers> {
-  await Promise.all([maker.checkPaths(plans, chosen.packages, base.layout, run.opts.cacheDir), ...plans.map((p) => maker.lookup(p))]);
+  await Promise.all([maker.checkPaths(plans, chosen.packages, base.layout, run.cache), ...plans.map((p) => maker.lookup(p))]);
   const { name: platform, base: image } = base;
   image.layers.forEach((l) => publisher.layer?.(l));
   const made = await Promise.all(plans.map(async (p) => {
@@ -44,8 +41,8 @@ export async function makeLayers(run: BuildRun, maker: LayerMaker, base: Platfor
     return m;
   }));
   const reports: LayerReport[] = [
-    ...image.layers.map((l) => ({ name: l.name, kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: l.source, platform, reason: `from ${image.name}` })),
-    ...made.map((m, j) => ({ name: m.layer.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.layer.source, platform, reason: m.reason })),
+    ...image.layers.map((l) => ({ name: layerLabel(l.descriptor), kind: 'base' as const, digest: l.descriptor.digest, size: l.descriptor.size, source: 'base' as const, platform, reason: `from ${image.name}` })),
+    ...made.map((m, j) => ({ name: plans[j]!.name, kind: plans[j]!.kind, digest: m.layer.descriptor.digest, size: m.layer.descriptor.size, source: m.source, platform, reason: m.reason })),
   ];
   return { made, reports };
 }

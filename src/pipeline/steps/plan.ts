@@ -11,7 +11,7 @@ import type { PlatformBase } from './resolve-base.js';
 export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPackages, app: Entry[]): Promise<PlannedLayer[]> {
   const { spec, opts } = run;
   return planLayers({
-    spec, layout: base.layout, packages: chosen.packages, libs: chosen.libs, app, epoch: opts.epoch, hashes: run.hashes,
+    spec, layout: base.layout, packages: chosen.packages, libs: chosen.libs, app, epoch: opts.epoch, hashes: run.cache.hashes,
     baseLayers: base.base.layers.length, caCerts: await run.resolver.caCerts(),
   });
 }

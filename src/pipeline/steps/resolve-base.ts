@@ -1,11 +1,12 @@
+import { learnBase, factAnnotations } from '../../base/facts.js';
+import { UNUSED_LIBC } from '../../base/libc.js';
+import { installLayout, UNUSED_PYTHON, type BasePython } from '../../base/python.js';
 import { platformString, type Platform } from '../../oci/types.js';
-import { formatLibc, UNUSED_LIBC } from '../../python/libc.js';
-import { detectPythonLayout, type InstallLayout } from '../../python/layout.js';
+import type { InstallLayout } from '../../python/layout.js';
 import type { TargetEnv } from '../../python/tags.js';
 import { parseReferenceAt } from '../../ref/reference.js';
 import type { BaseImage } from '../assemble.js';
 import { resolveBase } from '../base.js';
-import { baseLibc } from '../base-libc.js';
 import type { BuildRun } from '../build-run.js';
 import type { RemoteLayers } from '../registry-cache.js';
 
@@ -21,28 +22,35 @@ export function resolveBases(run: BuildRun): Promise<BaseImage[]> {
   return resolveBase(run.client, ref, run.platforms, opts.mirrors);
 }
 
-/** One platform's base, completed with what wheel choice needs: its C library and its Python. */
+/** One platform's base, completed with what wheel choice and installs need: its C library and its Python. */
 export interface PlatformBase {
   platform: Platform;
   /** "linux/amd64", as layer events and reports name the platform. */
   name: string;
-  /** The base, with `libc` set when it is known (recorded on the image for later builds). */
+  /** The base, with what was learned of it (recorded on the image as `dev.shale.base.*` for later builds). */
   base: BaseImage;
+  /** The base's Python ({@link UNUSED_PYTHON} when nothing is installed into it and it is not known). */
+  python: BasePython;
+  /** Where packages and local libraries go: where the base's Python looks. */
   layout: InstallLayout;
   /** Python version, platform and C library: what wheel tags are matched against. */
   env: TargetEnv;
 }
 
 /**
- * Step 1, per platform: the base's C library (the `libc` key, else a record of an earlier build
- * for the same base digest, locally or on an earlier image, else read from the base's layers,
- * and only when there are packages to choose) and its Python install layout.
+ * Step 1, per platform: what the build must know of the base (src/base/facts.ts): its C library
+ * when wheels will be chosen, its Python when anything is installed or `python` is set (which
+ * must then name it). Each comes from the config or the base's Env, else a record of an earlier
+ * build for the same base digest (locally, or on an earlier image), else the base's layers.
  */
 export async function platformBase(run: BuildRun, resolved: BaseImage, platform: Platform, earlier: RemoteLayers): Promise<PlatformBase> {
-  const { spec, opts, events } = run;
-  const needed = (await run.resolver.dependencies()) !== undefined;
-  const libc = await baseLibc(resolved, spec.libc, { cacheDir: opts.cacheDir, noCache: opts.noCache, fromRegistry: earlier.baseLibc, events, needed });
-  const base = libc ? { ...resolved, libc: formatLibc(libc) } : resolved;
-  const py = detectPythonLayout(base.config.config?.Env ?? [], spec.python);
-  return { platform, name: platformString(platform), base, layout: py.layout, env: { python: py.python, platform, libc: libc ?? UNUSED_LIBC } };
+  const { spec, opts, events, cache } = run;
+  const deps = (await run.resolver.dependencies()) !== undefined;
+  const want = { libc: deps, python: deps || run.resolver.hasLibs() };
+  const facts = await learnBase(resolved, { libc: spec.libc, python: spec.python }, want, {
+    records: cache.base, noCache: opts.noCache, registry: earlier.baseFacts.get(resolved.digest), events,
+  });
+  const python = facts.python ?? UNUSED_PYTHON;
+  const base: BaseImage = { ...resolved, facts: factAnnotations(facts) };
+  return { platform, name: platformString(platform), base, python, layout: installLayout(python), env: { python: python.version, platform, libc: facts.libc ?? UNUSED_LIBC } };
 }

@@ -12,10 +12,7 @@ import { bufferEntry, type Entry } from '../../../src/layer/entry.js';
 import { planLayers, type LibInput, type PackageInput } from '../../../src/plan/layers.js';
 import { findHostPython } from '../../../src/python/host-python.js';
 import { pythonLayout } from '../../../src/python/layout.js';
-import { RegistryClient } from '../../../src/registry/client.js';
-import { FsBlobStore } from '../../../src/store/blob-store.js';
-import { FingerprintIndex } from '../../../src/store/fingerprint-index.js';
-import { LayerRecords } from '../../../src/store/layer-records.js';
+import { Cache } from '../../../src/store/cache.js';
 import { cleanup, tempDir } from '../python/helpers.js';
 import { wheelPackage } from '../plan/wheel-packages.js';
 
@@ -40,26 +37,22 @@ const conflict = (...patterns: RegExp[]) => (e: Error & { code?: string; exitCod
 describe('LayerMaker.checkPaths', () => {
   let dir = '';
   let cacheDir = '';
-  const clients: RegistryClient[] = [];
   before(async () => {
     dir = await tempDir('shale-checkpaths-');
   });
   after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
     await cleanup(dir);
   });
 
   /** A fresh maker over `cacheDir`, as one run of `shale build` has. */
   const maker = (noCache = false): LayerMaker => {
-    const blobs = new FsBlobStore(cacheDir);
-    const client = new RegistryClient();
-    clients.push(client);
-    const cache: LayerCache = { blobs, index: new FingerprintIndex(cacheDir, blobs), records: new LayerRecords(cacheDir), remote: new RemoteLayers(), client };
+    const local = Cache.open(cacheDir);
+    const cache: LayerCache = { blobs: local.blobs, index: local.layers, records: local.records, remote: new RemoteLayers() };
     return new LayerMaker(cache, { noCache, epoch: 0, events: noEvents, projectDir: '/p' });
   };
   const check = async (m: LayerMaker, s: BuildSpec, packages: PackageInput[], app: Entry[] = [bufferEntry('app/main.py', 'import six\n')], libs: LibInput[] = []) => {
     const plans = await planLayers({ spec: s, layout, packages, libs, app, epoch: 0 });
-    await m.checkPaths(plans, packages, layout, cacheDir);
+    await m.checkPaths(plans, packages, layout, Cache.open(cacheDir));
   };
 
   it('refuses a package that ships another package\'s module in another layer, naming both, their layers and the path', async () => {

@@ -4,7 +4,7 @@
 // in-process fake registry with an app-only project.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Annotation } from '../../../src/oci/types.js';
+import { Annotation } from '../../../src/oci/annotations.js';
 import { build } from '../../../src/pipeline/build.js';
 import { RegistryPublisher } from '../../../src/publish/registry.js';
 import { parseReference } from '../../../src/ref/reference.js';

@@ -8,13 +8,19 @@ import { after, before, describe, it } from 'node:test';
 import { noEvents, type Events } from '../../../src/events.js';
 import { artifactDigest, artifactImages, type Artifact, type Layer } from '../../../src/oci/image.js';
 import { build } from '../../../src/pipeline/build.js';
-import { LayoutPublisher, readLayout } from '../../../src/publish/layout.js';
+import { readLayout } from '../../../src/image/layout.js';
+import { LayoutPublisher } from '../../../src/publish/layout.js';
 import { MultiPublisher } from '../../../src/publish/multi.js';
 import type { PublishReport, PublishSession, Publisher } from '../../../src/publish/publisher.js';
 import { RegistryPublisher } from '../../../src/publish/registry.js';
-import { readTarball, TarballPublisher } from '../../../src/publish/tarball.js';
+import { readTarball } from '../../../src/image/tarball.js';
+import { TarballPublisher } from '../../../src/publish/tarball.js';
 import { parseReference } from '../../../src/ref/reference.js';
+import { openArtifact } from '../../../src/image/open.js';
+import { loadArtifact } from '../../../src/image/opened.js';
+import { RegistryClient } from '../../../src/registry/client.js';
 import { tmp } from '../publish/fixtures.js';
+import { assertValidArtifact } from '../../support/validate-image.js';
 import { FakeRegistry } from '../support/fake-registry.js';
 import { appConfig, edit, options, project, pushBase, recorder } from './fixtures.js';
 
@@ -78,8 +84,16 @@ describe('publishers of a build', () => {
     assert.deepEqual(r.outputs, [`${reg.host}/demo/multi:v1`, layout, tar]);
     assert.equal(r.reference, `${reg.host}/demo/multi:v1`);
     assert.equal(reg.tags.get('demo/multi')?.get('v1'), r.digest);
-    assert.equal(artifactDigest(await readLayout(layout, 'v1')), r.digest);
-    assert.equal(artifactDigest(await readTarball(tar)), r.digest);
+    const client = new RegistryClient();
+    try {
+      const copies = { registry: await loadArtifact(await openArtifact(parseReference(`${reg.host}/demo/multi:v1`), { client })), layout: await readLayout(layout, 'v1'), tarball: await readTarball(tar) };
+      for (const [where, copy] of Object.entries(copies)) {
+        assert.equal(artifactDigest(copy), r.digest, where);
+        await assertValidArtifact(copy, `the image in the ${where}`);
+      }
+    } finally {
+      await client.close();
+    }
     // The base layer lives in the same registry: mounted, not sent; the app layer and config are.
     assert.ok(seen.some((e) => e.type === 'upload' && e.status === 'mounted' && e.name === 'base'));
     assert.equal(r.pushed.blobs, 2);

@@ -10,6 +10,7 @@ import { normalizeEntries } from '../../../src/layer/tar.js';
 import { installedFiles, mergePackageEntries, PackageFiles, packageRoots, reachesRoots } from '../../../src/plan/package-files.js';
 import { planLayers } from '../../../src/plan/layers.js';
 import { pythonLayout } from '../../../src/python/layout.js';
+import { Cache } from '../../../src/store/cache.js';
 import { cleanup, tempDir } from '../python/helpers.js';
 import { wheelPackage } from './wheel-packages.js';
 import type { BuildSpec } from '../../../src/config/spec.js';
@@ -62,16 +63,16 @@ describe('package files', () => {
     const calls: string[] = [];
     const cache = join(dir, 'cache');
     const p = await wheelPackage(dir, { name: 'cached', version: '1.0', files: [{ name: 'cached.py', data: 'A = 1\n' }] }, layout, { calls });
-    const first = await new PackageFiles(cache, true).files(p, layout);
+    const first = await new PackageFiles(Cache.open(cache), true).files(p, layout);
     assert.deepEqual(calls, ['cached']);
     assert.deepEqual((await readdir(join(cache, 'metadata'))).filter((n) => n.endsWith('.files.json')).length, 1);
-    const again = await new PackageFiles(cache, true).files(p, layout);
+    const again = await new PackageFiles(Cache.open(cache), true).files(p, layout);
     assert.deepEqual(again, first);
     assert.deepEqual(calls, ['cached'], 'read from the cache');
-    await new PackageFiles(cache, false).files(p, layout);
+    await new PackageFiles(Cache.open(cache), false).files(p, layout);
     assert.deepEqual(calls, ['cached', 'cached']);
     // Another layout is another install.
-    await new PackageFiles(cache, true).files(p, pythonLayout('debian', '3.11'));
+    await new PackageFiles(Cache.open(cache), true).files(p, pythonLayout('debian', '3.11'));
     assert.equal(calls.length, 3);
   });
 

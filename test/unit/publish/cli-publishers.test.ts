@@ -7,9 +7,12 @@ import { buildOptionsFromFlags, publishersFromFlags } from '../../../src/cli/bui
 import type { BuildSpec } from '../../../src/config/spec.js';
 import { noEvents } from '../../../src/events.js';
 import { artifactDigest } from '../../../src/oci/image.js';
-import { LayoutPublisher, readLayout } from '../../../src/publish/layout.js';
+import { readLayout } from '../../../src/image/layout.js';
+import { LayoutPublisher } from '../../../src/publish/layout.js';
 import { RegistryPublisher } from '../../../src/publish/registry.js';
-import { readTarball, TarballPublisher } from '../../../src/publish/tarball.js';
+import { readTarball } from '../../../src/image/tarball.js';
+import { TarballPublisher } from '../../../src/publish/tarball.js';
+import { assertValidArtifact } from '../../support/validate-image.js';
 import { tinyImage, tmp } from './fixtures.js';
 
 const spec = { projectDir: '/srv/app', repository: 'demo-app' } as BuildSpec;
@@ -35,8 +38,12 @@ describe('publishers from build flags', () => {
     assert.deepEqual(kinds(ps), ['RegistryPublisher', 'TarballPublisher', 'LayoutPublisher']);
     const art = await tinyImage();
     for (const p of ps.slice(1)) await p.publish(art, noEvents);
-    assert.equal(artifactDigest(await readTarball(join(dir, 'x.tar'), 'registry.example/demo/app:v7')), artifactDigest(art));
-    assert.equal(artifactDigest(await readLayout(join(dir, 'layout'), 'v7')), artifactDigest(art));
+    const tarball = await readTarball(join(dir, 'x.tar'), 'registry.example/demo/app:v7');
+    const layout = await readLayout(join(dir, 'layout'), 'v7');
+    assert.equal(artifactDigest(tarball), artifactDigest(art));
+    assert.equal(artifactDigest(layout), artifactDigest(art));
+    await assertValidArtifact(tarball, 'what the TarballPublisher wrote');
+    await assertValidArtifact(layout, 'what the LayoutPublisher wrote');
   });
 
   it('names a tarball without --push after the config\'s repository', async () => {

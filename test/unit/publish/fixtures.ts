@@ -9,8 +9,9 @@ import { gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import { canonicalBytes } from '../../../src/oci/canonical-json.js';
 import { sha256 } from '../../../src/oci/digest.js';
+import { Annotation, layerLabel } from '../../../src/oci/annotations.js';
 import type { Artifact, Image, Index, Layer } from '../../../src/oci/image.js';
-import { Annotation, MediaType, type ImageConfig, type ImageIndex, type Manifest } from '../../../src/oci/types.js';
+import { MediaType, type ImageConfig, type ImageIndex, type Manifest } from '../../../src/oci/types.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -53,8 +54,6 @@ export async function makeLayer(name: string, files: Record<string, string>): Pr
   return {
     descriptor: { mediaType: MediaType.OciLayerGzip, digest: sha256(gz), size: gz.length, annotations: { [Annotation.LayerName]: name } },
     diffId: sha256(tar),
-    source: 'built',
-    name,
     open: () => Promise.resolve(Readable.from([gz])),
   };
 }
@@ -63,10 +62,8 @@ export async function makeLayer(name: string, files: Record<string, string>): Pr
 export function failingLayer(): Layer {
   const digest = sha256('never');
   return {
-    descriptor: { mediaType: MediaType.OciLayerGzip, digest, size: 5 },
+    descriptor: { mediaType: MediaType.OciLayerGzip, digest, size: 5, annotations: { [Annotation.LayerName]: 'broken' } },
     diffId: digest,
-    source: 'built',
-    name: 'broken',
     open: () => Promise.reject(new Error('the layer could not be built')),
   };
 }
@@ -80,7 +77,7 @@ export function makeImage(layers: Layer[], architecture = 'amd64'): Image {
     os: 'linux',
     config: { Cmd: ['/bin/true'], Env: ['PATH=/usr/bin:/bin'] },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((l) => ({ created: '1970-01-01T00:00:00Z', created_by: `shale test layer ${l.name}` })),
+    history: layers.map((l) => ({ created: '1970-01-01T00:00:00Z', created_by: `shale test layer ${layerLabel(l.descriptor)}` })),
   };
   const configBytes = canonicalBytes(config);
   const manifest: Manifest = {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { noEvents, type Events } from '../../../src/events.js';
+import { layerLabel } from '../../../src/oci/annotations.js';
 import type { Artifact, Layer } from '../../../src/oci/image.js';
 import { MultiPublisher } from '../../../src/publish/multi.js';
 import type { PublishReport, PublishSession, Publisher } from '../../../src/publish/publisher.js';
@@ -15,7 +16,7 @@ function fake(name: string, log: string[], report: PublishReport | Error, previo
     target: name,
     ...(previous ? { previous: [previous] } : {}),
     start: (_s: PublishSession) => void log.push(`${name} start`),
-    layer: (l: Layer) => void log.push(`${name} layer ${l.name}`),
+    layer: (l: Layer) => void log.push(`${name} layer ${layerLabel(l.descriptor)}`),
     publish: (_a: Artifact, _e: Events) => {
       log.push(`${name} publish`);
       return report instanceof Error ? Promise.reject(report) : Promise.resolve(report);

@@ -9,9 +9,12 @@ import { RegistryPublisher } from '../../../src/publish/registry.js';
 import type { TargetImage } from '../../../src/publish/publisher.js';
 import { parseReference, referenceString, type Reference } from '../../../src/ref/reference.js';
 import type { RegistryClient } from '../../../src/registry/client.js';
+import { openArtifact } from '../../../src/image/open.js';
+import { loadArtifact } from '../../../src/image/opened.js';
+import { assertValidArtifact } from '../../support/validate-image.js';
 import { FakeRegistry } from '../support/fake-registry.js';
 import { testClient } from '../registry/fixture.js';
-import { tinyImage } from './fixtures.js';
+import { tinyImage, tinyIndex } from './fixtures.js';
 
 describe('RegistryPublisher', () => {
   let reg: FakeRegistry;
@@ -40,6 +43,17 @@ describe('RegistryPublisher', () => {
     assert.deepEqual(report.outputs, [`as given: ${reg.host}/demo/named:v1`]);
     assert.equal(report.reference, `${reg.host}/demo/named:v1`);
     assert.deepEqual(report.pushed.blobs, 3);
+    await assertValidArtifact(await loadArtifact(await openArtifact(ref, { client })), 'the image read back from the registry');
+  });
+
+  it('pushes an index that reads back whole: every platform, shared layers once', async () => {
+    const ref = parseReference(`${reg.host}/demo/multi:v1`);
+    const art = await tinyIndex();
+    const report = await started(ref).publish(art, noEvents);
+    assert.equal(report.pushed.blobs, 5, '3 layers (one shared) and 2 configs; manifests are not blobs');
+    const back = await loadArtifact(await openArtifact(ref, { client }));
+    assert.equal(artifactDigest(back), artifactDigest(art));
+    await assertValidArtifact(back, 'the index read back from the registry');
   });
 
   it('uploads a layer as soon as it is told of it', async () => {

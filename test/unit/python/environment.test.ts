@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { readDependencies } from '../../../src/python/dependencies.js';
 import { chooseEnvironment, type EnvironmentContext } from '../../../src/python/environment.js';
 import { PackageCatalog } from '../../../src/python/provider.js';
+import { Cache } from '../../../src/store/cache.js';
 import type { PackageSources } from '../../../src/python/sources.js';
 import type { TargetEnv } from '../../../src/python/tags.js';
 import { startSimpleIndex, type SimpleIndex } from '../../support/simple-index.js';
@@ -51,8 +52,9 @@ describe('chooseEnvironment against a local index', () => {
     return p;
   };
   const context = (idx: SimpleIndex | undefined, projectDir: string, cacheDir: string, findLinks: string[] = []): EnvironmentContext => {
-    const sources: PackageSources = { findLinks, noIndex: idx === undefined, projectDir, ...(idx ? { indexUrl: idx.url } : {}), cacheDir };
-    return { catalog: new PackageCatalog(sources, cacheDir), cacheDir, events: () => {}, searchIndexes: idx !== undefined };
+    const cache = Cache.open(cacheDir);
+    const sources: PackageSources = { findLinks, noIndex: idx === undefined, projectDir, ...(idx ? { indexUrl: idx.url } : {}), pageCache: cache.pages };
+    return { catalog: new PackageCatalog(sources, cache), cache, events: () => {}, searchIndexes: idx !== undefined };
   };
   const pins = (env: { packages: { pkg: { name: string; version: string } }[] }): string[] => env.packages.map((p) => `${p.pkg.name}==${p.pkg.version}`).sort();
 

@@ -1,11 +1,12 @@
-/** Test helpers: real wheel files (zipped by Python's zipfile), temp dirs, and entries written to disk. */
+/** Test helpers: real wheel files (zipped in-process, as Python's zipfile lays them out), temp dirs, and entries written to disk. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { crc32, deflateRawSync } from 'node:zlib';
 import type { Entry } from '../../../src/layer/entry.js';
 
 export interface Member {
@@ -25,20 +26,78 @@ export async function cleanup(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Writes a zip with Python's zipfile, exactly the members given (names are not checked). */
+/** 2020-01-01 00:00:00 as MS-DOS date and time, the fixed timestamp of every member. */
+const DOS_DATE = ((2020 - 1980) << 9) | (1 << 5) | 1;
+const DOS_TIME = 0;
+
+/**
+ * Writes a zip in-process with exactly the members given (names are not checked, duplicates are
+ * kept), laid out as Python's zipfile writes one to a seekable file: a local header with the
+ * CRC and sizes filled in (no data descriptor, no extra fields), raw deflate (zlib's default
+ * level) or stored data, then the central directory ("made by" Unix, version 2.0, external
+ * attributes `(S_IFREG | mode) << 16`) and the end record. Names are ASCII, or UTF-8 with
+ * flag bit 11. Every member is dated 2020-01-01 00:00:00. No zip64: a test that needs it
+ * writes it with Python on purpose (see metadata-fetch.test.ts).
+ */
 export function writeZip(path: string, members: Member[]): void {
-  const spec = members.map((m) => ({ name: m.name, data: Buffer.from(m.data).toString('base64'), mode: m.mode ?? 0o644, stored: m.stored === true }));
-  const py = [
-    'import sys, json, base64, zipfile',
-    'spec = json.load(sys.stdin)',
-    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:',
-    '    for m in spec:',
-    '        zi = zipfile.ZipInfo(m["name"], (2020, 1, 1, 0, 0, 0))',
-    '        zi.external_attr = (0o100000 | m["mode"]) << 16',
-    '        zi.compress_type = zipfile.ZIP_STORED if m["stored"] else zipfile.ZIP_DEFLATED',
-    '        z.writestr(zi, base64.b64decode(m["data"]))',
-  ].join('\n');
-  execFileSync('python3', ['-c', py, path], { input: JSON.stringify(spec) });
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const data = Buffer.from(m.data);
+    const stored = m.stored === true;
+    const body = stored ? data : deflateRawSync(data);
+    const ascii = /^[\x00-\x7f]*$/.test(m.name);
+    const name = Buffer.from(m.name, 'utf8');
+    const flags = ascii ? 0 : 0x800;
+    const method = stored ? 0 : 8;
+    const crc = crc32(data);
+    if (data.length > 0xfffffffe || body.length > 0xfffffffe || offset > 0xfffffffe) throw new Error(`writeZip: ${m.name} needs zip64; write that zip with Python`);
+
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed to extract
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(DOS_TIME, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28); // extra length
+    parts.push(local, name, body);
+
+    const cd = Buffer.alloc(46);
+    cd.writeUInt32LE(0x02014b50, 0);
+    cd.writeUInt8(20, 4); // version made by: 2.0
+    cd.writeUInt8(3, 5); // ... on Unix
+    cd.writeUInt16LE(20, 6); // version needed to extract
+    cd.writeUInt16LE(flags, 8);
+    cd.writeUInt16LE(method, 10);
+    cd.writeUInt16LE(DOS_TIME, 12);
+    cd.writeUInt16LE(DOS_DATE, 14);
+    cd.writeUInt32LE(crc, 16);
+    cd.writeUInt32LE(body.length, 20);
+    cd.writeUInt32LE(data.length, 24);
+    cd.writeUInt16LE(name.length, 28);
+    // extra length, comment length, disk number start, internal attributes: 0
+    cd.writeUInt32LE((0o100000 | (m.mode ?? 0o644)) * 0x10000, 38);
+    cd.writeUInt32LE(offset, 42);
+    central.push(cd, name);
+    offset += local.length + name.length + body.length;
+  }
+  const cdSize = central.reduce((n, b) => n + b.length, 0);
+  if (members.length > 0xffff || cdSize + offset > 0xfffffffe) throw new Error('writeZip: the zip needs zip64; write it with Python');
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  // this disk, the directory's disk: 0
+  end.writeUInt16LE(members.length, 8);
+  end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(cdSize, 12);
+  end.writeUInt32LE(offset, 16);
+  // comment length: 0
+  writeFileSync(path, Buffer.concat([...parts, ...central, end]));
 }
 
 const b64 = (data: string | Buffer): string => createHash('sha256').update(data).digest('base64url');

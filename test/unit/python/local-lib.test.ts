@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pythonLayout } from '../../../src/python/layout.js';
 import { installLocalLib } from '../../../src/python/local-lib.js';
-import { cleanup, entryText, materialize, tempDir } from './helpers.js';
+import { cleanup, entryText, tempDir } from './helpers.js';
 
 const layout = pythonLayout('official', '3.11');
 const SITE = 'usr/local/lib/python3.11/site-packages';
@@ -50,12 +49,7 @@ describe('installLocalLib', () => {
       `${SITE}/ledger_core/tests/test_inner.py`,
     ]);
     assert.match(await entryText(d.entries, `${SITE}/ledger_core-0.3.1.dist-info/RECORD`), /^ledger_core\/money\.py,sha256=[\w-]{43},\d+$/m);
-    const root = join(dir, 'root1');
-    await materialize(d.entries, root);
-    const env = { ...process.env, PYTHONPATH: join(root, SITE), PYTHONDONTWRITEBYTECODE: '1' };
-    const out = execFileSync('python3', ['-c', 'import ledger_core, importlib.metadata as m; print(ledger_core.add(2, 3), m.version("ledger-core"))'], { encoding: 'utf8', env });
-    assert.equal(out.trim(), '5 0.3.1');
-    assert.equal(execFileSync('python3', [join(root, 'usr/local/bin/ledger')], { encoding: 'utf8', env }).trim(), 'ledger ok');
+    // That the machine's python3 imports it and runs its script: test/e2e/python-host-install.test.ts.
   });
 
   it('flat layout: the directory itself is the package', async () => {

@@ -3,6 +3,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import { resolveWheel } from '../../../src/python/finder.js';
+import { Cache } from '../../../src/store/cache.js';
 import { lockFormat, readLock } from '../../../src/python/lock.js';
 import type { TargetEnv } from '../../../src/python/tags.js';
 import { cleanup, makeWheel, tempDir } from './helpers.js';
@@ -245,7 +246,7 @@ describe('resolveWheel with files from the lock', () => {
     assert.ok(fastapi);
     // The URL is unreachable: naming the wheel must not touch the network.
     const pkg = { ...fastapi, files: (fastapi.files ?? []).map((x) => ({ ...x, url: 'http://127.0.0.1:9/fastapi-0.110.0-py3-none-any.whl' })) };
-    const w = await resolveWheel(pkg, amd64, { findLinks: [], noIndex: true, projectDir: dir }, join(dir, 'cache'));
+    const w = await resolveWheel(pkg, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache')));
     assert.deepEqual({ filename: w.filename, sha256: w.sha256, size: w.size, pure: w.pure }, { filename: 'fastapi-0.110.0-py3-none-any.whl', sha256: H('1'), size: 92000, pure: true });
   });
   it('a local wheel path from the lock is hashed in place and checked against the lock', async () => {
@@ -253,9 +254,9 @@ describe('resolveWheel with files from the lock', () => {
     await mkdir(wheels, { recursive: true });
     const wh = makeWheel(wheels, { name: 'tiny', version: '1.0', files: [{ name: 'tiny.py', data: 'X = 1\n' }] });
     const ok = { name: 'tiny', version: '1.0', hashes: [], source: { file: 'pylock.toml', line: 3 }, files: [{ filename: wh.filename, path: wh.path }] };
-    const w = await resolveWheel(ok, amd64, { findLinks: [], noIndex: true, projectDir: dir }, join(dir, 'cache'));
+    const w = await resolveWheel(ok, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache')));
     assert.equal(w.filename, wh.filename);
     const wrong = { ...ok, hashes: [`sha256:${H('f')}`], files: [{ filename: wh.filename, path: wh.path, sha256: H('f') }] };
-    await assert.rejects(resolveWheel(wrong, amd64, { findLinks: [], noIndex: true, projectDir: dir }, join(dir, 'cache')), { code: 'SHALE_HASH_MISMATCH' });
+    await assert.rejects(resolveWheel(wrong, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache'))), { code: 'SHALE_HASH_MISMATCH' });
   });
 });

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ShaleEvent } from '../../../src/events.js';
 import { findDistInfo, MetadataFetcher, readWheelMetadata } from '../../../src/python/metadata-fetch.js';
 import { listCandidates, type Candidate } from '../../../src/python/sources.js';
-import { cachedWheelPath } from '../../../src/python/wheel-cache.js';
+import { Cache } from '../../../src/store/cache.js';
 import { startSimpleIndex, type SimpleIndex } from '../../support/simple-index.js';
 import { cleanup, makeWheel, tempDir, writeZip } from './helpers.js';
 
@@ -102,7 +102,8 @@ describe('MetadataFetcher', () => {
     assert.ok(c, `${filename} listed`);
     return c;
   };
-  const fetcher = (cache: string, log: ShaleEvent[] = []): MetadataFetcher => new MetadataFetcher(cache, (e) => log.push(e));
+  const fetcher = (cache: string, log: ShaleEvent[] = []): MetadataFetcher => new MetadataFetcher(Cache.open(cache), (e) => log.push(e));
+  const cachedWheelPath = (cache: string, sha256: string, filename: string): string => Cache.open(cache).wheels.path(sha256, filename);
   const fileRequests = (idx: SimpleIndex, filename: string) => idx.requests.filter((r) => r.path === `/files/${filename}`);
   const debug = (log: ShaleEvent[]): string => log.map((e) => (e.type === 'log' ? e.message : '')).join('\n');
 

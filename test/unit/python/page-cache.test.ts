@@ -3,6 +3,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listCandidates, type PackageSources } from '../../../src/python/sources.js';
+import { Cache } from '../../../src/store/cache.js';
 import { startSimpleIndex, type SimpleIndex } from '../../support/simple-index.js';
 import { cleanup, makeWheel, tempDir } from './helpers.js';
 
@@ -11,7 +12,7 @@ describe('index pages kept between builds (page-cache.ts)', () => {
   let fresh: SimpleIndex;
   let revalidated: SimpleIndex;
   const pageRequests = (idx: SimpleIndex): number => idx.requests.filter((r) => r.path === '/simple/demo/').length;
-  const sources = (idx: SimpleIndex, cacheDir: string): PackageSources => ({ findLinks: [], indexUrl: idx.url, noIndex: false, projectDir: dir, cacheDir });
+  const sources = (idx: SimpleIndex, cacheDir: string): PackageSources => ({ findLinks: [], indexUrl: idx.url, noIndex: false, projectDir: dir, pageCache: Cache.open(cacheDir).pages });
 
   before(async () => {
     dir = await tempDir();

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { InputError } from '../../../src/errors.js';
 import { resolveWheel } from '../../../src/python/finder.js';
+import { Cache } from '../../../src/store/cache.js';
 import { readLock } from '../../../src/python/lock.js';
 import { formatPylock, targetMarker, writePylock, type PylockWriteOptions } from '../../../src/python/pylock-write.js';
 import { readPylock } from '../../../src/python/pylock.js';
@@ -223,7 +224,7 @@ describe('formatPylock: two targets', () => {
         if (!want.file.filename.endsWith('.whl')) continue; // an sdist would be built, not chosen
         const locked = selected.find((p) => p.name === want.name);
         assert.ok(locked, `${want.name} selected`);
-        const choice = await resolveWheel(locked, r.env, sources, cacheDir);
+        const choice = await resolveWheel(locked, r.env, sources, Cache.open(cacheDir));
         assert.equal(choice.filename, want.file.filename, `${want.name} on ${r.env.platform.architecture}`);
         assert.equal(choice.sha256, want.file.sha256);
         checked++;

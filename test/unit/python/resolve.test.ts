@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveWheel } from '../../../src/python/finder.js';
+import { Cache } from '../../../src/store/cache.js';
 import type { LockedPackage } from '../../../src/python/requirements.js';
 import type { TargetEnv } from '../../../src/python/tags.js';
 import { cleanup, makeWheel, tempDir } from './helpers.js';
@@ -91,7 +92,7 @@ describe('resolveWheel', () => {
   });
 
   it('find-links directory: hash and size of the file in place, nothing copied', async () => {
-    const c = await resolveWheel(pkg(), amd64, { findLinks: ['wheels'], noIndex: true, projectDir: dir }, join(dir, 'c0'));
+    const c = await resolveWheel(pkg(), amd64, { findLinks: ['wheels'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c0')));
     assert.equal(c.filename, native);
     assert.equal(c.sha256, info(native).sha);
     assert.equal(c.size, (await stat(join(wheels, native))).size);
@@ -102,7 +103,7 @@ describe('resolveWheel', () => {
   it('find-links URL with #sha256=: no GET of the wheel until fetch(), size by HEAD; fetch downloads once and verifies', async () => {
     hits.length = 0;
     const cache = join(dir, 'c1');
-    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, cache);
+    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, Cache.open(cache));
     assert.equal(c.filename, pure);
     assert.equal(c.sha256, info(pure).sha);
     assert.equal(c.size, info(pure).size);
@@ -116,7 +117,7 @@ describe('resolveWheel', () => {
     assert.equal(wheelRequests('GET'), 1, 'one download');
     // A second build with the cache filled: size from the cached file, no request for the wheel.
     hits.length = 0;
-    const again = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, cache);
+    const again = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, Cache.open(cache));
     assert.equal(again.size, info(pure).size);
     assert.equal((await again.fetch()).path, a.path);
     assert.equal(wheelRequests('GET') + wheelRequests('HEAD'), 0, hits.join('\n'));
@@ -126,7 +127,7 @@ describe('resolveWheel', () => {
     hits.length = 0;
     const cache = join(dir, 'c2');
     const src = { findLinks: [], indexUrl: `${base}/pep691`, noIndex: false, projectDir: dir };
-    const c = await resolveWheel(pkg([`sha256:${info(native).sha}`, `sha256:${info(pure).sha}`]), amd64, src, cache);
+    const c = await resolveWheel(pkg([`sha256:${info(native).sha}`, `sha256:${info(pure).sha}`]), amd64, src, Cache.open(cache));
     assert.equal(c.filename, native);
     assert.deepEqual([c.sha256, c.size], [info(native).sha, info(native).size]);
     assert.equal(wheelRequests('GET') + wheelRequests('HEAD'), 0, hits.join('\n'));
@@ -137,7 +138,7 @@ describe('resolveWheel', () => {
 
   it('a wrong #sha256= is caught by fetch(), and nothing is cached', async () => {
     const cache = join(dir, 'c3');
-    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/wrongfrag/`], noIndex: true, projectDir: dir }, cache);
+    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/wrongfrag/`], noIndex: true, projectDir: dir }, Cache.open(cache));
     assert.equal(c.sha256, '0'.repeat(64));
     await assert.rejects(c.fetch(), { code: 'SHALE_HASH_MISMATCH', message: /link says sha256:0{64}/ });
     await assert.rejects(stat(join(cache, 'wheels', info(pure).sha)));
@@ -145,7 +146,7 @@ describe('resolveWheel', () => {
 
   it('a lock with a single hash names a hashless link without downloading it', async () => {
     hits.length = 0;
-    const c = await resolveWheel(pkg([`sha256:${info(pure).sha}`]), arm64, { findLinks: [`${base}/nohash/`], noIndex: true, projectDir: dir }, join(dir, 'c4'));
+    const c = await resolveWheel(pkg([`sha256:${info(pure).sha}`]), arm64, { findLinks: [`${base}/nohash/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c4')));
     assert.deepEqual([c.sha256, c.size], [info(pure).sha, info(pure).size]);
     assert.equal(wheelRequests('GET'), 0, hits.join('\n'));
     assert.equal((await c.fetch()).sha256, info(pure).sha);
@@ -153,7 +154,7 @@ describe('resolveWheel', () => {
 
   it('a lock hash the link contradicts is reported as today, with the actual hash', async () => {
     const wrong = `sha256:${'1'.repeat(64)}`;
-    await assert.rejects(resolveWheel(pkg([wrong]), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, join(dir, 'c5')), (e: Error & { code?: string }) => {
+    await assert.rejects(resolveWheel(pkg([wrong]), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c5'))), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'SHALE_HASH_MISMATCH');
       assert.ok(e.message.includes(wrong) && e.message.includes(info(pure).sha), e.message);
       return true;
@@ -164,26 +165,26 @@ describe('resolveWheel', () => {
     const cache = join(dir, 'c6');
     const src = { findLinks: [`${base}/nohash/`], noIndex: true, projectDir: dir };
     hits.length = 0;
-    const first = await resolveWheel(pkg(), arm64, src, cache);
+    const first = await resolveWheel(pkg(), arm64, src, Cache.open(cache));
     assert.equal(first.sha256, info(pure).sha);
     assert.equal(wheelRequests('GET'), 1, 'the hash needs the bytes');
     await first.fetch();
     assert.equal(wheelRequests('GET'), 1, 'fetch() returns the file resolve downloaded');
     hits.length = 0;
-    const second = await resolveWheel(pkg(), arm64, src, cache);
+    const second = await resolveWheel(pkg(), arm64, src, Cache.open(cache));
     assert.deepEqual([second.sha256, second.size], [info(pure).sha, info(pure).size]);
     assert.equal(wheelRequests('GET'), 0, hits.join('\n'));
     assert.equal(wheelRequests('HEAD'), 1);
     // A changed ETag means the URL may serve another file: download again.
     etag = '"v2"';
     hits.length = 0;
-    await resolveWheel(pkg(), arm64, src, cache);
+    await resolveWheel(pkg(), arm64, src, Cache.open(cache));
     assert.equal(wheelRequests('GET'), 1);
   });
 
   it('no size anywhere and HEAD refused: downloads in resolve, fetch() reuses it', async () => {
     hits.length = 0;
-    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/nolen/`], noIndex: true, projectDir: dir }, join(dir, 'c7'));
+    const c = await resolveWheel(pkg(), arm64, { findLinks: [`${base}/nolen/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c7')));
     assert.equal(c.size, info(pure).size);
     assert.equal(wheelRequests('GET'), 1);
     await c.fetch();

@@ -7,6 +7,7 @@ import { sha256 } from '../../../src/oci/digest.js';
 import type { Artifact, BlobOrigin, Image, Layer } from '../../../src/oci/image.js';
 import { MediaType, type ImageConfig, type ImageIndex, type Manifest } from '../../../src/oci/types.js';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/registry/client.js';
+import { FakeClock } from './fake-clock.js';
 
 /** A layer spec for test images: its name, its bytes, and optionally where it already lives. */
 export interface LayerSpec {
@@ -24,8 +25,6 @@ export function layer(spec: LayerSpec): Layer {
   const l: Layer = {
     descriptor: { mediaType: MediaType.OciLayerGzip, digest, size: spec.bytes.length, annotations: { 'dev.shale.layer.name': spec.name } },
     diffId: digest,
-    source: spec.origin ? 'base' : 'built',
-    name: spec.name,
     open: async () => {
       opened.set(spec.name, (opened.get(spec.name) ?? 0) + 1);
       return Readable.from([spec.bytes]);
@@ -68,13 +67,17 @@ export function indexArtifact(shared: LayerSpec[], amd: LayerSpec[], arm: LayerS
   return { kind: 'index', index: { index, indexBytes, digest: sha256(indexBytes), images } };
 }
 
-/** A client that retries fast and reads credentials from a config.json in a temp dir (none by default). */
-export async function testClient(opts: { auths?: Record<string, Record<string, string>>; options?: RegistryClientOptions } = {}): Promise<{ client: RegistryClient; dir: string; cleanup: () => Promise<void> }> {
+/**
+ * A client with the default retry policy on a fake clock (its waits return at once; `clock`
+ * records them) that reads credentials from a config.json in a temp dir (none by default).
+ */
+export async function testClient(opts: { auths?: Record<string, Record<string, string>>; options?: RegistryClientOptions } = {}): Promise<{ client: RegistryClient; clock: FakeClock; dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'shale-reg-test-'));
   const configPath = join(dir, 'config.json');
   if (opts.auths) await writeFile(configPath, JSON.stringify({ auths: opts.auths }));
-  const client = new RegistryClient({ dockerConfigPath: configPath, retry: { baseDelayMs: 1 }, env: {}, ...opts.options });
-  return { client, dir, cleanup: async () => { await client.close(); await rm(dir, { recursive: true, force: true }); } };
+  const clock = new FakeClock();
+  const client = new RegistryClient({ dockerConfigPath: configPath, clock, env: {}, ...opts.options });
+  return { client, clock, dir, cleanup: async () => { await client.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 
 /** base64 of "user:password", as `docker login` writes it. */

@@ -5,7 +5,8 @@ import { it } from 'node:test';
 import type { ShaleEvent } from '../../../src/events.js';
 import { sha256 } from '../../../src/oci/digest.js';
 import { RegistryError } from '../../../src/registry/errors.js';
-import { retryLine } from '../../../src/registry/retry.js';
+import { DEFAULT_RETRY, RetryBudget, retryLine } from '../../../src/registry/retry.js';
+import { FakeClock } from './fake-clock.js';
 import { FakeRegistry } from '../support/fake-registry.js';
 import { testClient } from './fixture.js';
 
@@ -26,7 +27,7 @@ it('a retried push names the action once in its debug line', async () => {
       const action = /^(pushing blob \S+ to \S+|getting manifest \S+)/.exec(line)?.[1];
       assert.ok(action, line);
       assert.equal(line.split(action).length - 1, 1, `the action appears once: ${line}`);
-      assert.match(line, /registry answered 503 .*; retrying in \d+ ms \(attempt 2 of \d+\)$/);
+      assert.match(line, /registry answered 503 .*; retrying in [\d.]+ s \(failure 1 since the last progress; retry budget 60 s\)$/);
     }
   } finally {
     await cleanup();
@@ -36,6 +37,9 @@ it('a retried push names the action once in its debug line', async () => {
 
 it('retryLine adds the action only to errors that do not start with it', () => {
   const reg = new RegistryError('pushing blob x to r/a', 500, []);
-  assert.equal(retryLine('pushing blob x to r/a', reg, 10, 1, 3), 'pushing blob x to r/a: registry answered 500; retrying in 10 ms (attempt 2 of 3)');
-  assert.equal(retryLine('contacting registry r', new Error('connection reset'), 5, 2, 3), 'contacting registry r: connection reset; retrying in 5 ms (attempt 3 of 3)');
+  const budget = new RetryBudget(DEFAULT_RETRY, new FakeClock());
+  budget.next(reg);
+  assert.equal(retryLine('pushing blob x to r/a', reg, 1500, budget), 'pushing blob x to r/a: registry answered 500; retrying in 1.5 s (failure 1 since the last progress; retry budget 60 s)');
+  budget.next(reg);
+  assert.equal(retryLine('contacting registry r', new Error('connection reset'), 12_400, budget), 'contacting registry r: connection reset; retrying in 12 s (failure 2 since the last progress; retry budget 60 s)');
 });

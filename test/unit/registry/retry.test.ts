@@ -4,9 +4,10 @@ import { describe, it } from 'node:test';
 import { sha256 } from '../../../src/oci/digest.js';
 import { tokenExpiry } from '../../../src/registry/auth.js';
 import { RegistryError } from '../../../src/registry/errors.js';
-import { DEFAULT_RETRY, isTemporary, parseRetryAfter, retryDelay } from '../../../src/registry/retry.js';
+import { DEFAULT_RETRY, RetryBudget, isTemporary, parseRetryAfter } from '../../../src/registry/retry.js';
 import { rangeEnd } from '../../../src/registry/upload.js';
 import { FakeRegistry } from '../support/fake-registry.js';
+import { FakeClock } from './fake-clock.js';
 import { testClient } from './fixture.js';
 
 describe('retry policy', () => {
@@ -18,16 +19,15 @@ describe('retry policy', () => {
     assert.equal(parseRetryAfter('soon', now), undefined);
     assert.equal(parseRetryAfter(undefined, now), undefined);
   });
-  it('waits what Retry-After says (capped), else capped exponential backoff with jitter', () => {
+  it('waits what Retry-After says (within the budget), else capped exponential backoff with jitter', () => {
     const err = new RegistryError('x', 429, []);
-    err.retryAfterMs = 2000;
-    assert.equal(retryDelay(err, 1, DEFAULT_RETRY), 2000);
+    err.retryAfterMs = 20_000;
+    assert.equal(new RetryBudget(DEFAULT_RETRY, new FakeClock()).next(err), 20_000, 'longer than the backoff cap, inside the budget');
     err.retryAfterMs = 3_600_000;
-    assert.equal(retryDelay(err, 1, DEFAULT_RETRY), DEFAULT_RETRY.maxDelayMs);
+    assert.equal(new RetryBudget(DEFAULT_RETRY, new FakeClock()).next(err), undefined, 'longer than the budget: give up now');
     const plain = new RegistryError('x', 503, []);
-    assert.equal(retryDelay(plain, 1, DEFAULT_RETRY, () => 1), 250);
-    assert.equal(retryDelay(plain, 3, DEFAULT_RETRY, () => 0), 500);
-    assert.equal(retryDelay(plain, 30, DEFAULT_RETRY, () => 1), DEFAULT_RETRY.maxDelayMs);
+    assert.equal(new RetryBudget(DEFAULT_RETRY, new FakeClock(), () => 1).next(plain), 1000);
+    assert.equal(new RetryBudget(DEFAULT_RETRY, new FakeClock(), () => 0).next(plain), 500);
   });
   it('retries 408, 429 and 5xx, never final error codes', () => {
     for (const s of [408, 429, 500, 502, 503]) assert.ok(isTemporary(new RegistryError('x', s, [])), String(s));
@@ -74,14 +74,16 @@ describe('uploads', () => {
     }
   });
 
-  it('after a failed commit, HEADs the blob before uploading again', async () => {
+  it('after a failed commit, asks the session where it stands and goes on in it', async () => {
     const reg = await FakeRegistry.start();
     const { client, cleanup } = await testClient();
     try {
       const bytes = Buffer.from('committed');
       reg.fail('PUT', /\/blobs\/uploads\//, 503, 1);
       await client.uploadBlob(reg.host, 'demo/ambiguous', sha256(bytes), bytes.length, async () => Readable.from([bytes]));
-      assert.equal(reg.requests('HEAD', /\/blobs\/sha256:/).length, 1);
+      // The session still answers: the commit did not land, so no HEAD and no second POST.
+      const flow = reg.log.filter((r) => r.path.includes('/demo/ambiguous/')).map((r) => `${r.method} ${r.status}`);
+      assert.deepEqual(flow, ['POST 202', 'PUT 503', 'GET 204', 'PUT 201']);
       assert.deepEqual(reg.blobs.get(sha256(bytes)), bytes);
     } finally {
       await cleanup();

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import type { ShaleEvent } from '../../../src/events.js';
 import { MediaType } from '../../../src/oci/types.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
-import { FileHashes } from '../../../src/store/file-hashes.js';
+import { Cache } from '../../../src/store/cache.js';
 import { FingerprintIndex, type IndexedLayer } from '../../../src/store/fingerprint-index.js';
 import { LayerRecords } from '../../../src/store/layer-records.js';
 import { tmp } from '../publish/fixtures.js';
@@ -34,7 +34,7 @@ for (const [kind, text] of Object.entries(DAMAGE)) {
       const src = join(cache, 'source.txt');
       await writeFile(src, 'hello');
       const w = warnings();
-      const hashes = FileHashes.in(cache, w.events);
+      const hashes = Cache.open(cache, w.events).hashes;
       const got = await hashes.hash(src);
       assert.equal(got.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
       await hashes.hash(src);
@@ -90,7 +90,7 @@ test('file-hashes.json that is JSON but not a map of {key, sha256} is damage too
     const src = join(cache, 'a');
     await writeFile(src, 'a');
     const w = warnings();
-    await FileHashes.in(cache, w.events).hash(src);
+    await Cache.open(cache, w.events).hashes.hash(src);
     assert.equal(w.said.length, 1, `${text}: ${w.said.join('\n')}`);
   }
   const cache = await tmp();
@@ -98,7 +98,7 @@ test('file-hashes.json that is JSON but not a map of {key, sha256} is damage too
   await writeFile(src, 'a');
   await writeFile(join(cache, 'file-hashes.json'), JSON.stringify({ '/elsewhere': { key: 'k', sha256: 'f'.repeat(64) }, '/bad': 5 }));
   const w = warnings();
-  const hashes = FileHashes.in(cache, w.events);
+  const hashes = Cache.open(cache, w.events).hashes;
   await hashes.hash(src);
   await hashes.save();
   assert.equal(w.said.length, 1);
@@ -107,14 +107,15 @@ test('file-hashes.json that is JSON but not a map of {key, sha256} is damage too
   assert.deepEqual(Object.keys(saved).sort(), ['/elsewhere', src].sort());
 });
 
-test('a warning found before the build gave its events is said when they are given', async () => {
+test('one run warns once about a damaged file-hashes.json, whichever of its readers meets it first', async () => {
   const cache = await tmp();
   await writeFile(join(cache, 'file-hashes.json'), '');
   const src = join(cache, 'a');
   await writeFile(src, 'a');
-  await FileHashes.in(cache).hash(src); // a resolver may hash a local wheel before the build attaches
   const w = warnings();
-  FileHashes.in(cache, w.events);
+  const run = Cache.open(cache, w.events);
+  await run.hashes.hash(src); // a resolver hashing a local wheel
+  await run.hashes.hash(join(cache, 'file-hashes.json')); // the planner hashing the app
   assert.equal(w.said.length, 1);
 });
 

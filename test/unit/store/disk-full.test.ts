@@ -15,11 +15,11 @@ import { bufferEntry } from '../../../src/layer/entry.js';
 import { writeFileAtomic } from '../../../src/store/atomic-file.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
 import { writeFailure } from '../../../src/store/disk-errors.js';
-import { FileHashes } from '../../../src/store/file-hashes.js';
+import { Cache } from '../../../src/store/cache.js';
 import { FingerprintIndex } from '../../../src/store/fingerprint-index.js';
 import { LayerRecords } from '../../../src/store/layer-records.js';
 import { liveTempCount } from '../../../src/store/live-temps.js';
-import { writeTarAtomic } from '../../../src/store/tar-pack.js';
+import { writeTarAtomic } from '../../../src/image/tar-pack.js';
 import { tmp } from '../publish/fixtures.js';
 
 const errno = (code: string, syscall = 'write'): NodeJS.ErrnoException => Object.assign(new Error(`${code}: failed, ${syscall}`), { code, syscall });
@@ -130,7 +130,7 @@ describe('on a full disk (1 MB tmpfs)', { skip: canMount ? false : 'needs root t
     await assert.rejects(new FingerprintIndex(cache, new FsBlobStore(cache)).set('fp', { descriptor: { mediaType: 'x', digest, size: 1 }, diffId: digest, name: 'app' }), (e: unknown) =>
       e instanceof ShaleError && e.code === 'SHALE_DISK_FULL' && e.message.includes(`Free space in ${cache} `));
     await assert.rejects(new LayerRecords(cache).set(['p', 'linux/amd64', 'app'], { kind: 'app' }), { code: 'SHALE_DISK_FULL' });
-    const hashes = FileHashes.in(cache);
+    const hashes = Cache.open(cache).hashes;
     const src = join(await tmp(), 'src');
     await writeFile(src, 'x');
     await hashes.hash(src);
@@ -172,7 +172,7 @@ describe('in a directory this user may not write', () => {
       import { Readable } from 'node:stream';
       const { FsBlobStore } = await import(${JSON.stringify(join(dist, 'store', 'blob-store.js'))});
       const { LayerRecords } = await import(${JSON.stringify(join(dist, 'store', 'layer-records.js'))});
-      const { writeTarAtomic } = await import(${JSON.stringify(join(dist, 'store', 'tar-pack.js'))});
+      const { writeTarAtomic } = await import(${JSON.stringify(join(dist, 'image', 'tar-pack.js'))});
       const out = [];
       const probe = (p) => p.then(() => out.push('ok'), (e) => out.push({ code: e.code, message: e.message }));
       await probe(new FsBlobStore(${JSON.stringify(locked)}).put(Readable.from([Buffer.from('x')])));
@@ -204,7 +204,7 @@ describe('a process that exits while writing', () => {
     await writeFile(script, `
       import { PassThrough } from 'node:stream';
       const { FsBlobStore } = await import(${JSON.stringify(join(dist, 'store', 'blob-store.js'))});
-      const { writeTarAtomic } = await import(${JSON.stringify(join(dist, 'store', 'tar-pack.js'))});
+      const { writeTarAtomic } = await import(${JSON.stringify(join(dist, 'image', 'tar-pack.js'))});
       const src = new PassThrough();
       void new FsBlobStore(${JSON.stringify(dir)}).put(src);
       src.write(Buffer.alloc(1 << 16));

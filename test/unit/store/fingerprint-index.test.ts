@@ -54,10 +54,9 @@ test('FingerprintIndex: an entry recorded for another fingerprint is a miss', as
   assert.equal(await index.get('fp-2'), undefined);
 });
 
-test('cachedLayer opens the stored blob, marked as coming from the cache', async () => {
+test('cachedLayer opens the stored blob, under the descriptor the index recorded', async () => {
   const { store, entry } = await setup();
   const layer = cachedLayer(store, entry);
-  assert.equal(layer.source, 'cache');
-  assert.equal(layer.name, 'app');
+  assert.deepEqual([layer.descriptor, layer.diffId], [entry.descriptor, entry.diffId]);
   assert.equal((await bytesOf(await layer.open())).toString(), 'layer bytes');
 });
