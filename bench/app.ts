@@ -18,11 +18,34 @@ import { ensureNativeWheels, ensureRepackedWheels, type WheelSet } from '../test
  * base's own (Debian 12 has 2.36), so it refuses the wheel pip would install.
  */
 export const BENCH_WHEELS: readonly string[] = [
-  'numpy', 'scipy', 'sympy', 'mpmath', 'networkx',
-  'pydantic', 'pydantic_core', 'annotated-types', 'typing_extensions', 'typing-inspection',
-  'Flask', 'Werkzeug', 'Jinja2', 'MarkupSafe', 'itsdangerous', 'click', 'blinker',
-  'PyYAML', 'requests', 'certifi', 'idna', 'charset-normalizer', 'urllib3',
-  'Pygments', 'regex', 'orjson', 'python-dateutil', 'six',
+  'numpy',
+  'scipy',
+  'sympy',
+  'mpmath',
+  'networkx',
+  'pydantic',
+  'pydantic_core',
+  'annotated-types',
+  'typing_extensions',
+  'typing-inspection',
+  'Flask',
+  'Werkzeug',
+  'Jinja2',
+  'MarkupSafe',
+  'itsdangerous',
+  'click',
+  'blinker',
+  'PyYAML',
+  'requests',
+  'certifi',
+  'idna',
+  'charset-normalizer',
+  'urllib3',
+  'Pygments',
+  'regex',
+  'orjson',
+  'python-dateutil',
+  'six',
 ];
 
 /** The app file the one-line changes edit. */
@@ -362,7 +385,9 @@ export async function generateApp(dir: string, base: string): Promise<BenchApp> 
     if (rel.endsWith('.py')) pythonLines += text.split('\n').length;
   }
   // The generated Python must at least parse (no bytecode written into the app).
-  const pyFiles = Object.keys(files).filter((f) => f.endsWith('.py')).map((f) => join(dir, f));
+  const pyFiles = Object.keys(files)
+    .filter((f) => f.endsWith('.py'))
+    .map((f) => join(dir, f));
   await run('python3', ['-c', 'import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)', ...pyFiles]);
   return { dir, wheels, wheelBytes, wheelCount, pythonLines };
 }

@@ -36,7 +36,10 @@ async function buildLayout(tmp: string): Promise<void> {
   const rootfs = join(tmp, 'rootfs.tar');
   await run('mmdebstrap', [...args, rootfs], { env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }, timeoutMs: 20 * 60_000 });
   const made = await layoutFromRootfs(tmp, rootfs, { createdBy: `mmdebstrap ${args.join(' ')}`, comment: 'shale bench base image (with pip)', tag: BASE_TAG });
-  await writeFile(join(tmp, 'info.json'), JSON.stringify({ digest: made.manifest.digest, layerBytes: made.layerBytes, rootfsBytes: made.rootfsBytes }, null, 2) + '\n');
+  await writeFile(
+    join(tmp, 'info.json'),
+    JSON.stringify({ digest: made.manifest.digest, layerBytes: made.layerBytes, rootfsBytes: made.rootfsBytes }, null, 2) + '\n',
+  );
 }
 
 export interface BenchBase {
@@ -56,10 +59,21 @@ export async function ensureBenchBase(registryHost: string): Promise<BenchBase> 
   const ref = `${registryHost}/${BASE_REPOSITORY}:${BASE_TAG}`;
   const digestFile = join(tmpdir(), `shale-bench-base-${process.pid}.digest`);
   try {
-    await run('skopeo', [
-      '--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false',
-      '--digestfile', digestFile, `oci:${join(dir, 'layout')}:${BASE_TAG}`, `docker://${ref}`,
-    ], { timeoutMs: 5 * 60_000 });
+    await run(
+      'skopeo',
+      [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        '--digestfile',
+        digestFile,
+        `oci:${join(dir, 'layout')}:${BASE_TAG}`,
+        `docker://${ref}`,
+      ],
+      { timeoutMs: 5 * 60_000 },
+    );
     const pushed = readFileSync(digestFile, 'utf8').trim();
     if (pushed !== info.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, expected ${info.digest}`);
   } finally {

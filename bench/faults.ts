@@ -63,7 +63,9 @@ export interface FaultsResult {
 
 /** The blobs of a pushed image (read straight from the registry): how many, and their bytes. */
 async function imageBlobs(target: Registry, repo: string, tag: string): Promise<{ blobs: number; bytes: number }> {
-  const res = await fetch(`${target.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  const res = await fetch(`${target.url}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
   if (!res.ok) throw new Error(`GET manifest ${repo}:${tag}: HTTP ${res.status}`);
   const m = (await res.json()) as { config: { size: number }; layers: { size: number }[] };
   return { blobs: 1 + m.layers.length, bytes: m.config.size + m.layers.reduce((a, l) => a + l.size, 0) };
@@ -73,7 +75,9 @@ async function imageBlobs(target: Registry, repo: string, tag: string): Promise<
 async function pullBack(target: Registry, repo: string, tag: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'shale-bench-pulled-'));
   try {
-    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${target.host}/${repo}:${tag}`, `oci:${dir}:x`], { timeoutMs: 5 * 60_000 });
+    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${target.host}/${repo}:${tag}`, `oci:${dir}:x`], {
+      timeoutMs: 5 * 60_000,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -103,12 +107,20 @@ export async function faults(opts: { root: string; registry: Registry; repeat: n
           await pullBack(target, repo, 'v1');
           const uploads = proxy.log.filter((e) => UPLOADS.test(e.path));
           const s: FaultSample = {
-            scenario, rep, seconds: r.seconds, sentBytes: proxy.uploadBytes(), ratio: proxy.uploadBytes() / image.bytes,
-            uploadRequests: uploads.length, faulted: proxy.log.filter((e) => e.fault !== undefined).length,
-            pushedBytes: r.json?.pushed.bytes ?? NaN, digest: r.digest ?? '',
+            scenario,
+            rep,
+            seconds: r.seconds,
+            sentBytes: proxy.uploadBytes(),
+            ratio: proxy.uploadBytes() / image.bytes,
+            uploadRequests: uploads.length,
+            faulted: proxy.log.filter((e) => e.fault !== undefined).length,
+            pushedBytes: r.json?.pushed.bytes ?? NaN,
+            digest: r.digest ?? '',
           };
           samples.push(s);
-          log(`faults ${scenario} #${rep}: ${s.seconds.toFixed(1)} s, sent ${(s.sentBytes / (1 << 20)).toFixed(1)} MB = ${s.ratio.toFixed(3)}× the image; ${s.faulted} of ${proxy.log.length} requests failed by the proxy (${s.uploadRequests} on upload sessions)`);
+          log(
+            `faults ${scenario} #${rep}: ${s.seconds.toFixed(1)} s, sent ${(s.sentBytes / (1 << 20)).toFixed(1)} MB = ${s.ratio.toFixed(3)}× the image; ${s.faulted} of ${proxy.log.length} requests failed by the proxy (${s.uploadRequests} on upload sessions)`,
+          );
         } finally {
           await proxy.stop();
         }
@@ -117,7 +129,9 @@ export async function faults(opts: { root: string; registry: Registry; repeat: n
     const summary = {} as FaultsResult['summary'];
     for (const sc of SCENARIOS) {
       const xs = samples.filter((x) => x.scenario === sc);
-      summary[sc] = xs.length ? { n: xs.length, seconds: median(xs.map((x) => x.seconds)), sentBytes: median(xs.map((x) => x.sentBytes)), ratio: median(xs.map((x) => x.ratio)) } : null;
+      summary[sc] = xs.length
+        ? { n: xs.length, seconds: median(xs.map((x) => x.seconds)), sentBytes: median(xs.map((x) => x.sentBytes)), ratio: median(xs.map((x) => x.ratio)) }
+        : null;
     }
     return { title: 'pushes under registry faults (shale; the bench image to an empty registry)', image, outageSeconds: OUTAGE_MS / 1000, summary, samples };
   } finally {
@@ -140,9 +154,14 @@ export function faultsTable(r: FaultsResult): string {
   const rows = [head, '-'.repeat(head.length)];
   for (const sc of SCENARIOS) {
     const s = r.summary[sc];
-    if (s) rows.push(`${pad(title[sc], 34)} ${lpad(String(s.n), 2)} ${lpad(s.seconds.toFixed(1), 8)} ${lpad((s.sentBytes / MB).toFixed(1), 9)} ${lpad(s.ratio.toFixed(3), 8)}`);
+    if (s)
+      rows.push(
+        `${pad(title[sc], 34)} ${lpad(String(s.n), 2)} ${lpad(s.seconds.toFixed(1), 8)} ${lpad((s.sentBytes / MB).toFixed(1), 9)} ${lpad(s.ratio.toFixed(3), 8)}`,
+      );
   }
-  rows.push(`image: ${r.image.blobs} blobs, ${(r.image.bytes / MB).toFixed(1)} MB (config and layers, base included); sent = body bytes of upload requests read by the proxy`);
+  rows.push(
+    `image: ${r.image.blobs} blobs, ${(r.image.bytes / MB).toFixed(1)} MB (config and layers, base included); sent = body bytes of upload requests read by the proxy`,
+  );
   return rows.join('\n');
 }
 
@@ -152,7 +171,17 @@ export function faultsTargets(r: FaultsResult): { name: string; target: string; 
   const outage = r.summary.outage;
   return [
     { name: 'fault mix: push completes', target: 'completes', measured: mix ? `${mix.seconds.toFixed(1)} s` : 'not measured', pass: mix ? true : null },
-    { name: 'fault mix: bytes sent', target: '< 1.5× the image', measured: mix ? `${mix.ratio.toFixed(3)}×` : 'not measured', pass: mix ? mix.ratio < 1.5 : null },
-    { name: `${r.outageSeconds} s outage: push completes`, target: 'completes', measured: outage ? `${outage.seconds.toFixed(1)} s (${outage.ratio.toFixed(3)}× the image sent)` : 'not measured', pass: outage ? true : null },
+    {
+      name: 'fault mix: bytes sent',
+      target: '< 1.5× the image',
+      measured: mix ? `${mix.ratio.toFixed(3)}×` : 'not measured',
+      pass: mix ? mix.ratio < 1.5 : null,
+    },
+    {
+      name: `${r.outageSeconds} s outage: push completes`,
+      target: 'completes',
+      measured: outage ? `${outage.seconds.toFixed(1)} s (${outage.ratio.toFixed(3)}× the image sent)` : 'not measured',
+      pass: outage ? true : null,
+    },
   ];
 }

@@ -16,7 +16,11 @@ export interface Timed {
 }
 
 /** Runs `tool args` under `/usr/bin/time -v`; throws CommandError (with its stderr) on failure. */
-export async function timed(tool: string, args: readonly string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<Timed> {
+export async function timed(
+  tool: string,
+  args: readonly string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<Timed> {
   const dir = await mkdtemp(join(tmpdir(), 'shale-bench-time-'));
   const report = join(dir, 'time.txt');
   try {

@@ -174,10 +174,13 @@ async function indexDir(dir: string): Promise<{ files: number; wheelBytes: numbe
   for (const set of [await ensureRepackedWheels(BENCH_WHEELS), await ensureRealWheels()]) {
     for (const f of await readdir(set.dir)) {
       if (!f.endsWith('.whl')) continue;
-      const made = await symlink(join(set.dir, f), join(dir, f)).then(() => true, (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EEXIST') return false;
-        throw e;
-      });
+      const made = await symlink(join(set.dir, f), join(dir, f)).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EEXIST') return false;
+          throw e;
+        },
+      );
       if (!made) continue;
       files++;
       wheelBytes += (await stat(join(set.dir, f))).size;
@@ -189,7 +192,10 @@ async function indexDir(dir: string): Promise<{ files: number; wheelBytes: numbe
 /** The project: shale.toml on the bench base (through SHALE_REGISTRY_MIRRORS), a top-level requirements.txt. */
 async function writeApp(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'shale.toml'), 'name = "bench-resolve"\nbase = "python:3.11-slim"\npython = "3.11"\nworkdir = "/app"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\n');
+  await writeFile(
+    join(dir, 'shale.toml'),
+    'name = "bench-resolve"\nbase = "python:3.11-slim"\npython = "3.11"\nworkdir = "/app"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\n',
+  );
   await writeFile(join(dir, 'requirements.txt'), `# as people write it\n${RESOLVE_REQUIREMENTS.join('\n')}\n`);
   await writeFile(join(dir, 'main.py'), 'import boto3, flask, numpy, pydantic, requests, yaml\nprint("ok", flask.__version__, numpy.__version__)\n');
   return dir;
@@ -213,9 +219,16 @@ const pins = (xs: { name: string; version: string }[]): string[] => xs.map((x) =
  * HTTP responses only from HTTPS and trusted hosts; without it a plain-HTTP index gets no cache at
  * all and pip's warm run would be a second cold one.
  */
-async function pipResolve(python: string, requirements: string, indexUrl: string, cacheDir: string): Promise<{ seconds: number; rssMb: number; pins: string[] }> {
+async function pipResolve(
+  python: string,
+  requirements: string,
+  indexUrl: string,
+  cacheDir: string,
+): Promise<{ seconds: number; rssMb: number; pins: string[] }> {
   const args = ['--index-url', indexUrl, '--trusted-host', new URL(indexUrl).hostname, '--cache-dir', cacheDir];
-  const t = await timed(python, ['-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--report', '-', '-r', requirements, '--quiet', ...args], { env: PIP_ENV });
+  const t = await timed(python, ['-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--report', '-', '-r', requirements, '--quiet', ...args], {
+    env: PIP_ENV,
+  });
   const report = JSON.parse(t.stdout) as { install?: { metadata: { name: string; version: string } }[] };
   return { seconds: t.seconds, rssMb: t.rssMb, pins: pins((report.install ?? []).map((i) => i.metadata)) };
 }
@@ -231,10 +244,14 @@ async function imagePins(reg: Registry, repo: string, tag: string): Promise<stri
   const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
   if (!res.ok) throw new Error(`GET manifest ${repo}:${tag}: HTTP ${res.status}`);
   const m = (await res.json()) as { annotations?: Record<string, string> };
-  return (m.annotations?.['dev.shale.python.packages'] ?? '').split(' ').filter(Boolean).map((p) => {
-    const [name = '', version = ''] = p.split('==');
-    return `${normalizeName(name)}==${version}`;
-  }).sort();
+  return (m.annotations?.['dev.shale.python.packages'] ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((p) => {
+      const [name = '', version = ''] = p.split('==');
+      return `${normalizeName(name)}==${version}`;
+    })
+    .sort();
 }
 
 /** How `got` differs from `want` ("what: +a==1 -b==2"), or undefined when they are the same. */
@@ -248,7 +265,12 @@ function diff(what: string, got: string[], want: string[]): string | undefined {
 
 function summarize(xs: ResolveSample[]): ResolveStat | null {
   if (!xs.length) return null;
-  return { n: xs.length, seconds: median(xs.map((x) => x.seconds)), rssMb: Math.max(...xs.map((x) => x.rssMb)), indexRequests: median(xs.map((x) => x.indexRequests)) };
+  return {
+    n: xs.length,
+    seconds: median(xs.map((x) => x.seconds)),
+    rssMb: Math.max(...xs.map((x) => x.rssMb)),
+    indexRequests: median(xs.map((x) => x.indexRequests)),
+  };
 }
 
 function pair(samples: ResolveSample[], scenario: ResolveScenario): ResolvePair {
@@ -280,10 +302,23 @@ export async function resolution(ctx: ResolveContext): Promise<ResolveResult> {
     };
     let reference: string[] | undefined;
     /** Runs one command, counting the index's requests; records the sample and checks its packages. */
-    const measure = async (tool: ResolveTool, scenario: ResolveScenario, rep: number, cmd: () => Promise<{ seconds: number; rssMb: number; pins: string[] }>): Promise<void> => {
+    const measure = async (
+      tool: ResolveTool,
+      scenario: ResolveScenario,
+      rep: number,
+      cmd: () => Promise<{ seconds: number; rssMb: number; pins: string[] }>,
+    ): Promise<void> => {
       const before = index.requests.length;
       const r = await cmd();
-      const s: ResolveSample = { tool, scenario, rep, seconds: r.seconds, rssMb: r.rssMb, indexRequests: index.requests.length - before, packages: r.pins.length };
+      const s: ResolveSample = {
+        tool,
+        scenario,
+        rep,
+        seconds: r.seconds,
+        rssMb: r.rssMb,
+        indexRequests: index.requests.length - before,
+        packages: r.pins.length,
+      };
       samples.push(s);
       reference ??= r.pins;
       const d = diff(`${tool} ${scenario} #${rep} vs pip`, r.pins, reference);
@@ -291,7 +326,9 @@ export async function resolution(ctx: ResolveContext): Promise<ResolveResult> {
         mismatches.push(d);
         ctx.log(`RESOLUTION MISMATCH: ${d}`);
       }
-      ctx.log(`resolve ${scenario} #${rep} ${tool}: ${s.seconds.toFixed(2)} s, ${s.packages} packages, ${s.indexRequests} index requests, RSS ${s.rssMb.toFixed(0)} MB`);
+      ctx.log(
+        `resolve ${scenario} #${rep} ${tool}: ${s.seconds.toFixed(2)} s, ${s.packages} packages, ${s.indexRequests} index requests, RSS ${s.rssMb.toFixed(0)} MB`,
+      );
     };
 
     // The unlocked project built once, so that the no-op rebuilds below have its cache. Each no-op
@@ -373,18 +410,28 @@ export function resolveTargets(r: ResolveResult | undefined): ResolveTarget[] {
   const ratio = (p: ResolvePair | undefined, max: number, name: string): ResolveTarget => ({
     name,
     target: `≤ ${max}× pip's time`,
-    measured: p?.ratio != null && p.shale && p.pip ? `${p.ratio.toFixed(3)}× (${p.shale.seconds.toFixed(2)} s vs ${p.pip.seconds.toFixed(2)} s)` : 'not measured',
+    measured:
+      p?.ratio != null && p.shale && p.pip ? `${p.ratio.toFixed(3)}× (${p.shale.seconds.toFixed(2)} s vs ${p.pip.seconds.toFixed(2)} s)` : 'not measured',
     pass: p?.ratio != null ? p.ratio <= max : null,
   });
   const noop = r?.noop.shale;
   return [
     ratio(r?.cold, 0.5, 'resolution, cold: time'),
     ratio(r?.warm, 0.1, 'resolution, warm: time'),
-    { name: 'no-op rebuild, unlocked project', target: '< 0.3 s', measured: noop ? `${noop.seconds.toFixed(2)} s` : 'not measured', pass: noop ? noop.seconds < 0.3 : null },
+    {
+      name: 'no-op rebuild, unlocked project',
+      target: '< 0.3 s',
+      measured: noop ? `${noop.seconds.toFixed(2)} s` : 'not measured',
+      pass: noop ? noop.seconds < 0.3 : null,
+    },
     {
       name: 'resolution: same packages as pip',
-      target: 'every run = pip\'s name==version set',
-      measured: r ? (r.mismatches.length ? `${r.mismatches.length} MISMATCH(ES): ${r.mismatches.join('; ')}` : `${r.packages.pip} packages, all agree`) : 'not measured',
+      target: "every run = pip's name==version set",
+      measured: r
+        ? r.mismatches.length
+          ? `${r.mismatches.length} MISMATCH(ES): ${r.mismatches.join('; ')}`
+          : `${r.packages.pip} packages, all agree`
+        : 'not measured',
       pass: r ? r.mismatches.length === 0 : null,
     },
   ];
@@ -398,7 +445,10 @@ export function resolveTable(r: ResolveResult): string {
   const rows = [head, '-'.repeat(head.length)];
   const row = (title: string, tool: string, s: ResolveStat): string =>
     `${pad(title, 40)} ${pad(tool, 6)} ${lpad(String(s.n), 2)} ${lpad(s.seconds.toFixed(2), 8)} ${lpad(s.rssMb.toFixed(0), 7)} ${lpad(String(s.indexRequests), 11)}`;
-  for (const [title, p] of [['cold (empty caches)', r.cold], ['warm (caches kept)', r.warm]] as const) {
+  for (const [title, p] of [
+    ['cold (empty caches)', r.cold],
+    ['warm (caches kept)', r.warm],
+  ] as const) {
     if (p.pip) rows.push(row(title, 'pip', p.pip));
     if (p.shale) rows.push(row(p.pip ? '' : title, 'shale', p.shale));
     if (p.ratio !== null) rows.push(`${pad('', 40)} ${pad('ratio', 6)} ${lpad('', 2)} ${lpad(`${p.ratio.toFixed(3)}×`, 8)}`);

@@ -12,6 +12,9 @@
 //   BENCH_ONLY=faults                 pushes under registry faults alone (bench/faults.ts; about
 //                                     2 minutes, not part of the default run), written to
 //                                     bench/results/latest-faults.json
+//   BENCH_ONLY=newtag                 a one-line change on a fresh runner pushed under a new tag: shale vs
+//                                     buildah --cache-from/--cache-to and plain buildah (bench/newtag.ts;
+//                                     about 5 minutes), written to bench/results/latest-newtag.json
 //   BENCH_CPU_PROF=DIR                shale's runs in the resolution phase write --cpu-prof profiles to DIR
 //   BENCH_INDEX=plain                 the resolution index without PyPI's caching headers (default: pypi)
 //   BENCH_PIP_PYTHON=PATH             the Python whose pip the resolution phase runs (default: python3's)
@@ -38,6 +41,7 @@ import { ensureBenchBase, type BenchBase } from './base.js';
 import { GNU_TIME, median, timed } from './measure.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
 import { faults, faultsTable, faultsTargets } from './faults.js';
+import { newTag, newTagDir, newTagTable, newTagTargets, type NewTagResult } from './newtag.js';
 import { resolution, resolveTable, resolveTargets, type ResolveResult } from './resolve.js';
 import { BuildahRunner, blobInfoCacheIsolated, ShaleRunner, type BuildSample, type Runner } from './tools.js';
 
@@ -102,17 +106,26 @@ const MULTI_BASE_TAG = '3.11-slim-multiarch';
 const env = process.env;
 const REPEAT = Math.max(1, Number(env['BENCH_REPEAT'] ?? 3) || 3);
 const BUDGET_S = (Number(env['BENCH_BUDGET_MIN'] ?? 13) || 13) * 60;
-/** BENCH_ONLY: the one phase to run ('resolve' or 'faults'), or undefined for all of them. */
+/** BENCH_ONLY: the one phase to run ('resolve', 'faults' or 'newtag'), or undefined for all of them. */
 const ONLY = env['BENCH_ONLY'] || undefined;
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
 
 function preflight(): void {
-  if (ONLY !== undefined && ONLY !== 'resolve' && ONLY !== 'faults') throw new Error(`BENCH_ONLY=${ONLY}: only "resolve" and "faults" run alone`);
+  if (ONLY !== undefined && ONLY !== 'resolve' && ONLY !== 'faults' && ONLY !== 'newtag')
+    throw new Error(`BENCH_ONLY=${ONLY}: only "resolve", "faults" and "newtag" run alone`);
   const need: [string, string][] = [
-    ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['mmdebstrap', 'mmdebstrap'], ['python3', 'python3'],
-    ...(ONLY ? [] : ([['buildah', 'buildah'], ['unshare', 'util-linux']] as [string, string][])),
+    ['docker-registry', 'docker-registry'],
+    ['skopeo', 'skopeo'],
+    ['mmdebstrap', 'mmdebstrap'],
+    ['python3', 'python3'],
+    ...(ONLY && ONLY !== 'newtag'
+      ? []
+      : ([
+          ['buildah', 'buildah'],
+          ['unshare', 'util-linux'],
+        ] as [string, string][])),
   ];
   const missing = need.filter(([t]) => findTool(t) === undefined);
   if (!existsSync(GNU_TIME)) missing.push(['/usr/bin/time', 'time']);
@@ -237,9 +250,18 @@ class Bench {
     }
     if (r.json) this.tagged.set(ref, r.json.digest);
     this.samples.push(s);
-    const built = s.shale ? `  built: ${s.shale.layers.filter((l) => l.source === 'built').map((l) => l.name).join(',') || '-'}` : '';
+    const built = s.shale
+      ? `  built: ${
+          s.shale.layers
+            .filter((l) => l.source === 'built')
+            .map((l) => l.name)
+            .join(',') || '-'
+        }`
+      : '';
     const payload = s.shale ? ` (payload ${((s.shale.pushedBytes + s.shale.manifestBytes) / MB).toFixed(3)} MB)` : '';
-    log(`${scenario} #${rep} ${tool}: ${s.seconds.toFixed(2)} s, up ${(s.upBytes / MB).toFixed(2)} MB${payload}, down ${(s.downBytes / MB).toFixed(2)} MB, RSS ${s.rssMb.toFixed(0)} MB${built}`);
+    log(
+      `${scenario} #${rep} ${tool}: ${s.seconds.toFixed(2)} s, up ${(s.upBytes / MB).toFixed(2)} MB${payload}, down ${(s.downBytes / MB).toFixed(2)} MB, RSS ${s.rssMb.toFixed(0)} MB${built}`,
+    );
     return s;
   }
 
@@ -279,7 +301,7 @@ async function scenarios(b: Bench, multiDir: string): Promise<{ mainRef: Record<
       const runner = await newRunner(tool);
       const ref = `${host}/bench/${tool}-cold${i}:v1`;
       await b.measure(runner, 'cold', i, ref);
-      keep[tool] && (await keep[tool].dispose());
+      if (keep[tool]) await keep[tool].dispose();
       keep[tool] = runner;
       mainRef[tool] = ref;
     }
@@ -388,10 +410,20 @@ async function platformsResult(b: Bench, app: { wheelCount: number; wheelBytes: 
     app: { wheels: app.wheelCount, wheelBytes: app.wheelBytes, base },
     one: one ?? null,
     two: two ?? null,
-    ratio: one && two ? { seconds: two.seconds / one.seconds, upBytes: q(two.upBytes, one.upBytes), payloadBytes: q(two.payloadBytes, one.payloadBytes), downBytes: q(two.downBytes, one.downBytes) } : null,
+    ratio:
+      one && two
+        ? {
+            seconds: two.seconds / one.seconds,
+            upBytes: q(two.upBytes, one.upBytes),
+            payloadBytes: q(two.payloadBytes, one.payloadBytes),
+            downBytes: q(two.downBytes, one.downBytes),
+          }
+        : null,
     blobs: null,
     oneIsAmd64Entry: null,
-    sameDigestEveryRun: (['cold-1-platform', 'cold-2-platforms'] as const).every((sc) => new Set(b.samples.filter((x) => x.scenario === sc).map((x) => x.digest)).size <= 1),
+    sameDigestEveryRun: (['cold-1-platform', 'cold-2-platforms'] as const).every(
+      (sc) => new Set(b.samples.filter((x) => x.scenario === sc).map((x) => x.digest)).size <= 1,
+    ),
   };
   const twoRef = b.samples.find((x) => x.scenario === 'cold-2-platforms')?.ref;
   const oneDigest = b.samples.find((x) => x.scenario === 'cold-1-platform')?.digest;
@@ -554,7 +586,12 @@ function targets(b: Bench, { changed, fu, big, comp }: Measured): Target[] {
     const a = s('shale', sc);
     const z = s('buildah', sc);
     const r = a && z ? a.seconds / z.seconds : NaN;
-    out.push({ name: label, target: `≤ ${max}× buildah's time`, measured: Number.isFinite(r) ? `${r.toFixed(3)}× (${a!.seconds.toFixed(2)} s vs ${z!.seconds.toFixed(2)} s)` : 'not measured', pass: Number.isFinite(r) ? r <= max : null });
+    out.push({
+      name: label,
+      target: `≤ ${max}× buildah's time`,
+      measured: Number.isFinite(r) ? `${r.toFixed(3)}× (${a!.seconds.toFixed(2)} s vs ${z!.seconds.toFixed(2)} s)` : 'not measured',
+      pass: Number.isFinite(r) ? r <= max : null,
+    });
   };
   ratio('fresh', 0.1, 'fresh-runner one-line change: time');
   const fr = s('shale', 'fresh');
@@ -570,13 +607,24 @@ function targets(b: Bench, { changed, fu, big, comp }: Measured): Target[] {
       pass: fu.payloadBytes <= allowed,
     });
   }
-  if (fr) out.push({ name: 'fresh-runner one-line change: download', target: '< 1 MB', measured: `${(fr.downBytes / MB).toFixed(3)} MB`, pass: fr.downBytes < MB });
+  if (fr)
+    out.push({ name: 'fresh-runner one-line change: download', target: '< 1 MB', measured: `${(fr.downBytes / MB).toFixed(3)} MB`, pass: fr.downBytes < MB });
   ratio('warm', 0.5, 'warm one-line change: time');
   const noop = s('shale', 'noop');
-  out.push({ name: 'no-op rebuild', target: '< 0.3 s', measured: noop ? `${noop.seconds.toFixed(2)} s` : 'not measured', pass: noop ? noop.seconds < 0.3 : null });
+  out.push({
+    name: 'no-op rebuild',
+    target: '< 0.3 s',
+    measured: noop ? `${noop.seconds.toFixed(2)} s` : 'not measured',
+    pass: noop ? noop.seconds < 0.3 : null,
+  });
   ratio('cold', 0.3, 'cold build+push: time');
   const cold = s('shale', 'cold');
-  out.push({ name: 'peak RSS (cold build)', target: '< 200 MB', measured: cold ? `${cold.rssMb.toFixed(0)} MB` : 'not measured', pass: cold ? cold.rssMb < 200 : null });
+  out.push({
+    name: 'peak RSS (cold build)',
+    target: '< 200 MB',
+    measured: cold ? `${cold.rssMb.toFixed(0)} MB` : 'not measured',
+    pass: cold ? cold.rssMb < 200 : null,
+  });
   out.push({
     name: 'peak RSS (1 GB of layers)',
     target: '< 200 MB',
@@ -611,7 +659,10 @@ function table(b: Bench, p: PlatformsResult): string {
   for (const sc of SCENARIOS) {
     const a = b.stat('shale', sc);
     const z = b.stat('buildah', sc);
-    for (const [tool, st] of [['shale', a], ['buildah', z]] as const) {
+    for (const [tool, st] of [
+      ['shale', a],
+      ['buildah', z],
+    ] as const) {
       if (st) rows.push(row(tool === 'shale' ? TITLES[sc] : '', tool, st));
     }
     if (a && z) rows.push(ratioRow('ratio', a, z));
@@ -627,7 +678,8 @@ function table(b: Bench, p: PlatformsResult): string {
 }
 
 async function machine(): Promise<Record<string, unknown>> {
-  const v = async (tool: string, args: string[]): Promise<string> => (await run(tool, args, { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout.trim().split('\n')[0] ?? '';
+  const v = async (tool: string, args: string[]): Promise<string> =>
+    (await run(tool, args, { allowFailure: true }).catch(() => ({ stdout: '' }))).stdout.trim().split('\n')[0] ?? '';
   return {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? '',
@@ -651,7 +703,10 @@ function runResolution(root: string, reg: Registry, fits: () => boolean, firstRe
 /** The lines the resolution phase adds to the output: its table, and why it is missing when it failed. */
 function resolutionLines(r: ResolveResult | undefined, error: string | undefined): string[] {
   if (!r) return error ? ['', `resolution phase FAILED: ${error}`] : [];
-  const headers = r.index.headers === 'pypi' ? `PyPI's caching headers (pages ${r.index.pageCacheControl}; files ${r.index.fileCacheControl})` : "the test index's own headers (BENCH_INDEX=plain)";
+  const headers =
+    r.index.headers === 'pypi'
+      ? `PyPI's caching headers (pages ${r.index.pageCacheControl}; files ${r.index.fileCacheControl})`
+      : "the test index's own headers (BENCH_INDEX=plain)";
   const p = r.packages;
   return [
     '',
@@ -673,10 +728,23 @@ async function resolveOnly(root: string, reg: Registry): Promise<void> {
   const tgs = resolveTargets(r);
   const outFile = join(repoRoot(), 'bench', 'results', 'latest-resolve.json');
   await mkdir(dirname(outFile), { recursive: true });
-  const result = { when: new Date().toISOString(), machine: await machine(), repeat: REPEAT, budgetSeconds: BUDGET_S, skipped, measuredSeconds: (Date.now() - started) / 1000, resolution: r, shaleStartupSeconds: startup, nodeStartupSeconds: nodeStartup, targets: tgs };
+  const result = {
+    when: new Date().toISOString(),
+    machine: await machine(),
+    repeat: REPEAT,
+    budgetSeconds: BUDGET_S,
+    skipped,
+    measuredSeconds: (Date.now() - started) / 1000,
+    resolution: r,
+    shaleStartupSeconds: startup,
+    nodeStartupSeconds: nodeStartup,
+    targets: tgs,
+  };
   await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
   const lines = [`shale lock vs pip (dry-run resolution), medians of up to ${REPEAT} runs; ${cpus().length} cores`, ...resolutionLines(r, undefined)];
-  lines.push(`shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`);
+  lines.push(
+    `shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`,
+  );
   if (skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${skipped.join(', ')}`);
   lines.push('', 'targets (the resolution phase):', ...tgs.map(targetLine), '', `written to ${outFile}`);
   process.stdout.write(['', ...lines].join('\n') + '\n');
@@ -701,7 +769,56 @@ async function faultsOnly(root: string, reg: Registry): Promise<void> {
   process.stdout.write(['', ...lines].join('\n') + '\n');
 }
 
-const targetLine = (t: Target): string => `  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`;
+/**
+ * BENCH_ONLY=newtag: the registry, the base, the counting proxy and the new-tag phase
+ * (bench/newtag.ts); bench/results/latest-newtag.json. One repetition unless BENCH_REPEAT says.
+ */
+async function newTagOnly(root: string, reg: Registry): Promise<void> {
+  const started = Date.now();
+  const proxy = await startCountingProxy(reg.host);
+  try {
+    const app = await generateApp(newTagDir(root), `${proxy.host}/library/python:3.11-slim`);
+    log(
+      `newtag: app ${app.wheelCount} wheels, ${(app.wheelBytes / MB).toFixed(1)} MB; each tool seeds REPO:c1 from a fresh runner, then a fresh runner pushes a one-line change as REPO:c2`,
+    );
+    const repeat = env['BENCH_REPEAT'] ? REPEAT : 1;
+    const r = await newTag({ root, registry: reg, proxy, app, repeat, log });
+    const tgs = newTagTargets(r);
+    const outFile = join(repoRoot(), 'bench', 'results', 'latest-newtag.json');
+    await mkdir(dirname(outFile), { recursive: true });
+    const result = {
+      when: new Date().toISOString(),
+      machine: await machine(),
+      repeat,
+      measuredSeconds: (Date.now() - started) / 1000,
+      newTag: r,
+      targets: tgs,
+    };
+    await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
+    const lines = [`${r.title}, medians of ${repeat} run(s); ${cpus().length} cores; bytes on the wire via a counting proxy`, '', newTagTable(r)];
+    lines.push('', 'targets (issue "CI at scale"):', ...tgs.map(targetLine), '', `written to ${outFile}`);
+    process.stdout.write(['', ...lines].join('\n') + '\n');
+  } finally {
+    await proxy.stop();
+  }
+}
+
+/** The new-tag phase inside the full run (one repetition, on the main app), when the budget leaves room for it. */
+async function newTagPhase(b: Bench): Promise<NewTagResult | undefined> {
+  const est = b.firstRep.get('cold') ?? 120;
+  if (b.elapsed() + 3 * est > BUDGET_S) {
+    b.skipped.push('newtag (time budget; BENCH_ONLY=newtag runs it alone)');
+    return undefined;
+  }
+  log('newtag: a one-line change on a fresh runner pushed under a new tag: shale, buildah --cache-from/--cache-to, plain buildah');
+  return newTag({ root: b.root, registry: b.reg, proxy: b.proxy, app: b.app, repeat: 1, log }).catch((e: Error) => {
+    log(`the new-tag phase FAILED: ${e.message}`);
+    return undefined;
+  });
+}
+
+const targetLine = (t: Target): string =>
+  `  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`;
 
 async function main(): Promise<void> {
   preflight();
@@ -715,7 +832,10 @@ async function main(): Promise<void> {
     await proxy?.stop().catch(() => undefined);
     await reg?.stop().catch(() => undefined);
     // buildah runners not yet disposed: their storage may hold mounts (when not isolated).
-    const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => '')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root + '/'));
+    const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(root + '/'));
     for (const m of mounts.sort((x, y) => y.length - x.length)) await run('umount', ['-l', m], { allowFailure: true });
     if (env['BENCH_KEEP'] === '1') log(`kept ${root}`);
     else await rm(root, { recursive: true, force: true });
@@ -732,18 +852,30 @@ async function main(): Promise<void> {
     const base: BenchBase = await ensureBenchBase(reg.host);
     if (ONLY === 'resolve') return await resolveOnly(root, reg);
     if (ONLY === 'faults') return await faultsOnly(root, reg);
+    if (ONLY === 'newtag') return await newTagOnly(root, reg);
     // The two-platform base (the e2e fixture) under a tag of its own: the bench base has 3.11-slim.
     const multiBase = await ensureMultiArchBase(reg.host, { tag: MULTI_BASE_TAG });
     proxy = await startCountingProxy(reg.host);
     log('generating the app (repacking real wheels the first time)');
     const app = await generateApp(join(root, 'app'), `${proxy.host}/library/python:3.11-slim`);
-    log(`app: ${app.wheelCount} wheels, ${(app.wheelBytes / MB).toFixed(1)} MB; ${app.pythonLines} lines of Python; base layer ${(base.layerBytes / MB).toFixed(1)} MB`);
+    log(
+      `app: ${app.wheelCount} wheels, ${(app.wheelBytes / MB).toFixed(1)} MB; ${app.pythonLines} lines of Python; base layer ${(base.layerBytes / MB).toFixed(1)} MB`,
+    );
     const multi = await generateMultiArchApp(join(root, 'multi-app'), `python:${MULTI_BASE_TAG}`);
-    log(`multi-platform app: ${multi.wheelCount} wheels (PyYAML per platform, six), ${(multi.wheelBytes / 1024).toFixed(0)} KB; base ${multiBase.ref} (${Object.keys(multiBase.manifests).join(', ')})`);
+    log(
+      `multi-platform app: ${multi.wheelCount} wheels (PyYAML per platform, six), ${(multi.wheelBytes / 1024).toFixed(0)} KB; base ${multiBase.ref} (${Object.keys(multiBase.manifests).join(', ')})`,
+    );
     const b = new Bench(root, reg, proxy, app);
     const { mainRef } = await scenarios(b, multi.dir);
+    const newTagged = await newTagPhase(b);
     let resolveError: string | undefined;
-    const resolved = await runResolution(root, reg, () => b.fits('resolve', []), (x) => b.firstRep.set('resolve', x), b.skipped).catch((e: Error) => {
+    const resolved = await runResolution(
+      root,
+      reg,
+      () => b.fits('resolve', []),
+      (x) => b.firstRep.set('resolve', x),
+      b.skipped,
+    ).catch((e: Error) => {
       resolveError = e.message;
       log(`the resolution phase FAILED: ${e.message}`);
       return undefined;
@@ -775,7 +907,7 @@ async function main(): Promise<void> {
       return undefined;
     });
     const fu = freshUpload(b);
-    const tgs = [...targets(b, { changed, fu, big, comp }), ...resolveTargets(resolved)];
+    const tgs = [...targets(b, { changed, fu, big, comp }), ...(newTagged ? newTagTargets(newTagged) : []), ...resolveTargets(resolved)];
     const plat = await platformsResult(b, multi, `python:${MULTI_BASE_TAG}`);
 
     const summary: Record<string, unknown> = {};
@@ -786,7 +918,10 @@ async function main(): Promise<void> {
         title: TITLES[sc],
         shale: a ?? null,
         buildah: z ?? null,
-        ratio: a && z ? { seconds: a.seconds / z.seconds, upBytes: z.upBytes ? a.upBytes / z.upBytes : null, downBytes: z.downBytes ? a.downBytes / z.downBytes : null } : null,
+        ratio:
+          a && z
+            ? { seconds: a.seconds / z.seconds, upBytes: z.upBytes ? a.upBytes / z.upBytes : null, downBytes: z.downBytes ? a.downBytes / z.downBytes : null }
+            : null,
       };
     }
     const result = {
@@ -804,6 +939,7 @@ async function main(): Promise<void> {
       platforms: plat,
       compression: comp ?? null,
       bigImage: big ?? null,
+      newTag: newTagged ?? null,
       resolution: resolved ?? null,
       resolutionError: resolveError ?? null,
       shaleStartupSeconds: startup,
@@ -816,13 +952,21 @@ async function main(): Promise<void> {
     await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
 
     const lines: string[] = [];
-    lines.push('', `shale vs buildah (bud --layers + push), medians of up to ${REPEAT} runs; ${cpus().length} cores; bytes on the wire via a counting proxy`, '');
-    lines.push(table(b, plat), ...resolutionLines(resolved, resolveError), '');
-    lines.push(`app: ${app.wheelCount} wheels (${(app.wheelBytes / MB).toFixed(1)} MB), ${app.pythonLines} lines of Python; image layers: shale ${fmtMB(images['shale'] ?? 0)} MB, buildah ${fmtMB(images['buildah'] ?? 0)} MB (compressed, base included)`);
+    lines.push(
+      '',
+      `shale vs buildah (bud --layers + push), medians of up to ${REPEAT} runs; ${cpus().length} cores; bytes on the wire via a counting proxy`,
+      '',
+    );
+    lines.push(table(b, plat), ...(newTagged ? ['', newTagTable(newTagged)] : []), ...resolutionLines(resolved, resolveError), '');
+    lines.push(
+      `app: ${app.wheelCount} wheels (${(app.wheelBytes / MB).toFixed(1)} MB), ${app.pythonLines} lines of Python; image layers: shale ${fmtMB(images['shale'] ?? 0)} MB, buildah ${fmtMB(images['buildah'] ?? 0)} MB (compressed, base included)`,
+    );
     if (comp) {
       lines.push(
         `compression (${comp.layer} layer, ${(comp.tarBytes / MB).toFixed(1)} MB tar, gzip -${GZIP_LEVEL}): shale ${comp.shaleMBps.toFixed(1)} MB/s` +
-          (comp.pigzMBps !== undefined ? `, pigz -p1 ${comp.pigz1MBps!.toFixed(1)} MB/s, pigz -p${comp.pigzThreads} ${comp.pigzMBps.toFixed(1)} MB/s (shale/pigz ${(comp.shaleMBps / comp.pigzMBps).toFixed(2)}×)` : `; ${comp.note}`),
+          (comp.pigzMBps !== undefined
+            ? `, pigz -p1 ${comp.pigz1MBps!.toFixed(1)} MB/s, pigz -p${comp.pigzThreads} ${comp.pigzMBps.toFixed(1)} MB/s (shale/pigz ${(comp.shaleMBps / comp.pigzMBps).toFixed(2)}×)`
+            : `; ${comp.note}`),
       );
     }
     if (plat.blobs) {
@@ -834,9 +978,13 @@ async function main(): Promise<void> {
       );
     }
     if (fu) {
-      lines.push(`fresh-runner upload: payload ${(fu.payloadBytes / 1024).toFixed(1)} KB (pushed.bytes ${(fu.pushedBytes / 1024).toFixed(1)} KB + manifest ${(fu.manifestBytes / 1024).toFixed(1)} KB), on the wire ${(fu.wireBytes / 1024).toFixed(1)} KB: HTTP overhead ${(fu.overheadBytes / 1024).toFixed(1)} KB over ${fu.connections} connection(s)`);
+      lines.push(
+        `fresh-runner upload: payload ${(fu.payloadBytes / 1024).toFixed(1)} KB (pushed.bytes ${(fu.pushedBytes / 1024).toFixed(1)} KB + manifest ${(fu.manifestBytes / 1024).toFixed(1)} KB), on the wire ${(fu.wireBytes / 1024).toFixed(1)} KB: HTTP overhead ${(fu.overheadBytes / 1024).toFixed(1)} KB over ${fu.connections} connection(s)`,
+      );
     }
-    lines.push(`shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`);
+    lines.push(
+      `shale CLI start-up (\`shale --help\`, median of 5): ${startup.toFixed(2)} s, a floor under every shale time above (\`node -e 0\`: ${nodeStartup.toFixed(2)} s)`,
+    );
     if (b.skipped.length) lines.push(`skipped for the time budget (BENCH_BUDGET_MIN): ${b.skipped.join(', ')}`);
     lines.push('', 'targets (issue "Fast incremental builds"; then the resolution phase):', ...tgs.map(targetLine));
     lines.push('', `written to ${outFile}`);
@@ -851,4 +999,3 @@ main().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${msg}\n`);
   process.exitCode = 1;
 });
-

@@ -90,7 +90,11 @@ let isolationChecked: boolean | undefined;
 async function canIsolate(probeDir: string): Promise<boolean> {
   if (isolationChecked !== undefined) return isolationChecked;
   await mkdir(probeDir, { recursive: true });
-  const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mkdir -p ${BLOB_INFO_CACHE} && mount --bind "$0" ${BLOB_INFO_CACHE}`, probeDir], { allowFailure: true });
+  const r = await run(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', `mkdir -p ${BLOB_INFO_CACHE} && mount --bind "$0" ${BLOB_INFO_CACHE}`, probeDir],
+    { allowFailure: true },
+  );
   isolationChecked = r.exitCode === 0;
   return isolationChecked;
 }
@@ -123,11 +127,27 @@ export class BuildahRunner implements Runner {
   private command(args: readonly string[]): [string, string[]] {
     const buildah = ['buildah', '--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'runroot'), ...args];
     if (!this.isolated) return [buildah[0]!, buildah.slice(1)];
-    return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" ${BLOB_INFO_CACHE} && exec "$@"`, join(this.dir, 'blob-info-cache'), ...buildah]];
+    return [
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" ${BLOB_INFO_CACHE} && exec "$@"`, join(this.dir, 'blob-info-cache'), ...buildah],
+    ];
   }
 
-  async buildPush(appDir: string, ref: string): Promise<BuildSample> {
-    const [bt, ba] = this.command(['bud', '--isolation', 'chroot', '--layers', '--tls-verify=false', '-f', join(appDir, 'Dockerfile'), '-t', ref, appDir]);
+  /** `budArgs`: extra `buildah bud` options (e.g. `--cache-from REPO --cache-to REPO`). */
+  async buildPush(appDir: string, ref: string, budArgs: readonly string[] = []): Promise<BuildSample> {
+    const [bt, ba] = this.command([
+      'bud',
+      '--isolation',
+      'chroot',
+      '--layers',
+      '--tls-verify=false',
+      ...budArgs,
+      '-f',
+      join(appDir, 'Dockerfile'),
+      '-t',
+      ref,
+      appDir,
+    ]);
     const bud = await timed(bt, ba, { timeoutMs: 15 * 60_000 });
     const digestFile = join(this.dir, 'digest');
     const [pt, pa] = this.command(['push', '--tls-verify=false', '--digestfile', digestFile, ref, `docker://${ref}`]);
@@ -144,7 +164,6 @@ export class BuildahRunner implements Runner {
     for (const m of await mountsUnder(this.dir)) await run('umount', ['-l', m], { allowFailure: true });
     await rm(this.dir, { recursive: true, force: true });
   }
-
 }
 
 /** Whether buildah runners got their own blob-info cache (undefined before the first runner). */

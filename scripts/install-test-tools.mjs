@@ -18,12 +18,21 @@ const onPath = (tool) =>
       return false;
     }
   });
-const missing = [...new Set(Object.entries(list.tools).filter(([tool]) => !onPath(tool)).map(([, pkg]) => pkg))];
-const extra = list.packages.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true);
+const missing = [
+  ...new Set(
+    Object.entries(list.tools)
+      .filter(([tool]) => !onPath(tool))
+      .map(([, pkg]) => pkg),
+  ),
+];
+const extra = list.packages.filter(
+  (p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true,
+);
 
 const CONF = '/etc/containers/containers.conf';
 const WANT = '[containers]\ndefault_ulimits = []\n\n[engine]\ncgroup_manager = "cgroupfs"\n';
-const confOk = existsSync(CONF) && /^cgroup_manager *= *"cgroupfs"/m.test(readFileSync(CONF, 'utf8')) && /^default_ulimits *= *\[\]/m.test(readFileSync(CONF, 'utf8'));
+const confOk =
+  existsSync(CONF) && /^cgroup_manager *= *"cgroupfs"/m.test(readFileSync(CONF, 'utf8')) && /^default_ulimits *= *\[\]/m.test(readFileSync(CONF, 'utf8'));
 
 const packages = [...missing, ...extra];
 if (packages.length === 0 && confOk) process.exit(0);
@@ -32,10 +41,17 @@ const root = process.getuid?.() === 0;
 const sudo = !root && spawnSync('sudo', ['-n', 'true']).status === 0;
 if (!root && !sudo) {
   const cmd = `sudo apt-get install -y --no-install-recommends ${packages.join(' ')}`;
-  console.error(`install-test-tools: the end-to-end tests need ${packages.join(', ') || 'podman configured'}, and this user cannot install them. Run:\n  ${packages.length ? cmd : ''}${confOk ? '' : `\n  printf '${WANT.replace(/\n/g, '\\n')}' | sudo tee ${CONF}`}`);
+  console.error(
+    `install-test-tools: the end-to-end tests need ${packages.join(', ') || 'podman configured'}, and this user cannot install them. Run:\n  ${packages.length ? cmd : ''}${confOk ? '' : `\n  printf '${WANT.replace(/\n/g, '\\n')}' | sudo tee ${CONF}`}`,
+  );
   process.exit(0);
 }
-const as = (cmd, args, input) => execFileSync(root ? cmd : 'sudo', root ? args : ['-n', cmd, ...args], { stdio: input === undefined ? 'inherit' : ['pipe', 'inherit', 'inherit'], input, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+const as = (cmd, args, input) =>
+  execFileSync(root ? cmd : 'sudo', root ? args : ['-n', cmd, ...args], {
+    stdio: input === undefined ? 'inherit' : ['pipe', 'inherit', 'inherit'],
+    input,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 if (packages.length) {
   console.error(`install-test-tools: apt-get install ${packages.join(' ')}`);
   as('apt-get', ['update', '-q']);

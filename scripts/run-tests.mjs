@@ -33,7 +33,11 @@ const filesOf = (suite) => {
       else if (name.endsWith('.test.js')) files.push(p);
     }
   };
-  try { walk(join('dist', 'test', suite)); } catch { /* suite not present */ }
+  try {
+    walk(join('dist', 'test', suite));
+  } catch {
+    /* suite not present */
+  }
   // tsc never deletes output: a test moved or removed in test/ leaves its old .js in dist/.
   const stale = files.filter((f) => !existsSync(f.slice('dist/'.length).replace(/\.js$/, '.ts')));
   if (stale.length) console.error(`skipping compiled tests whose source is gone: ${stale.join(', ')}`);
@@ -54,17 +58,20 @@ const shardsOf = (files, n, dir) => {
   return groups.map((g, i) => {
     const urls = g.sort().map((f) => pathToFileURL(resolve(f)).href);
     const p = join(dir, `unit-shard-${i + 1}.test.mjs`);
-    writeFileSync(p, [
-      "import { test } from 'node:test';",
-      `for (const file of ${JSON.stringify(urls, null, 2)}) {`,
-      '  try {',
-      '    await import(file);',
-      '  } catch (err) {',
-      '    test(`load ${file}`, () => { throw err; });',
-      '  }',
-      '}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      p,
+      [
+        "import { test } from 'node:test';",
+        `for (const file of ${JSON.stringify(urls, null, 2)}) {`,
+        '  try {',
+        '    await import(file);',
+        '  } catch (err) {',
+        '    test(`load ${file}`, () => { throw err; });',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
     return p;
   });
 };

@@ -92,7 +92,10 @@ async function scanBase(base: BaseSource, want: { libc: boolean; python: boolean
   const libc = want.libc ? new LibcProbe() : undefined;
   const python = want.python ? new PythonProbe(pathDirs(base.config.config?.Env ?? [])) : undefined;
   const probes: Probe[] = [libc, python].filter((p): p is LibcProbe | PythonProbe => p !== undefined);
-  const report = await scanLayers(base.layers.map((l) => ({ mediaType: l.descriptor.mediaType, open: () => l.open() })), probes);
+  const report = await scanLayers(
+    base.layers.map((l) => ({ mediaType: l.descriptor.mediaType, open: () => l.open() })),
+    probes,
+  );
   const out: Scanned = {};
   const foundLibc = libc?.result();
   if (foundLibc) out.libc = foundLibc;
@@ -100,8 +103,17 @@ async function scanBase(base: BaseSource, want: { libc: boolean; python: boolean
     const f = python.result();
     out.python = report.skipped && 'problem' in f ? { ...f, problem: `${f.problem} (${report.skipped} zstd layer(s) could not be read)` } : f;
   }
-  const said = [foundLibc ? formatLibc(foundLibc) : '', out.python && 'python' in out.python ? `Python ${out.python.python.version} (${out.python.python.evidence ?? ''})` : ''].filter(Boolean).join(', ');
-  events({ type: 'log', level: 'debug', message: `base image ${base.name}: ${said || 'nothing found'}; read ${report.read} of ${base.layers.length} layer(s) in ${Math.round(performance.now() - started)} ms` });
+  const said = [
+    foundLibc ? formatLibc(foundLibc) : '',
+    out.python && 'python' in out.python ? `Python ${out.python.python.version} (${out.python.python.evidence ?? ''})` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  events({
+    type: 'log',
+    level: 'debug',
+    message: `base image ${base.name}: ${said || 'nothing found'}; read ${report.read} of ${base.layers.length} layer(s) in ${Math.round(performance.now() - started)} ms`,
+  });
   return out;
 }
 
@@ -145,6 +157,7 @@ export async function learnBase(base: BaseSource, configured: ConfiguredFacts, w
     await src.records.add(base.digest, factAnnotations(read));
   }
   if (finding && 'problem' in finding) throw pythonUnusable(finding, what, configured.python);
-  if (configured.python !== undefined && facts.python && facts.python.version !== configured.python) throw pythonMismatch(configured.python, facts.python, what);
+  if (configured.python !== undefined && facts.python && facts.python.version !== configured.python)
+    throw pythonMismatch(configured.python, facts.python, what);
   return facts;
 }

@@ -113,9 +113,12 @@ export class LibcProbe implements Probe {
   }
 
   see(e: TarEntry, bytes: Buffer | undefined): void {
-    const f = e.path === '/etc/debian_version' ? glibcOfDebian((bytes ?? Buffer.alloc(0)).toString('utf8'))
-      : e.type === 'symlink' ? libcFromBytes(e.linkname ?? '', Buffer.alloc(0))
-      : libcFromBytes(e.path, bytes ?? Buffer.alloc(0));
+    const f =
+      e.path === '/etc/debian_version'
+        ? glibcOfDebian((bytes ?? Buffer.alloc(0)).toString('utf8'))
+        : e.type === 'symlink'
+          ? libcFromBytes(e.linkname ?? '', Buffer.alloc(0))
+          : libcFromBytes(e.path, bytes ?? Buffer.alloc(0));
     if (!f) return;
     if (f.certain) this.found = f.libc;
     else if (!this.layerBest || f.libc.version[1] > this.layerBest.libc.version[1]) this.layerBest = f;

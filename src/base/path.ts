@@ -7,6 +7,9 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** The directories of the config Env's PATH (else the default), in order: absolute ones only, normalized, once each. */
 export function pathDirs(env: readonly string[] | null | undefined): string[] {
   const path = (env ?? []).find((kv) => kv.startsWith('PATH='))?.slice('PATH='.length) ?? DEFAULT_PATH;
-  const dirs = path.split(':').filter((d) => d.startsWith('/')).map((d) => posix.normalize(d).replace(/(.)\/$/, '$1'));
+  const dirs = path
+    .split(':')
+    .filter((d) => d.startsWith('/'))
+    .map((d) => posix.normalize(d).replace(/(.)\/$/, '$1'));
   return [...new Set(dirs)];
 }

@@ -50,7 +50,10 @@ export function pythonFromEnv(env: readonly string[]): BasePython | undefined {
 }
 
 /** The two places shale knows a Python's install scheme for: their bin dir → the kind. */
-const KNOWN_BINS: ReadonlyMap<string, PythonKind> = new Map([['/usr/local/bin', 'official'], ['/usr/bin', 'debian']]);
+const KNOWN_BINS: ReadonlyMap<string, PythonKind> = new Map([
+  ['/usr/local/bin', 'official'],
+  ['/usr/bin', 'debian'],
+]);
 const PYTHON_NAME = /^python3(?:\.(\d+))?$/;
 const LIB_DIR = /^(\/usr(?:\/local)?\/lib\/python3\.\d+)(?:\/|$)/;
 /** Debian's python3 package makes it; a /usr/bin python without it is some other distribution's. */
@@ -101,7 +104,8 @@ export class PythonProbe implements Probe {
     const name = posix.basename(e.path);
     if (name === '.wh..wh..opq') this.layer.opaque.add(dir);
     else if (name.startsWith('.wh.')) this.layer.gone.add(posix.join(dir, name.slice(4)));
-    else if (this.bins.has(dir) && PYTHON_NAME.test(name)) this.layer.seen.set(e.path, e.linkname === undefined ? { type: e.type } : { type: e.type, linkname: e.linkname });
+    else if (this.bins.has(dir) && PYTHON_NAME.test(name))
+      this.layer.seen.set(e.path, e.linkname === undefined ? { type: e.type } : { type: e.type, linkname: e.linkname });
     else {
       // A file deep in the standard library shows its directory as well as the directory's own entry.
       const lib = LIB_DIR.exec(e.path)?.[1] ?? (e.path.startsWith(DEBIAN_MARKER) ? DEBIAN_MARKER : undefined);
@@ -134,7 +138,9 @@ export class PythonProbe implements Probe {
     for (let hops = 0; hops < 16; hops++) {
       const s = this.view.get(p);
       if (!s) {
-        const where = this.bins.has(posix.dirname(p)) ? 'which is not in the image' : 'outside /usr/local/bin and /usr/bin, where shale knows how Python installs packages';
+        const where = this.bins.has(posix.dirname(p))
+          ? 'which is not in the image'
+          : 'outside /usr/local/bin and /usr/bin, where shale knows how Python installs packages';
         return { problem: `${start} leads to ${p}, ${where}` };
       }
       if (s.type === 'file') return { file: p };
@@ -159,7 +165,10 @@ export class PythonProbe implements Probe {
   private interpreter(via: string): PythonFinding {
     const viaDir = posix.dirname(via);
     if (!KNOWN_BINS.has(viaDir)) {
-      return { none: false, problem: `the python3 its PATH finds first is ${via}; shale installs packages only for the python3 of /usr/local/bin (the official python images) or Debian's /usr/bin/python3` };
+      return {
+        none: false,
+        problem: `the python3 its PATH finds first is ${via}; shale installs packages only for the python3 of /usr/local/bin (the official python images) or Debian's /usr/bin/python3`,
+      };
     }
     const followed = this.follow(via);
     if ('problem' in followed) return { none: false, problem: followed.problem };
@@ -168,7 +177,8 @@ export class PythonProbe implements Probe {
       // python3 is the file itself: its versioned name is a hard link to it (or the only one beside it).
       const names = this.versionedNames(posix.dirname(file), file);
       const named = names.length ? names : this.versionedNames(posix.dirname(file));
-      if (named.length !== 1) return { none: false, problem: `${file} does not say its version (${named.length ? `beside it: ${named.join(', ')}` : 'no python3.X beside it'})` };
+      if (named.length !== 1)
+        return { none: false, problem: `${file} does not say its version (${named.length ? `beside it: ${named.join(', ')}` : 'no python3.X beside it'})` };
       file = named[0]!;
     }
     const chain = file === via ? via : `${via} → ${file}`;
@@ -192,9 +202,13 @@ export class PythonProbe implements Probe {
     for (const dir of [...this.path, ...KNOWN_BINS.keys()].filter((d) => KNOWN_BINS.has(d))) {
       const names = this.versionedNames(dir);
       if (names.length === 1) return this.interpreter(names[0]!);
-      if (names.length > 1) return { none: false, problem: `it has no python3 but several interpreters (${names.join(', ')}), and shale cannot tell which one the app runs` };
+      if (names.length > 1)
+        return { none: false, problem: `it has no python3 but several interpreters (${names.join(', ')}), and shale cannot tell which one the app runs` };
     }
-    return { none: true, problem: `no python3 on its PATH (${this.path.join(':')}) or python3.X in /usr/local/bin or /usr/bin, and no PYTHON_VERSION in its environment` };
+    return {
+      none: true,
+      problem: `no python3 on its PATH (${this.path.join(':')}) or python3.X in /usr/local/bin or /usr/bin, and no PYTHON_VERSION in its environment`,
+    };
   }
 }
 
@@ -213,7 +227,7 @@ export function pythonMismatch(configured: string, found: BasePython, what: stri
 /** The error for a base without a Python shale can install for; `configured` is the `python` key, if set. */
 export function pythonUnusable(finding: { problem: string; none: boolean }, what: string, configured: string | undefined): InputError {
   const asked = configured === undefined ? '' : `python = "${configured}" in [tool.shale], but `;
-  const fix = 'shale installs packages for the base\'s own python3: pick a base that has one (python:3.X-slim, or Debian or Ubuntu with python3)';
+  const fix = "shale installs packages for the base's own python3: pick a base that has one (python:3.X-slim, or Debian or Ubuntu with python3)";
   if (finding.none) return new InputError('SHALE_PYTHON_MISSING', `${asked}${what} has no Python: ${finding.problem}; ${fix}`);
   return new InputError('SHALE_PYTHON_UNSUPPORTED', `${asked}${what} has no Python shale can install packages for: ${finding.problem}; ${fix}`);
 }

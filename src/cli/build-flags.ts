@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { registryMirrors } from '../config/user-config.js';
 import { LayoutPublisher } from '../publish/layout.js';
 import type { Publisher } from '../publish/publisher.js';
+import { parseLayerCacheSetting } from '../publish/layer-cache-setting.js';
 import { RegistryPublisher } from '../publish/registry.js';
 import { TarballPublisher } from '../publish/tarball.js';
 import { parseReferenceAt } from '../ref/reference.js';
@@ -14,7 +15,11 @@ import { defaultCacheDir, parsePlatforms } from './main.js';
 export function sourceDateEpoch(): number {
   const raw = process.env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return 0;
-  if (!/^\d+$/.test(raw)) throw new InputError('SHALE_BAD_EPOCH', `SOURCE_DATE_EPOCH="${raw}" is not a whole number of seconds since 1970; unset it or set it like SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`);
+  if (!/^\d+$/.test(raw))
+    throw new InputError(
+      'SHALE_BAD_EPOCH',
+      `SOURCE_DATE_EPOCH="${raw}" is not a whole number of seconds since 1970; unset it or set it like SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`,
+    );
   return Number(raw);
 }
 
@@ -37,7 +42,17 @@ export function buildOptionsFromFlags(flags: Record<string, unknown>): BuildOpti
   };
   if (Array.isArray(flags.registryCa)) opts.registryCa = flags.registryCa as string[];
   if (typeof flags.platform === 'string') opts.platforms = parsePlatforms(flags.platform);
+  if (typeof flags.retryBudget === 'string') opts.retryBudgetMs = retryBudget(flags.retryBudget);
   return opts;
+}
+
+/** `--retry-budget SECONDS`: a number of seconds, 0 or more (0: never retry). */
+function retryBudget(text: string): number {
+  const s = Number(text);
+  if (text.trim() === '' || !Number.isFinite(s) || s < 0) {
+    throw new InputError('SHALE_BAD_RETRY_BUDGET', `--retry-budget: "${text}" is not a number of seconds; write it like --retry-budget 120 (0 never retries)`);
+  }
+  return s * 1000;
 }
 
 /**
@@ -53,8 +68,10 @@ export function publishersFromFlags(flags: Record<string, unknown>, spec: BuildS
   const pushRef = push === undefined ? undefined : parseReferenceAt('--push', push);
   const tag = pushRef?.tag ?? 'latest';
   const publishers: Publisher[] = [];
-  // Outputs and messages name the target as the user wrote it.
-  if (pushRef) publishers.push(new RegistryPublisher(pushRef, { name: push ?? '' }));
+  // Outputs and messages name the target as the user wrote it. The layer cache: the flag, else
+  // the config's registry-cache, else the push repository's default.
+  const cache = typeof flags.registryCache === 'string' ? parseLayerCacheSetting('--registry-cache', flags.registryCache) : spec.registryCache;
+  if (pushRef) publishers.push(new RegistryPublisher(pushRef, { name: push ?? '', ...(cache === undefined ? {} : { layerCache: cache }) }));
   if (tar !== undefined) {
     const repoTag = pushRef ? `${pushRef.registry}/${pushRef.repository}:${tag}` : `${spec.repository}:${tag}`;
     publishers.push(new TarballPublisher(tar, { repoTags: [repoTag] }));

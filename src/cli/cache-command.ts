@@ -2,7 +2,22 @@ import { InputError } from '../errors.js';
 import { CACHE_KINDS, cacheUsage, pruneCache, type PruneOptions, type Tally } from '../store/cache-prune.js';
 import { formatBytes, table } from './format.js';
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
 /** `5GB`, `500 MB`, `1.5GiB`, `0` → bytes. */
@@ -21,7 +36,11 @@ export function parseSize(flag: string, value: string): number {
 export function parseAge(flag: string, value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = m && m[2] === '' && Number(m[1]) === 0 ? 0 : AGE_UNITS[(m?.[2] ?? '').toLowerCase()];
-  if (!m || unit === undefined) throw new InputError('SHALE_BAD_FLAG', `${flag}: "${value}" is not an age; write it like 30d, 12h, 90m, 45s or 2w, or 0 for everything not used in the last 10 minutes`);
+  if (!m || unit === undefined)
+    throw new InputError(
+      'SHALE_BAD_FLAG',
+      `${flag}: "${value}" is not an age; write it like 30d, 12h, 90m, 45s or 2w, or 0 for everything not used in the last 10 minutes`,
+    );
   return Number(m[1]) * unit;
 }
 

@@ -23,35 +23,39 @@ export function registerDeployCommand(program: Command, registryOptions: () => O
     return c;
   };
 
-  common(deploy.command('kubernetes')
-    .description('kubectl set image deployment/NAME CONTAINER=REPO@sha256:... (and rollout status with --wait)')
-    .requiredOption('--deployment <name>', 'the deployment to update')
-    .option('--container <name>', "the container to update (default: the deployment's only one)")
-    .option('--namespace <ns>', 'the namespace (default: the context\'s)')
-    .option('--context <ctx>', 'the kubeconfig context (default: the current one)')
-    .option('--wait', 'wait for the rollout to finish (kubectl rollout status)')
-    .option('--timeout <duration>', `how long --wait waits (default ${DEFAULT_ROLLOUT_TIMEOUT})`))
-    .action(async (flags: Flags) => {
-      const target: KubernetesTarget = { deployment: str(flags.deployment) ?? '' };
-      for (const key of ['container', 'namespace', 'context', 'timeout'] as const) {
-        const v = str(flags[key]);
-        if (v !== undefined) target[key] = v;
-      }
-      if (flags.wait === true) target.wait = true;
-      else if (target.timeout !== undefined) throw new InputError('SHALE_BAD_ARGUMENT', '--timeout only applies with --wait');
-      await deployWith(flags, signal, (image, options) => deployKubernetes(image, target, options));
-    });
+  common(
+    deploy
+      .command('kubernetes')
+      .description('kubectl set image deployment/NAME CONTAINER=REPO@sha256:... (and rollout status with --wait)')
+      .requiredOption('--deployment <name>', 'the deployment to update')
+      .option('--container <name>', "the container to update (default: the deployment's only one)")
+      .option('--namespace <ns>', "the namespace (default: the context's)")
+      .option('--context <ctx>', 'the kubeconfig context (default: the current one)')
+      .option('--wait', 'wait for the rollout to finish (kubectl rollout status)')
+      .option('--timeout <duration>', `how long --wait waits (default ${DEFAULT_ROLLOUT_TIMEOUT})`),
+  ).action(async (flags: Flags) => {
+    const target: KubernetesTarget = { deployment: str(flags.deployment) ?? '' };
+    for (const key of ['container', 'namespace', 'context', 'timeout'] as const) {
+      const v = str(flags[key]);
+      if (v !== undefined) target[key] = v;
+    }
+    if (flags.wait === true) target.wait = true;
+    else if (target.timeout !== undefined) throw new InputError('SHALE_BAD_ARGUMENT', '--timeout only applies with --wait');
+    await deployWith(flags, signal, (image, options) => deployKubernetes(image, target, options));
+  });
 
-  common(deploy.command('azure-containerapp')
-    .description('az containerapp update --name APP --resource-group RG --image REPO@sha256:...')
-    .requiredOption('--name <app>', 'the container app')
-    .requiredOption('--resource-group <rg>', 'its resource group')
-    .option('--container <name>', 'the container to update (az --container-name)'))
-    .action(async (flags: Flags) => {
-      const container = str(flags.container);
-      const target = { name: str(flags.name) ?? '', resourceGroup: str(flags.resourceGroup) ?? '', ...(container !== undefined ? { container } : {}) };
-      await deployWith(flags, signal, (image, options) => deployContainerApp(image, target, options));
-    });
+  common(
+    deploy
+      .command('azure-containerapp')
+      .description('az containerapp update --name APP --resource-group RG --image REPO@sha256:...')
+      .requiredOption('--name <app>', 'the container app')
+      .requiredOption('--resource-group <rg>', 'its resource group')
+      .option('--container <name>', 'the container to update (az --container-name)'),
+  ).action(async (flags: Flags) => {
+    const container = str(flags.container);
+    const target = { name: str(flags.name) ?? '', resourceGroup: str(flags.resourceGroup) ?? '', ...(container !== undefined ? { container } : {}) };
+    await deployWith(flags, signal, (image, options) => deployContainerApp(image, target, options));
+  });
 }
 
 /** Pins the image (--image or --from-json), runs the deploy, and prints what it ran or would run. */
@@ -71,7 +75,10 @@ async function pinnedImage(flags: Flags): Promise<PinnedImage> {
   const ref = str(flags.image);
   const file = str(flags.fromJson);
   if ((ref === undefined) === (file === undefined)) {
-    throw new InputError('SHALE_BAD_ARGUMENT', 'give the image with exactly one of --image REF (resolved with the registry) or --from-json FILE (the --json output of `shale build --push`)');
+    throw new InputError(
+      'SHALE_BAD_ARGUMENT',
+      'give the image with exactly one of --image REF (resolved with the registry) or --from-json FILE (the --json output of `shale build --push`)',
+    );
   }
   if (file !== undefined) return imageFromBuildJson(file);
   const client = new RegistryClient({

@@ -22,7 +22,12 @@ export async function diffCommand(a: string, b: string, flags: Record<string, un
     }
     for (const d of diffs) {
       if (diffs.length > 1) process.stdout.write(`${d.platform}\n`);
-      process.stdout.write(table(['', 'LAYER', 'DIGEST', 'SIZE'], d.layers.map((l) => [MARK[l.where], l.name, l.digest.slice(7, 19), formatBytes(l.size)])));
+      process.stdout.write(
+        table(
+          ['', 'LAYER', 'DIGEST', 'SIZE'],
+          d.layers.map((l) => [MARK[l.where], l.name, l.digest.slice(7, 19), formatBytes(l.size)]),
+        ),
+      );
       process.stdout.write(`shared: ${d.shared.layers} layers, ${formatBytes(d.shared.bytes)}; a pull of B after A moves ${formatBytes(d.pullBytes)}\n`);
     }
   } finally {

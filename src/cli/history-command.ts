@@ -18,7 +18,12 @@ export async function historyCommand(arg: string, flags: Record<string, unknown>
     }
     const multi = new Set(rows.map((r) => r.platform)).size > 1;
     const header = [...(multi ? ['PLATFORM'] : []), 'LAYER', 'DIGEST', 'SIZE', 'CREATED BY'];
-    process.stdout.write(table(header, rows.map((r) => [...(multi ? [r.platform] : []), r.name, r.digest.slice(7, 19), formatBytes(r.size), r.createdBy])));
+    process.stdout.write(
+      table(
+        header,
+        rows.map((r) => [...(multi ? [r.platform] : []), r.name, r.digest.slice(7, 19), formatBytes(r.size), r.createdBy]),
+      ),
+    );
   } finally {
     await client.close();
   }

@@ -23,10 +23,14 @@ export async function lockCommand(dir: string, flags: Record<string, unknown>, d
     events.stop();
   }
   if (flags.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
-  const counts = Object.entries(result.packages).map(([p, n]) => `${n} for ${p}`).join(', ');
+  const counts = Object.entries(result.packages)
+    .map(([p, n]) => `${n} for ${p}`)
+    .join(', ');
   if (opts.check) {
     if (result.changed) {
-      process.stderr.write(`${result.file} is stale: locking ${result.input} now gives other pins (${result.differences.join('; ')}); run \`shale lock\` and commit the result\n`);
+      process.stderr.write(
+        `${result.file} is stale: locking ${result.input} now gives other pins (${result.differences.join('; ')}); run \`shale lock\` and commit the result\n`,
+      );
       process.exitCode = 1;
     } else if (flags.json !== true) process.stderr.write(`${result.file} is up to date with ${result.input} (${counts})\n`);
     return;

@@ -17,8 +17,7 @@ export function parsePlatforms(value: string): Platform[] {
 }
 
 /** The default cache directory: $SHALE_CACHE_DIR, else ~/.cache/shale (or $XDG_CACHE_HOME/shale). */
-export const defaultCacheDir = (): string =>
-  process.env.SHALE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shale');
+export const defaultCacheDir = (): string => process.env.SHALE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'shale');
 
 /** An option that may be given several times; its values collect into an array. */
 const repeatable = (flags: string, description: string): Option => new Option(flags, description).argParser((v: string, prev: string[] = []) => [...prev, v]);
@@ -57,6 +56,8 @@ function program(): Command {
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')
     .option('--no-cache', 'ignore local and registry-side caches')
     .addOption(repeatable('--cache-from <ref>', 'also reuse layers of this image by their inputs (repeatable)'))
+    .option('--registry-cache <ref>', 'the layer cache to read and update ("off": none; default: the push repository\'s :shale-cache tag)')
+    .option('--retry-budget <seconds>', 'how long each registry operation retries temporary failures (default $SHALE_RETRY_BUDGET, else 60)')
     .option('--explain', 'say, per layer, whether it was reused and why it was rebuilt')
     .option('--json', 'print one JSON object on stdout')
     .addOption(insecureRegistry())
@@ -111,7 +112,9 @@ function program(): Command {
     });
 
   p.command('validate')
-    .description('build into a temp layout and check it: native files, layer conflicts, excluded files, entrypoint, reproducibility')
+    .description(
+      'build into a temp layout and check it: native files, layer conflicts, excluded files, entrypoint, app script or module, Python site, requirements, user, reproducibility',
+    )
     .argument('[dir]', 'the app directory', '.')
     .option('--platform <list>', 'override [tool.shale].platforms, e.g. linux/amd64,linux/arm64')
     .option('--cache-dir <dir>', 'local cache (default: $SHALE_CACHE_DIR, else ~/.cache/shale)')

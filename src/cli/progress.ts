@@ -11,7 +11,18 @@ const BAR_MIN_BYTES = 1 << 20;
  * for warnings and files a default exclude left out, which a user must always see.
  */
 export function terminalEvents(opts: { tty: boolean; debug: boolean }): Events & { stop(): void } {
-  const bars = opts.tty ? new cliProgress.MultiBar({ stream: process.stderr, clearOnComplete: true, hideCursor: true, format: '  {name} [{bar}] {value}/{total}', formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatBytes(v) : String(v)) }, cliProgress.Presets.shades_classic) : undefined;
+  const bars = opts.tty
+    ? new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          clearOnComplete: true,
+          hideCursor: true,
+          format: '  {name} [{bar}] {value}/{total}',
+          formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatBytes(v) : String(v)),
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   const live = new Map<string, cliProgress.SingleBar>();
   let usedBars = false;
   const say = (s: string) => (bars && live.size ? bars.log(`${s}\n`) : process.stderr.write(`${s}\n`));
@@ -29,7 +40,7 @@ export function terminalEvents(opts: { tty: boolean; debug: boolean }): Events &
       case 'download': {
         if (!bars) return;
         const key = e.type === 'upload' ? e.digest : e.what;
-        const label = e.type === 'upload' ? e.name ?? e.digest.slice(7, 19) : e.what;
+        const label = e.type === 'upload' ? (e.name ?? e.digest.slice(7, 19)) : e.what;
         const total = e.total ?? 0;
         if (e.status === 'start' && total >= BAR_MIN_BYTES) {
           usedBars = true;

@@ -8,9 +8,10 @@ import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../base/libc.js';
 import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
 import { followLink, isInside } from '../plan/host-paths.js';
+import { parseLayerCacheSetting } from '../publish/layer-cache-setting.js';
+import { parseUser, parseWritable } from './run-as.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
 import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
-
 
 /**
  * Reads `[tool.shale]` from DIR/pyproject.toml (or the top level of DIR/shale.toml), validates
@@ -30,7 +31,11 @@ export async function loadBuildSpec(dir: string): Promise<BuildSpec> {
   return toSpec(projectDir, file, where, parsed.data);
 }
 
-interface RawConfig { file: string; table: unknown; where: string }
+interface RawConfig {
+  file: string;
+  table: unknown;
+  where: string;
+}
 
 /** Finds the config: shale.toml wins when both exist and pyproject has no [tool.shale]. */
 export async function readRawConfig(projectDir: string): Promise<RawConfig> {
@@ -54,7 +59,10 @@ async function readTomlIfExists(file: string): Promise<Record<string, unknown> |
     const real = await realpath(file);
     const rel = relative(await realpath(dirname(file)), real);
     if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new InputError('SHALE_PATH_OUTSIDE', `${file} is a symlink to ${real}, outside the project directory ${dirname(file)}; put the configuration file itself in the project`);
+      throw new InputError(
+        'SHALE_PATH_OUTSIDE',
+        `${file} is a symlink to ${real}, outside the project directory ${dirname(file)}; put the configuration file itself in the project`,
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (e) {
@@ -107,7 +115,10 @@ function configError(file: string, where: string, err: z.core.$ZodError): InputE
 async function insideProject(projectDir: string, file: string, what: string, p: string, hint = ''): Promise<string | undefined> {
   const abs = resolve(projectDir, p);
   if (!isInside(projectDir, abs)) {
-    throw new InputError('SHALE_PATH_OUTSIDE', `${file}: ${what} path "${p}" is outside the project directory ${projectDir}; only files inside the project can go into the image${hint}`);
+    throw new InputError(
+      'SHALE_PATH_OUTSIDE',
+      `${file}: ${what} path "${p}" is outside the project directory ${projectDir}; only files inside the project can go into the image${hint}`,
+    );
   }
   // Any component may be a symlink, not only the last: always resolve the whole path.
   const target = await readlink(abs).catch(() => p);
@@ -134,7 +145,11 @@ const isProjectPath = (entry: string): boolean => !/^[a-z][a-z0-9+.-]*:/i.test(e
 async function toSpec(projectDir: string, file: string, where: string, c: ShaleConfig): Promise<BuildSpec> {
   const platforms: Platform[] = (c.platforms ?? ['linux/amd64']).map((s, i) => {
     const p = parsePlatform(s);
-    if (!p) throw new InputError('SHALE_CONFIG_INVALID', `${file}: \`${keyPath(where, ['platforms', i])}\`: "${s}" is not a platform; write it like "linux/amd64" or "linux/arm64"`);
+    if (!p)
+      throw new InputError(
+        'SHALE_CONFIG_INVALID',
+        `${file}: \`${keyPath(where, ['platforms', i])}\`: "${s}" is not a platform; write it like "linux/amd64" or "linux/arm64"`,
+      );
     return p;
   });
   const workdir = c.workdir ?? '/app';
@@ -143,19 +158,28 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     const from = typeof item === 'string' ? item : item.from;
     const key = keyPath(where, ['app', i]);
     const abs = await insideProject(projectDir, file, `\`${key}\``, from);
-    if (abs === undefined) throw new InputError('SHALE_APP_MISSING', `${file}: \`${key}\` path "${from}" ${await missingWhy(resolve(projectDir, from))} in ${projectDir}`);
+    if (abs === undefined)
+      throw new InputError('SHALE_APP_MISSING', `${file}: \`${key}\` path "${from}" ${await missingWhy(resolve(projectDir, from))} in ${projectDir}`);
     const st = await stat(abs);
     const kind = st.isDirectory() ? 'dir' : 'file';
     // The name in the image is the one written, not the one a symlink leads to.
     const name = basename(resolve(projectDir, from));
-    const to = typeof item === 'string' ? (kind === 'dir' ? workdir : `${workdir.replace(/\/$/, '')}/${name}`) : item.to.startsWith('/') ? item.to : `${workdir.replace(/\/$/, '')}/${item.to}`;
+    const to =
+      typeof item === 'string'
+        ? kind === 'dir'
+          ? workdir
+          : `${workdir.replace(/\/$/, '')}/${name}`
+        : item.to.startsWith('/')
+          ? item.to
+          : `${workdir.replace(/\/$/, '')}/${item.to}`;
     app.push({ from: abs, to, kind });
   }
   let lock: string | undefined;
   if (c.lock !== undefined) {
     const key = keyPath(where, ['lock']);
     lock = await insideProject(projectDir, file, `\`${key}\``, c.lock);
-    if (lock === undefined) throw new InputError('SHALE_LOCK_MISSING', `${file}: \`${key}\` file "${c.lock}" ${await missingWhy(resolve(projectDir, c.lock))} in ${projectDir}`);
+    if (lock === undefined)
+      throw new InputError('SHALE_LOCK_MISSING', `${file}: \`${key}\` file "${c.lock}" ${await missingWhy(resolve(projectDir, c.lock))} in ${projectDir}`);
   } else {
     for (const name of DEFAULT_LOCK_FILES) {
       // Found by name, so also checked: a requirements.txt that is a symlink out of the project is not read.
@@ -186,6 +210,8 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
       layers.push(out);
     }
   }
+  const runAs = parseUser(file, keyPath(where, ['user']), c.user);
+  const writable = parseWritable(file, keyPath(where, ['writable']), c.writable, runAs.account);
   const spec: BuildSpec = {
     projectDir,
     configFile: file,
@@ -198,7 +224,7 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     cmd: c.cmd ?? [],
     env: c.env ?? {},
     ports: c.ports ?? [],
-    user: c.user ?? '',
+    user: runAs.user,
     labels: c.labels ?? {},
     findLinks: c['find-links'] ?? [],
     noIndex: c['no-index'] ?? false,
@@ -216,9 +242,14 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     if (libc) spec.libc = libc;
   }
   if (lock !== undefined) spec.lock = lock;
+  if (runAs.account) spec.account = runAs.account;
+  if (writable.length) spec.writable = writable;
   if (layers !== undefined) spec.layers = layers;
   if (c['max-layers'] !== undefined) spec.maxLayers = c['max-layers'];
   if (c['compile-bytecode'] === true) spec.compileBytecode = true;
+  if (c['registry-cache'] !== undefined) spec.registryCache = parseLayerCacheSetting(`${file}: \`${keyPath(where, ['registry-cache'])}\``, c['registry-cache']);
+  if (c['system-packages']?.length) spec.systemPackages = c['system-packages'];
+  if (c['apt-sources'] !== undefined) spec.aptSources = c['apt-sources'];
   if (c['ca-certs'] === true) {
     spec.caCerts = true;
     // The layer puts the bundle where Debian and Alpine keep it; SSL_CERT_FILE makes OpenSSL read

@@ -16,6 +16,14 @@ const NAME_HINT = 'use lowercase letters, digits and single "-", "_" or "." betw
 
 const appItem = z.union([nonEmpty(), z.strictObject({ from: nonEmpty(), to: nonEmpty() })]);
 
+/** `user = { name, uid, gid, home }`: the account to run as, created when the base lacks it. */
+const userTable = z.strictObject({
+  name: nonEmpty(),
+  uid: optional(z.int().check(z.minimum(0), z.maximum(2147483647))),
+  gid: optional(z.int().check(z.minimum(0), z.maximum(2147483647))),
+  home: optional(z.string().check(z.startsWith('/', 'must be an absolute path in the image'))),
+});
+
 const layerSchema = z.strictObject({
   name: matching(/^[a-z0-9][a-z0-9_.-]*$/, 'use lowercase letters, digits, "_", "-" or "."'),
   packages: optional(z.union([z.literal('all'), z.array(nonEmpty())])),
@@ -33,7 +41,8 @@ export const shaleConfigSchema = z.strictObject({
   cmd: optional(z.array(z.string())),
   env: optional(z.record(z.string(), z.string())),
   ports: optional(z.array(z.int().check(z.minimum(1), z.maximum(65535)))),
-  user: optional(z.string()),
+  user: optional(z.union([z.string(), userTable])),
+  writable: optional(z.array(z.string().check(z.startsWith('/', 'must be an absolute path in the image')))),
   labels: optional(z.record(z.string(), z.string())),
   libc: optional(matching(/^(glibc|musl) \d+\.\d+$/, 'write the base\'s C library and its version, like "glibc 2.36" or "musl 1.2"')),
   lock: optional(nonEmpty()),
@@ -49,6 +58,13 @@ export const shaleConfigSchema = z.strictObject({
   'max-layers': optional(z.int().check(z.minimum(2), z.maximum(127))),
   'compile-bytecode': optional(z.boolean()),
   'ca-certs': optional(z.boolean()),
+  'registry-cache': optional(nonEmpty()),
+  'system-packages': optional(
+    z.array(matching(/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'write a Debian package name, like "libpq5" (or "name=version")')),
+  ),
+  'apt-sources': optional(
+    z.array(matching(/^deb\s/, 'write a sources.list line, like "deb [signed-by=keys/debian.gpg] http://deb.debian.org/debian bookworm main"')),
+  ),
 });
 
 export type ShaleConfig = z.infer<typeof shaleConfigSchema>;

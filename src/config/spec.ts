@@ -1,5 +1,6 @@
 import type { Platform } from '../oci/types.js';
 import type { Libc } from '../base/libc.js';
+import type { Reference } from '../ref/reference.js';
 
 /** One source of the app layer: a directory's contents or a file, copied to `to` in the image. */
 export interface AppSource {
@@ -16,6 +17,22 @@ export interface ExplicitLayer {
   packages?: 'all' | string[];
   /** Absolute host paths of local source packages. */
   paths?: string[];
+}
+
+/**
+ * The account a container runs as (`user`), as the config gave it: a name ("appuser"), a name
+ * and group ("appuser:staff", "appuser:1000"), numeric ids ("65532", "1000:1000"), or the table
+ * `{ name, uid, gid, home }`. A name the base lacks is created (src/base/accounts.ts).
+ */
+export interface UserSpec {
+  /** The key as written, for messages: `user = "appuser"`. */
+  written: string;
+  name?: string;
+  uid?: number;
+  gid?: number;
+  /** A group by name ("appuser:staff"): it must exist in the base. */
+  group?: string;
+  home?: string;
 }
 
 /** Everything a build needs to know, validated and resolved against the project directory. */
@@ -37,7 +54,12 @@ export interface BuildSpec {
   cmd: string[];
   env: Record<string, string>;
   ports: number[];
+  /** The image config's `User`: the name (or ids) as written, "" for the base's. */
   user: string;
+  /** `user` parsed, when set: what the `users` layer creates or looks up. */
+  account?: UserSpec;
+  /** `writable`: absolute image directories created owned by the user (with everything shale puts under them). */
+  writable?: string[];
   labels: Record<string, string>;
   /**
    * Absolute path of the lock or requirements file: `lock` in the config, else the first of
@@ -63,4 +85,10 @@ export interface BuildSpec {
   compileBytecode?: boolean;
   /** `ca-certs`: add a `ca-certs` layer with the build host's CA bundle (and SSL_CERT_FILE in env). */
   caCerts?: boolean;
+  /** `registry-cache`: the layer cache pushes read and update (a tag), or false ("off"); default the push repository's `shale-cache` tag. */
+  registryCache?: Reference | false;
+  /** `system-packages`: Debian packages installed from the base's apt sources into a system layer (src/debian). */
+  systemPackages?: string[];
+  /** `apt-sources`: sources.list lines used instead of the base's sources (signed-by paths relative to the project). */
+  aptSources?: string[];
 }

@@ -32,7 +32,15 @@ export function registryMirrors(env: NodeJS.ProcessEnv = process.env): Mirrors {
   }
   const raw = doc['registry-mirrors'];
   if (raw === undefined) return mirrorsFromEnv(env);
-  const ok = typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.values(raw).every((v) => typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
-  if (!ok) throw new InputError('SHALE_CONFIG_INVALID', `${file}: \`registry-mirrors\` must map a registry to a mirror host or a list of them, like registry-mirrors = { "docker.io" = ["127.0.0.1:5000"] }`);
+  const ok =
+    typeof raw === 'object' &&
+    raw !== null &&
+    !Array.isArray(raw) &&
+    Object.values(raw).every((v) => typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
+  if (!ok)
+    throw new InputError(
+      'SHALE_CONFIG_INVALID',
+      `${file}: \`registry-mirrors\` must map a registry to a mirror host or a list of them, like registry-mirrors = { "docker.io" = ["127.0.0.1:5000"] }`,
+    );
   return mergeMirrors(mirrorsFromEnv(env), mirrorsFromRecord(raw as Record<string, string | string[]>, `${file} registry-mirrors`));
 }

@@ -38,14 +38,24 @@ export function containerAppCommand(image: string, t: ContainerAppTarget): ToolC
   if (t.container !== undefined) checkPlain('--container', t.container);
   return {
     program: 'az',
-    args: ['containerapp', 'update', '--name', t.name, '--resource-group', t.resourceGroup, '--image', image,
-      ...(t.container !== undefined ? ['--container-name', t.container] : [])],
+    args: [
+      'containerapp',
+      'update',
+      '--name',
+      t.name,
+      '--resource-group',
+      t.resourceGroup,
+      '--image',
+      image,
+      ...(t.container !== undefined ? ['--container-name', t.container] : []),
+    ],
   };
 }
 
 /** az's answers that mean the app or resource group named does not exist. */
 function azBadInput(stderr: string): string | undefined {
-  if (/ResourceGroupNotFound/.test(stderr)) return 'the resource group does not exist (or is not in the current subscription); check --resource-group and `az account show`';
+  if (/ResourceGroupNotFound/.test(stderr))
+    return 'the resource group does not exist (or is not in the current subscription); check --resource-group and `az account show`';
   if (/ResourceNotFound|was not found/.test(stderr)) return 'the container app does not exist in that resource group; check --name and --resource-group';
   return undefined;
 }

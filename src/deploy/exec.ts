@@ -62,9 +62,11 @@ export function runTool(cmd: ToolCommand, options: RunOptions = {}): Promise<str
       const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-TAIL_LINES).join('\n');
       const how = signal === null ? `exited with ${String(code)}` : `was killed by ${signal}`;
       const bad = options.badInput?.(stderr);
-      reject(bad !== undefined
-        ? new InputError('SHALE_DEPLOY_TARGET_UNKNOWN', `\`${shown}\` ${how}: ${bad}${tail ? `\n${tail}` : ''}`)
-        : new ShaleError('SHALE_TOOL_FAILED', `\`${shown}\` ${how}${tail ? `:\n${tail}` : ''}`));
+      reject(
+        bad !== undefined
+          ? new InputError('SHALE_DEPLOY_TARGET_UNKNOWN', `\`${shown}\` ${how}: ${bad}${tail ? `\n${tail}` : ''}`)
+          : new ShaleError('SHALE_TOOL_FAILED', `\`${shown}\` ${how}${tail ? `:\n${tail}` : ''}`),
+      );
     });
   });
 }

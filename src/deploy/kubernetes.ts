@@ -69,11 +69,12 @@ export function getDeploymentCommand(t: KubernetesTarget): ToolCommand {
 
 /** The commands that update the deployment: set image, then (with `wait`) rollout status. */
 export function kubernetesCommands(image: string, container: string, t: KubernetesTarget): ToolCommand[] {
-  const commands: ToolCommand[] = [
-    { program: 'kubectl', args: ['set', 'image', `deployment/${t.deployment}`, `${container}=${image}`, ...scopeArgs(t)] },
-  ];
+  const commands: ToolCommand[] = [{ program: 'kubectl', args: ['set', 'image', `deployment/${t.deployment}`, `${container}=${image}`, ...scopeArgs(t)] }];
   if (t.wait === true) {
-    commands.push({ program: 'kubectl', args: ['rollout', 'status', `deployment/${t.deployment}`, `--timeout=${t.timeout ?? DEFAULT_ROLLOUT_TIMEOUT}`, ...scopeArgs(t)] });
+    commands.push({
+      program: 'kubectl',
+      args: ['rollout', 'status', `deployment/${t.deployment}`, `--timeout=${t.timeout ?? DEFAULT_ROLLOUT_TIMEOUT}`, ...scopeArgs(t)],
+    });
   }
   return commands;
 }
@@ -86,7 +87,10 @@ export function onlyContainer(deployment: string, json: string): string {
   const names = containerNames(deployment, json);
   if (names.length === 1) return names[0]!;
   if (names.length === 0) throw new InputError('SHALE_DEPLOY_NO_CONTAINER', `deployment ${deployment} has no containers in spec.template.spec.containers`);
-  throw new InputError('SHALE_DEPLOY_CONTAINER_AMBIGUOUS', `deployment ${deployment} has ${names.length} containers (${names.join(', ')}); say which to update with --container NAME`);
+  throw new InputError(
+    'SHALE_DEPLOY_CONTAINER_AMBIGUOUS',
+    `deployment ${deployment} has ${names.length} containers (${names.join(', ')}); say which to update with --container NAME`,
+  );
 }
 
 function containerNames(deployment: string, json: string): string[] {
@@ -94,7 +98,11 @@ function containerNames(deployment: string, json: string): string[] {
   try {
     parsed = JSON.parse(json);
   } catch (err) {
-    throw new InputError('SHALE_DEPLOY_BAD_ANSWER', `kubectl get deployment ${deployment} -o json did not print JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new InputError(
+      'SHALE_DEPLOY_BAD_ANSWER',
+      `kubectl get deployment ${deployment} -o json did not print JSON: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const containers = dig(parsed, ['spec', 'template', 'spec', 'containers']);
   if (!Array.isArray(containers)) return [];

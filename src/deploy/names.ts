@@ -9,7 +9,10 @@ const DURATION = /^(\d+(ms|s|m|h))+$/;
 /** A Kubernetes object name (a deployment): lowercase letters, digits, "-" and ".", at most 253. */
 export function checkObjectName(flag: string, value: string): string {
   if (value.length > 253 || !SUBDOMAIN.test(value)) {
-    throw new InputError('SHALE_BAD_ARGUMENT', `${flag} "${value}" is not a Kubernetes name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit`);
+    throw new InputError(
+      'SHALE_BAD_ARGUMENT',
+      `${flag} "${value}" is not a Kubernetes name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit`,
+    );
   }
   return value;
 }
@@ -17,7 +20,10 @@ export function checkObjectName(flag: string, value: string): string {
 /** A container name or namespace: lowercase letters, digits and "-", at most 63. */
 export function checkLabel(flag: string, value: string): string {
   if (value.length > 63 || !LABEL.test(value)) {
-    throw new InputError('SHALE_BAD_ARGUMENT', `${flag} "${value}" is not a valid name: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit`);
+    throw new InputError(
+      'SHALE_BAD_ARGUMENT',
+      `${flag} "${value}" is not a valid name: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit`,
+    );
   }
   return value;
 }

@@ -29,7 +29,10 @@ export async function resolveImage(text: string, client: RegistryClient): Promis
     throw wrap(`resolving ${referenceString(ref)} to a digest`, err);
   });
   if (!found) {
-    throw new InputError('SHALE_MANIFEST_UNKNOWN', `image ${referenceString(ref)} not found in registry ${ref.registry}: check the repository name and the tag or digest, or push it first (shale build --push)`);
+    throw new InputError(
+      'SHALE_MANIFEST_UNKNOWN',
+      `image ${referenceString(ref)} not found in registry ${ref.registry}: check the repository name and the tag or digest, or push it first (shale build --push)`,
+    );
   }
   return { registry: ref.registry, repository: ref.repository, digest: ref.digest ?? found.digest };
 }
@@ -44,7 +47,11 @@ export async function imageFromBuildJson(file: string): Promise<PinnedImage> {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new InputError('SHALE_BAD_BUILD_JSON', `--from-json ${file}: ${err instanceof Error ? err.message : String(err)}; give the file \`shale build --push REF --json > FILE\` wrote`, { cause: err });
+    throw new InputError(
+      'SHALE_BAD_BUILD_JSON',
+      `--from-json ${file}: ${err instanceof Error ? err.message : String(err)}; give the file \`shale build --push REF --json > FILE\` wrote`,
+      { cause: err },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null) throw bad('not a JSON object');
   const { digest, reference } = parsed as { digest?: unknown; reference?: unknown };
@@ -53,4 +60,3 @@ export async function imageFromBuildJson(file: string): Promise<PinnedImage> {
   const ref = parseReferenceAt(`--from-json ${file} (reference)`, reference);
   return { registry: ref.registry, repository: ref.repository, digest };
 }
-

@@ -88,8 +88,15 @@ export class BlobPusher {
 }
 
 async function upload(
-  client: RegistryClient, target: Reference, digest: Digest, size: number, open: () => Promise<Readable>,
-  name: string, events: Events, result: { pushedBytes: number; pushedBlobs: number }, session?: UploadSession,
+  client: RegistryClient,
+  target: Reference,
+  digest: Digest,
+  size: number,
+  open: () => Promise<Readable>,
+  name: string,
+  events: Events,
+  result: { pushedBytes: number; pushedBlobs: number },
+  session?: UploadSession,
 ): Promise<void> {
   events({ type: 'upload', digest, name, status: 'start', total: size });
   let reported = 0;

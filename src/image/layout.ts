@@ -45,7 +45,11 @@ export async function writeLayout(dir: string, artifact: Artifact, opts: LayoutO
   const writeOne = (b: ArtifactBlob): Promise<void> => writeBlob(store, b, dir, events);
   // Layers are independent and large: write them concurrently. Configs, manifests and the
   // index follow, so nothing is stored before what it points at.
-  await mapLimit(blobs.filter((b) => b.kind === 'layer'), LAYER_CONCURRENCY, writeOne);
+  await mapLimit(
+    blobs.filter((b) => b.kind === 'layer'),
+    LAYER_CONCURRENCY,
+    writeOne,
+  );
   for (const b of blobs.filter((x) => x.kind !== 'layer')) await writeOne(b);
 
   const top: Descriptor = { ...artifactDescriptor(artifact), ...(opts.tag === undefined ? {} : { annotations: { [Annotation.RefName]: opts.tag } }) };
@@ -119,7 +123,10 @@ async function ensureLayoutFile(dir: string): Promise<void> {
     version = undefined;
   }
   if (version !== LAYOUT_VERSION) {
-    throw new InputError('SHALE_BAD_LAYOUT', `${file} does not say imageLayoutVersion "${LAYOUT_VERSION}"; shale will not write into a layout it does not understand. Choose another --oci directory or remove this one.`);
+    throw new InputError(
+      'SHALE_BAD_LAYOUT',
+      `${file} does not say imageLayoutVersion "${LAYOUT_VERSION}"; shale will not write into a layout it does not understand. Choose another --oci directory or remove this one.`,
+    );
   }
 }
 
@@ -135,7 +142,11 @@ async function readIndexFile(dir: string): Promise<ImageIndex | undefined> {
   try {
     return parseIndex(bytes, file);
   } catch (err) {
-    throw new InputError('SHALE_BAD_LAYOUT', `${file} is not a valid OCI index (${err instanceof Error ? err.message : String(err)}). Remove the directory or choose another.`, { cause: err });
+    throw new InputError(
+      'SHALE_BAD_LAYOUT',
+      `${file} is not a valid OCI index (${err instanceof Error ? err.message : String(err)}). Remove the directory or choose another.`,
+      { cause: err },
+    );
   }
 }
 

@@ -44,7 +44,9 @@ async function openIndex(src: BlobSource, desc: Descriptor): Promise<OpenedIndex
     digest: desc.digest,
     image: (entry) => {
       if (!isManifestMediaType(entry.mediaType)) {
-        return Promise.reject(new OciParseError(`${what} holds ${entry.digest} of media type "${entry.mediaType}"; shale reads indexes of image manifests only.`));
+        return Promise.reject(
+          new OciParseError(`${what} holds ${entry.digest} of media type "${entry.mediaType}"; shale reads indexes of image manifests only.`),
+        );
       }
       return loadImage(src, entry);
     },

@@ -36,7 +36,9 @@ export interface OpenOptions {
  * `platform`, the one image for it.
  */
 export async function openArtifact(location: ArtifactLocation, opts: OpenOptions = {}): Promise<OpenedArtifact> {
-  const name = opts.name ?? (typeof location === 'string' ? location : 'registry' in location ? referenceString(location) : 'layout' in location ? location.layout : location.tarball);
+  const name =
+    opts.name ??
+    (typeof location === 'string' ? location : 'registry' in location ? referenceString(location) : 'layout' in location ? location.layout : location.tarball);
   const opened = await openLocation(location, opts, name);
   if (!opts.platform) return opened;
   return { kind: 'image', image: await platformImage(opened, opts.platform, name) };

@@ -44,7 +44,9 @@ export function openedOf(artifact: Artifact): OpenedArtifact {
       digest: index.digest,
       image: (entry) => {
         const hit = index.images.find((img) => img.digest === entry.digest);
-        return hit ? Promise.resolve(hit) : Promise.reject(new ShaleError('SHALE_BLOB_NOT_FOUND', `index ${index.digest} has no image ${entry.digest} that could be read.`));
+        return hit
+          ? Promise.resolve(hit)
+          : Promise.reject(new ShaleError('SHALE_BLOB_NOT_FOUND', `index ${index.digest} has no image ${entry.digest} that could be read.`));
       },
     },
   };

@@ -60,7 +60,11 @@ export interface PushOptions {
  * tag. `pusher` may already be sending the layers (started while the build made them).
  */
 export async function pushArtifact(
-  client: RegistryClient, target: Reference, artifact: Artifact, events: Events = noEvents, options: PushOptions = {},
+  client: RegistryClient,
+  target: Reference,
+  artifact: Artifact,
+  events: Events = noEvents,
+  options: PushOptions = {},
 ): Promise<PushResult> {
   const digest = artifactDigest(artifact);
   if (target.digest !== undefined && target.digest !== digest) {

@@ -21,10 +21,12 @@ export async function platformImage(opened: OpenedArtifact, platform: Platform, 
   const want = platformString(platform);
   if (opened.kind === 'image') {
     const have = imagePlatform(opened.image);
-    if (!platformMatches(have, platform)) throw new InputError('SHALE_NO_SUCH_PLATFORM', `${name} is a single ${platformString(have)} image; it has no ${want} image.`);
+    if (!platformMatches(have, platform))
+      throw new InputError('SHALE_NO_SUCH_PLATFORM', `${name} is a single ${platformString(have)} image; it has no ${want} image.`);
     return opened.image;
   }
   const entry = platformEntry(opened.index.index, platform);
-  if (!entry) throw new InputError('SHALE_NO_SUCH_PLATFORM', `${name} has no ${want} image (it has: ${indexPlatforms(opened.index.index).join(', ') || 'none'}).`);
+  if (!entry)
+    throw new InputError('SHALE_NO_SUCH_PLATFORM', `${name} has no ${want} image (it has: ${indexPlatforms(opened.index.index).join(', ') || 'none'}).`);
   return opened.index.image(entry);
 }

@@ -81,7 +81,10 @@ export async function writeTarAtomic(file: string, fill: (pack: Pack) => Promise
   } catch (err) {
     pack.destroy();
     out.destroy();
-    const writeErr = await written.then(() => undefined, (e: unknown) => e);
+    const writeErr = await written.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await removeQuietly(tmp);
     // A full disk also breaks whatever `fill` was adding; the disk is what the user must fix.
     throw isWriteFailure(writeErr) ? writeErr : err;

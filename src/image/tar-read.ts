@@ -70,7 +70,12 @@ export async function scanTar(file: string): Promise<Map<string, TarFile>> {
 
 /** Opens one file of an archive found by {@link scanTar}; the stream errors if its content changed. */
 export function openTarFile(archive: string, f: TarFile): Readable {
-  const verify = verifyingStream(f.digest, `${f.name} in ${archive}`, 'the archive changed while shale read it; run again, and write the archive anew if this repeats', f.size);
+  const verify = verifyingStream(
+    f.digest,
+    `${f.name} in ${archive}`,
+    'the archive changed while shale read it; run again, and write the archive anew if this repeats',
+    f.size,
+  );
   if (f.size === 0) {
     verify.end();
     return verify;
@@ -79,7 +84,10 @@ export function openTarFile(archive: string, f: TarFile): Readable {
 }
 
 function normalize(name: string): string {
-  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
 }
 
 /** The blobs of an archive that is also an OCI layout, by digest at `blobs/sha256/<hex>`. */

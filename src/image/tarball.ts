@@ -39,7 +39,9 @@ export async function writeTarball(file: string, artifact: Artifact, opts: Tarba
   }
   const image = chooseImage(artifact, opts.platform);
   const blobPath = (d: Digest): string => `blobs/sha256/${digestHex(d)}`;
-  const dockerManifest = [{ Config: blobPath(image.manifest.config.digest), RepoTags: opts.repoTags, Layers: image.layers.map((l) => blobPath(l.descriptor.digest)) }];
+  const dockerManifest = [
+    { Config: blobPath(image.manifest.config.digest), RepoTags: opts.repoTags, Layers: image.layers.map((l) => blobPath(l.descriptor.digest)) },
+  ];
 
   await writeTarAtomic(file, async (pack) => {
     await addBytes(pack, 'oci-layout', canonicalBytes({ imageLayoutVersion: '1.0.0' }));
@@ -84,7 +86,8 @@ export async function readTarball(file: string, ref?: string): Promise<Artifact>
       if (!manifest || !(err instanceof ShaleError) || err.exitCode === 2) throw err;
     }
   }
-  if (!manifest) throw new InputError('SHALE_NOT_AN_IMAGE_TAR', `${file} is neither a docker-archive nor an OCI archive (it has no manifest.json or index.json).`);
+  if (!manifest)
+    throw new InputError('SHALE_NOT_AN_IMAGE_TAR', `${file} is neither a docker-archive nor an OCI archive (it has no manifest.json or index.json).`);
   return { kind: 'image', image: await dockerArchiveImage(file, files, manifest, ref) };
 }
 
@@ -97,7 +100,10 @@ function chooseImage(artifact: Artifact, platform: Platform | undefined): Image 
     const hit = match(platform);
     if (!hit) {
       const have = images.map((i) => platformString(imagePlatform(i))).join(', ');
-      throw new InputError('SHALE_NO_SUCH_PLATFORM', `the image has no ${platformString(platform)} variant (it has ${have}); pick one of those for the tarball.`);
+      throw new InputError(
+        'SHALE_NO_SUCH_PLATFORM',
+        `the image has no ${platformString(platform)} variant (it has ${have}); pick one of those for the tarball.`,
+      );
     }
     return hit;
   }
@@ -109,6 +115,9 @@ function chooseImage(artifact: Artifact, platform: Platform | undefined): Image 
 /** index.json: the top descriptor once per tag, named as Docker names them. */
 function ociIndex(artifact: Artifact, repoTags: readonly string[]): object {
   const top: Descriptor = artifactDescriptor(artifact);
-  const manifests = repoTags.length === 0 ? [top] : repoTags.map((t) => ({ ...top, annotations: { [Annotation.ContainerdImageName]: dockerName(t), [Annotation.RefName]: tagOf(t) } }));
+  const manifests =
+    repoTags.length === 0
+      ? [top]
+      : repoTags.map((t) => ({ ...top, annotations: { [Annotation.ContainerdImageName]: dockerName(t), [Annotation.RefName]: tagOf(t) } }));
   return { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests };
 }

@@ -1,8 +1,9 @@
 import { appendFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
-import { commandOf, readDockerfile } from './dockerfile.js';
+import { readDockerfile } from './dockerfile.js';
+import { guessEntryPoint } from './entry-point.js';
 import { configFromDockerfile } from './from-dockerfile.js';
 import { formatSection } from './toml-write.js';
 import { InputError } from '../errors.js';
@@ -25,11 +26,19 @@ export interface InitOptions {
   dockerfile?: string;
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 const readText = (p: string) => readFile(p, 'utf8').catch(() => '');
 
 /** An image name from a project name: lowercase letters, digits and single dashes. */
-export const imageName = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'app';
+export const imageName = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '') || 'app';
 
 async function pythonVersion(dir: string, project: Record<string, unknown> | undefined, notes: string[]): Promise<string> {
   const pinned = (await readText(join(dir, '.python-version'))).trim().match(/^(3\.\d+)/)?.[1];
@@ -59,47 +68,6 @@ async function lockFile(dir: string, project: Record<string, unknown> | undefine
   return undefined;
 }
 
-/** Guesses how the service starts, from its dependencies and its entry module; undefined when it cannot tell. */
-async function entrypoint(dir: string, deps: string, notes: string[]): Promise<string[] | undefined> {
-  const candidates = ['main.py', 'app.py', 'server.py', 'wsgi.py', 'asgi.py', 'app/main.py', 'src/main.py'];
-  const found: { file: string; text: string }[] = [];
-  for (const f of candidates) if (await exists(join(dir, f))) found.push({ file: f, text: await readText(join(dir, f)) });
-  const module = (f: string) => f.replace(/\.py$/, '').replace(/\//g, '.');
-  const asgi = found.find((f) => /FastAPI\(|Starlette\(/.test(f.text));
-  if (asgi && /\b(uvicorn|fastapi)\b/i.test(deps)) {
-    notes.push(`ASGI app in ${asgi.file}: served with uvicorn`);
-    return ['python3', '-m', 'uvicorn', `${module(asgi.file)}:app`, '--host', '0.0.0.0', '--port', '8000'];
-  }
-  const wsgi = found.find((f) => /Flask\(/.test(f.text));
-  if (wsgi && /\bgunicorn\b/i.test(deps)) {
-    notes.push(`Flask app in ${wsgi.file}: served with gunicorn`);
-    return ['gunicorn', '--bind', '0.0.0.0:8000', `${module(wsgi.file)}:app`];
-  }
-  if (wsgi) {
-    notes.push(`Flask app in ${wsgi.file}: served with flask run (add gunicorn to the lock for production)`);
-    return ['python3', '-m', 'flask', '--app', module(wsgi.file), 'run', '--host', '0.0.0.0', '--port', '8000'];
-  }
-  if (await exists(join(dir, 'manage.py'))) {
-    for (const d of (await readdir(dir).catch(() => [] as string[])).sort()) {
-      if (await exists(join(dir, d, 'wsgi.py'))) {
-        notes.push(`Django project (manage.py, ${d}/wsgi.py): served with gunicorn`);
-        return ['gunicorn', '--bind', '0.0.0.0:8000', `${d}.wsgi:application`];
-      }
-    }
-  }
-  const procfile = (await readText(join(dir, 'Procfile'))).split('\n').find((l) => l.startsWith('web:'));
-  if (procfile) {
-    notes.push(`Procfile's web process: ${procfile.slice(4).trim()}`);
-    return commandOf(procfile.slice(4).trim());
-  }
-  if (found[0]) {
-    notes.push(`entrypoint: python3 ${found[0].file}`);
-    return ['python3', found[0].file];
-  }
-  notes.push(`no entry point found (${candidates.join(', ')}, manage.py, Procfile): left as a TODO`);
-  return undefined;
-}
-
 /** Local source packages: directories under libs/ or packages/ with a pyproject.toml. */
 async function localLibs(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -117,7 +85,12 @@ async function localLibs(dir: string): Promise<string[]> {
  */
 export async function detectStarter(dirArg: string, opts: InitOptions = {}): Promise<StarterConfig> {
   const dir = resolve(dirArg);
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     throw new InputError('SHALE_NO_PROJECT', `project directory ${dir} does not exist; pass the directory of your app to \`shale init DIR\``);
   }
   const pyprojectPath = join(dir, 'pyproject.toml');
@@ -132,7 +105,11 @@ export async function detectStarter(dirArg: string, opts: InitOptions = {}): Pro
   }
   const tool = pyproject.tool as Record<string, unknown> | undefined;
   if (tool?.shale !== undefined || (await exists(join(dir, 'shale.toml')))) {
-    throw new InputError('SHALE_ALREADY_CONFIGURED', `${dir} already has a shale configuration (${tool?.shale !== undefined ? 'pyproject.toml [tool.shale]' : 'shale.toml'}); edit it, or remove it to start over`);
+    throw new InputError(
+      'SHALE_ALREADY_CONFIGURED',
+      `${dir} already has a shale configuration (${tool?.shale !== undefined ? 'pyproject.toml [tool.shale]' : 'shale.toml'}); ` +
+        'edit it, or remove it to start over',
+    );
   }
   const notes: string[] = [];
   const todos: string[] = [];
@@ -147,7 +124,9 @@ export async function detectStarter(dirArg: string, opts: InitOptions = {}): Pro
     });
     let facts;
     try {
-      facts = readDockerfile(text, dockerfile);
+      // Named as the project knows it (Dockerfile, docker/Dockerfile.prod) in every note.
+      const shown = relative(dir, dockerfile);
+      facts = readDockerfile(text, shown.startsWith('..') || isAbsolute(shown) ? dockerfile : shown);
     } catch (e) {
       throw new InputError('SHALE_BAD_DOCKERFILE', `${(e as Error).message}; shale init reads the final stage of a Dockerfile`);
     }
@@ -155,7 +134,8 @@ export async function detectStarter(dirArg: string, opts: InitOptions = {}): Pro
     for (const n of fromDocker.notes) (n.startsWith('TODO: ') ? todos : notes).push(n.replace(/^TODO: /, ''));
     const config: Record<string, unknown> = { name, ...fromDocker.config };
     if (config.entrypoint === undefined) {
-      const guess = await entrypoint(dir, '', notes);
+      const lock = typeof config.lock === 'string' ? config.lock : await lockFile(dir, project, []);
+      const guess = await guessEntryPoint({ dir, deps: await dependencyText(dir, lock, project), pyproject }, notes, todos);
       if (guess) config.entrypoint = guess;
     }
     await addLibs(dir, config, notes);
@@ -163,9 +143,7 @@ export async function detectStarter(dirArg: string, opts: InitOptions = {}): Pro
   }
   const python = await pythonVersion(dir, project, notes);
   const lock = await lockFile(dir, project, notes);
-  const deps = [lock ? await readText(join(dir, lock)) : '', JSON.stringify(project?.dependencies ?? [])].join('\n');
-  const found = await entrypoint(dir, deps, notes);
-  if (!found) todos.push('set entrypoint = ["python3", "your_main.py"] (no entry point was found)');
+  const found = await guessEntryPoint({ dir, deps: await dependencyText(dir, lock, project), pyproject }, notes, todos);
   const config: Record<string, unknown> = {
     name,
     base: `python:${python}-slim`,
@@ -177,6 +155,11 @@ export async function detectStarter(dirArg: string, opts: InitOptions = {}): Pro
   };
   await addLibs(dir, config, notes);
   return { config, notes, file, todos };
+}
+
+/** The text the entry point guess looks for server names in: the lock or requirements file and [project].dependencies. */
+async function dependencyText(dir: string, lock: string | undefined, project: Record<string, unknown> | undefined): Promise<string> {
+  return [lock ? await readText(join(dir, lock)) : '', JSON.stringify(project?.dependencies ?? [])].join('\n');
 }
 
 async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {

@@ -13,7 +13,7 @@ export interface Instruction {
   line: number;
 }
 
-/** A user a RUN line creates (`useradd`, `adduser`, `groupadd`). */
+/** A user a RUN line creates (`useradd`, `adduser`; its group's id from `groupadd -g` when named by `-g NAME`). */
 export interface CreatedUser {
   name: string;
   uid?: number;
@@ -31,6 +31,10 @@ export interface PipInstall {
   noIndex: boolean;
   /** `pip install .` or `-e .`: the project itself (its pyproject dependencies). */
   project: boolean;
+  /** Wheel files or globs installed by path (`/wheels/*`, `dist/app-1.0-py3-none-any.whl`). */
+  localFiles: string[];
+  /** `--prefix X`, and `~/.local` for `--user`. */
+  prefixes: string[];
 }
 
 /** A COPY or ADD of the final stage. */
@@ -61,9 +65,17 @@ export interface DockerfileFacts {
   aptPackages: string[];
   /** Directories a RUN line creates and hands to a user (`mkdir -p X && chown U X`). */
   chowned: string[];
+  /**
+   * Where the Dockerfile's own pip put packages and scripts: venvs (`python -m venv X`,
+   * `VIRTUAL_ENV`), `pip install --prefix X`, `--user` (~/.local), and `X/bin` added to PATH.
+   * shale installs into the image's python instead, so `X/bin/uvicorn` is `uvicorn` there.
+   */
+  prefixes: string[];
   labels: Record<string, string>;
   /** Instructions shale does not map, "Dockerfile:12: RUN python manage.py collectstatic". */
   unmapped: string[];
+  /** Installs from a lock by its own tool (`poetry install`, `uv sync`, `pipenv install`, `pdm install`). */
+  lockInstallers: { tool: LockInstaller; where: string }[];
 }
 
 /** Joins continuation lines and drops comments; keeps the first line number of each instruction. */
@@ -136,13 +148,16 @@ export function commandOf(args: string): string[] {
 
 /** Replaces `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR:+alt}` from `vars` (unknown: empty, as Docker does). */
 export function substitute(s: string, vars: Record<string, string>): string {
-  return s.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_all, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const v = vars[name];
-    if (op === '-') return v ? v : (word ?? '');
-    if (op === '+') return v ? (word ?? '') : '';
-    return v ?? '';
-  });
+  return s.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_all, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const v = vars[name];
+      if (op === '-') return v ? v : (word ?? '');
+      if (op === '+') return v ? (word ?? '') : '';
+      return v ?? '';
+    },
+  );
 }
 
 /** `KEY=value KEY2="a b"` (or the legacy `KEY value`) → pairs. */
@@ -197,31 +212,74 @@ function readPip(words: string[], pip: PipInstall): void {
     else if (w === '-e' || w === '--editable') {
       if (next() === '.') pip.project = true;
     } else if (w === '.' || w === './') pip.project = true;
-    else if ((v = val('-c') ?? val('--constraint')) !== undefined || val('--target') !== undefined || val('--prefix') !== undefined || val('--root') !== undefined || val('--cache-dir') !== undefined || val('--trusted-host') !== undefined) continue;
-    else if (!w.startsWith('-')) pip.packages.push(w.replace(/^["']|["']$/g, ''));
+    else if ((v = val('--prefix')) !== undefined) pip.prefixes.push(v);
+    else if (w === '--user') pip.prefixes.push('~/.local');
+    else if ((v = val('-c') ?? val('--constraint') ?? val('--target') ?? val('--root') ?? val('--cache-dir') ?? val('--trusted-host')) !== undefined) continue;
+    else if ((v = val('-w') ?? val('--wheel-dir') ?? val('--src') ?? val('--progress-bar') ?? val('--platform') ?? val('--python-version')) !== undefined)
+      continue;
+    else if (w.startsWith('-')) continue;
+    // A wheel file or a directory of them (`pip install /wheels/*` after a builder's `pip wheel`): the requirements' packages again.
+    else if (/^[./~$]|\.whl$|[*?]/.test(w)) pip.localFiles.push(w);
+    else pip.packages.push(w.replace(/^["']|["']$/g, ''));
   }
 }
 
 /** `useradd -u 1000 -m -d /home/app app`, `adduser --uid 1000 --disabled-password app`, `adduser -D -u 1000 app` (Alpine). */
-function readUser(words: string[]): CreatedUser | undefined {
-  const out: Partial<CreatedUser> = {};
+function readUser(words: string[], groups: Map<string, number>): CreatedUser | undefined {
+  const out: { name?: string; uid?: number; home?: string; group?: string } = {};
+  const busybox = words[0] === 'adduser' && words.some((w) => w === '-D' || w === '-S');
   for (let i = 1; i < words.length; i++) {
     const w = words[i] ?? '';
-    const next = (): string => words[++i] ?? '';
+    const next = (): string => (words[++i] ?? '').replace(/^["']|["']$/g, '');
     if (w === '-u' || w === '--uid') out.uid = Number(next());
-    else if (w === '-g' || w === '--gid' || w === '-G' || w === '--ingroup' || w === '--gecos' || w === '-s' || w === '--shell') {
-      const v = next();
-      if ((w === '-g' || w === '--gid') && /^\d+$/.test(v)) out.gid = Number(v);
-    } else if (w === '-d' || w === '--home' || w === '-h' || w === '--home-dir') out.home = next();
+    else if (w.startsWith('--uid=')) out.uid = Number(w.slice(6));
+    // Busybox's adduser (Alpine): -g is the GECOS, -G the group.
+    else if ((w === '-g' && !busybox) || w === '--gid' || w === '--ingroup' || (w === '-G' && busybox)) out.group = next();
+    else if (w === '-G' || w === '--groups' || w === '--gecos' || w === '-c' || w === '--comment' || w === '-s' || w === '--shell' || w === '-g' || w === '-k')
+      next();
+    else if (w === '-d' || w === '--home' || w === '-h' || w === '--home-dir') out.home = next();
     else if (w.startsWith('-')) continue;
-    else out.name = w;
+    else out.name = w.replace(/^["']|["']$/g, '');
   }
-  if (!out.name || !/^[a-z_][a-z0-9_-]*\$?$/i.test(out.name)) return undefined;
+  if (!out.name || !/^[a-z_][a-z0-9_.-]*\$?$/i.test(out.name)) return undefined;
   const u: CreatedUser = { name: out.name };
   if (out.uid !== undefined && Number.isInteger(out.uid)) u.uid = out.uid;
-  if (out.gid !== undefined) u.gid = out.gid;
+  const gid = out.group === undefined ? groups.get(out.name) : /^\d+$/.test(out.group) ? Number(out.group) : groups.get(out.group);
+  if (gid !== undefined) u.gid = gid;
   if (out.home) u.home = out.home;
   return u;
+}
+
+/** `groupadd -g 1001 app`, `addgroup --gid 1001 app`, `addgroup -g 1001 -S app` (Alpine): the group's id. */
+function readGroup(words: string[]): [string, number] | undefined {
+  let gid: number | undefined;
+  let name: string | undefined;
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i] ?? '';
+    if (w === '-g' || w === '--gid') gid = Number(words[++i]);
+    else if (w.startsWith('--gid=')) gid = Number(w.slice(6));
+    else if (!w.startsWith('-')) name = w;
+  }
+  return name !== undefined && gid !== undefined && Number.isInteger(gid) ? [name, gid] : undefined;
+}
+
+/** A tool that installs a project from its own lock. */
+export type LockInstaller = 'poetry' | 'uv' | 'pipenv' | 'pdm';
+
+/** `poetry install`, `uv sync`, `pipenv install|sync`, `pdm install|sync` (also as `python -m poetry ...`). */
+function lockInstaller(words: string[]): LockInstaller | undefined {
+  const at = words.findIndex((w) => /(^|\/)(poetry|uv|pipenv|pdm)$/.test(w));
+  const tool = /(poetry|uv|pipenv|pdm)$/.exec(words[at] ?? '')?.[1] as LockInstaller | undefined;
+  const verb = words[at + 1];
+  if (tool === 'uv') return verb === 'sync' ? tool : undefined;
+  return tool !== undefined && (verb === 'install' || verb === 'sync') ? tool : undefined;
+}
+
+/** `python -m venv X`, `virtualenv X`, `uv venv X`: the venv's directory. */
+function venvOf(words: string[]): string | undefined {
+  const at = words.findIndex((w, j) => (w === 'venv' && (words[j - 1] === '-m' || /(^|\/)uv$/.test(words[j - 1] ?? ''))) || /(^|\/)virtualenv$/.test(w));
+  if (at < 0) return undefined;
+  return words.slice(at + 1).find((w) => !w.startsWith('-'));
 }
 
 /** Reads a Dockerfile's final stage (and the pip lines of the stages it copies from). */
@@ -247,16 +305,39 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
   let base = substitute(fromArgs.rest.replace(/\s+AS\s+\S+\s*$/i, '').trim(), globals);
   // A final stage FROM an earlier stage: its base is that stage's base (its settings too, below).
   const chain: typeof stages = [];
-  for (let s: (typeof stages)[number] | undefined = last; s; ) {
+  for (let s: (typeof stages)[number] | undefined = last; s;) {
     chain.unshift(s);
-    const parent = substitute(flags(s.from.args).rest.replace(/\s+AS\s+\S+\s*$/i, '').trim(), globals).toLowerCase();
+    const parent = substitute(
+      flags(s.from.args)
+        .rest.replace(/\s+AS\s+\S+\s*$/i, '')
+        .trim(),
+      globals,
+    ).toLowerCase();
     s = stages.find((x) => x.name === parent && x !== s);
-    if (s) base = substitute(flags(s.from.args).rest.replace(/\s+AS\s+\S+\s*$/i, '').trim(), globals);
+    if (s)
+      base = substitute(
+        flags(s.from.args)
+          .rest.replace(/\s+AS\s+\S+\s*$/i, '')
+          .trim(),
+        globals,
+      );
   }
   const facts: DockerfileFacts = {
-    file, base, env: {}, ports: [], users: [], copies: [], aptPackages: [], chowned: [], labels: {}, unmapped: [],
-    pip: { requirements: [], packages: [], extraIndexUrls: [], findLinks: [], noIndex: false, project: false },
+    file,
+    base,
+    env: {},
+    ports: [],
+    users: [],
+    copies: [],
+    aptPackages: [],
+    chowned: [],
+    labels: {},
+    unmapped: [],
+    prefixes: [],
+    lockInstallers: [],
+    pip: { requirements: [], packages: [], extraIndexUrls: [], findLinks: [], noIndex: false, project: false, localFiles: [], prefixes: [] },
   };
+  const groups = new Map<string, number>();
   if (fromArgs.flags['platform'] && !fromArgs.flags['platform'].includes('$')) facts.platform = fromArgs.flags['platform'];
   const vars: Record<string, string> = { ...globals };
   const copiedFrom = new Set<string>();
@@ -264,20 +345,38 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
   const readRun = (i: Instruction, own: boolean): void => {
     for (const words of runCommands(substitute(i.args, vars))) {
       const tool = words[0] ?? '';
-      const pipAt = words.findIndex((w, j) => w === 'install' && (/(^|\/)pip3?(\.\d+)?$/.test(words[j - 1] ?? '') || (words[j - 1] === 'pip' && words[j - 2] === '-m')));
+      // `pip install` and `pip wheel` (a builder making wheels for the final stage): requirements and index options.
+      const pipAt = words.findIndex(
+        (w, j) => (w === 'install' || w === 'wheel') && (/(^|\/)pip3?(\.\d+)?$/.test(words[j - 1] ?? '') || (words[j - 1] === 'pip' && words[j - 2] === '-m')),
+      );
+      const venv = venvOf(words);
+      const installer = lockInstaller(words);
       if (pipAt >= 0) readPip(words.slice(pipAt + 1), facts.pip);
+      else if (venv !== undefined) facts.prefixes.push(venv);
+      else if (installer !== undefined) facts.lockInstallers.push({ tool: installer, where: `${where(i)}: RUN ${words.join(' ')}` });
       else if (/^(apt-get|apt)$/.test(tool) && words[1] === 'install') facts.aptPackages.push(...words.slice(2).filter((w) => !w.startsWith('-')));
       else if (!own) continue;
       else if (/^(useradd|adduser)$/.test(tool)) {
-        const u = readUser(words);
+        const u = readUser(words, groups);
         if (u) facts.users.push(u);
-      } else if (tool === 'chown') facts.chowned.push(...words.slice(1).filter((w) => !w.startsWith('-')).slice(1));
+      } else if (/^(groupadd|addgroup)$/.test(tool)) {
+        const g = readGroup(words);
+        if (g) groups.set(...g);
+      } else if (tool === 'chown')
+        facts.chowned.push(
+          ...words
+            .slice(1)
+            .filter((w) => !w.startsWith('-'))
+            .slice(1),
+        );
       // Package-manager housekeeping and directories (chown names them) carry nothing over.
-      else if (!/^(apt-get|apt|rm|mkdir|groupadd|addgroup|true)$/.test(tool)) facts.unmapped.push(`${where(i)}: RUN ${words.join(' ')}`);
+      else if (!/^(apt-get|apt|rm|mkdir|true)$/.test(tool)) facts.unmapped.push(`${where(i)}: RUN ${words.join(' ')}`);
     }
   };
   // The pip lines of stages the final image copies from (a builder stage's venv or site-packages).
-  for (const s of chain) for (const i of s.ins) if ((i.keyword === 'COPY' || i.keyword === 'ADD') && flags(i.args).flags['from']) copiedFrom.add(flags(i.args).flags['from']?.toLowerCase() ?? '');
+  for (const s of chain)
+    for (const i of s.ins)
+      if ((i.keyword === 'COPY' || i.keyword === 'ADD') && flags(i.args).flags['from']) copiedFrom.add(flags(i.args).flags['from']?.toLowerCase() ?? '');
   for (const s of stages) if (s.name && copiedFrom.has(s.name) && !chain.includes(s)) for (const i of s.ins) if (i.keyword === 'RUN') readRun(i, false);
 
   for (const s of chain) {
@@ -324,7 +423,11 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
           const f = flags(args);
           const words = execForm(f.rest) ?? f.rest.split(/\s+/).filter(Boolean);
           if (words.length < 2) break;
-          const copy: Copy = { sources: words.slice(0, -1).map((w) => substitute(w, vars)), dest: substitute(words[words.length - 1] ?? '', vars), line: i.line };
+          const copy: Copy = {
+            sources: words.slice(0, -1).map((w) => substitute(w, vars)),
+            dest: substitute(words[words.length - 1] ?? '', vars),
+            line: i.line,
+          };
           if (f.flags['from'] !== undefined) copy.from = f.flags['from'];
           if (f.flags['chown'] !== undefined) copy.chown = f.flags['chown'];
           facts.copies.push(copy);
@@ -345,6 +448,19 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
       }
     }
   }
-  facts.pip.packages = facts.pip.packages.filter((p) => !/^(pip|setuptools|wheel|uv)([<>=!~].*)?$/i.test(p));
+  // The installers themselves (pip, uv, poetry, pipenv, ...) are the Dockerfile's tools, not the app's packages.
+  facts.pip.packages = facts.pip.packages.filter(
+    (p) => !/^(pip|setuptools|wheel|uv|poetry|poetry-[\w-]+|pipenv|pdm|hatch|virtualenv|pip-tools)([<>=!~[].*)?$/i.test(p),
+  );
+  // Package prefixes: pip's --prefix/--user, VIRTUAL_ENV, and X/bin entries the final stage put on PATH.
+  const home = facts.users.find((u) => u.name === facts.user?.split(':')[0])?.home ?? (facts.user ? `/home/${facts.user.split(':')[0]}` : '/root');
+  for (const p of facts.pip.prefixes) facts.prefixes.push(p === '~/.local' ? '/root/.local' : p);
+  if (facts.pip.prefixes.includes('~/.local') && home !== '/root') facts.prefixes.push(`${home}/.local`);
+  if (facts.env['VIRTUAL_ENV']) facts.prefixes.push(facts.env['VIRTUAL_ENV']);
+  for (const entry of (facts.env['PATH'] ?? '').split(':')) {
+    const m = /^(\/.+)\/bin\/?$/.exec(entry);
+    if (m?.[1] && !/^\/(usr(\/local)?|opt\/conda)$/.test(m[1])) facts.prefixes.push(m[1]);
+  }
+  facts.prefixes = [...new Set(facts.prefixes.map((p) => p.replace(/(.)\/+$/, '$1')))];
   return facts;
 }

@@ -35,7 +35,12 @@ export function diffImages(a: Artifact, b: Artifact): PlatformDiff[] {
     const imgA = aByPlatform.get(platform) ?? artifactImages(a)[0];
     const inA = new Set(imgA?.manifest.layers.map((l) => l.digest) ?? []);
     const inB = new Set(imgB.manifest.layers.map((l) => l.digest));
-    const layers: DiffLayer[] = imgB.manifest.layers.map((d) => ({ name: layerLabel(d), digest: d.digest, size: d.size, where: inA.has(d.digest) ? 'both' : 'b' }));
+    const layers: DiffLayer[] = imgB.manifest.layers.map((d) => ({
+      name: layerLabel(d),
+      digest: d.digest,
+      size: d.size,
+      where: inA.has(d.digest) ? 'both' : 'b',
+    }));
     imgA?.manifest.layers.forEach((d) => {
       if (!inB.has(d.digest)) layers.push({ name: layerLabel(d), digest: d.digest, size: d.size, where: 'a' });
     });

@@ -28,7 +28,7 @@ export function imageHistory(artifact: Artifact): HistoryRow[] {
         name: layerLabel(d),
         digest: d.digest,
         size: d.size,
-        createdBy: aligned ? history[i]?.created_by ?? '' : '',
+        createdBy: aligned ? (history[i]?.created_by ?? '') : '',
       };
       const inputs = d.annotations?.[Annotation.LayerInputs];
       if (inputs) row.inputs = inputs;

@@ -7,6 +7,16 @@ import { Readable } from 'node:stream';
  */
 export type Entry = FileEntry | DirEntry | SymlinkEntry;
 
+/**
+ * Ownership and permission bits written exactly as given, not normalized: the `users` layer's
+ * account files (/etc/shadow is 0640 root:shadow) and directories a non-root user owns.
+ */
+export interface Owner {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 export interface FileEntry {
   type: 'file';
   path: string;
@@ -17,12 +27,16 @@ export interface FileEntry {
   open: () => Promise<Readable> | Readable;
   /** The host file the content comes from, when there is one (lets fingerprints reuse its hash). */
   source?: string;
+  /** Exact owner and mode (else root and the normalized mode). */
+  owner?: Owner;
 }
 
 export interface DirEntry {
   type: 'dir';
   path: string;
   mode?: number;
+  /** Exact owner and mode (else root, 0755). */
+  owner?: Owner;
 }
 
 export interface SymlinkEntry {

@@ -22,9 +22,7 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 const deflating = limiter(Math.max(1, availableParallelism()));
 
 function deflateBlock(block: Buffer, options: ZlibOptions): Promise<Buffer> {
-  return deflating(
-    () => new Promise<Buffer>((resolve, reject) => deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out)))),
-  );
+  return deflating(() => new Promise<Buffer>((resolve, reject) => deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out)))));
 }
 
 export interface ParallelGzipOptions {
@@ -58,7 +56,7 @@ export class ParallelGzip extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.crc = crc32(chunk, this.crc);
     this.length += chunk.length;
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const block = (this.block ??= this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE));
       const n = chunk.copy(block, this.filled, at);
       at += n;

@@ -26,7 +26,10 @@ export function normalizeEntries(entries: readonly Entry[]): Entry[] {
     }
     if (prev.type === 'dir' && e.type === 'dir') return;
     if (origin === 'parent' && prev.type === 'dir') return;
-    throw new InputError('SHALE_PATH_CONFLICT', `two entries write /${e.path} in the same layer (${prev.type} and ${e.type}); remove one of them or put them in different layers`);
+    throw new InputError(
+      'SHALE_PATH_CONFLICT',
+      `two entries write /${e.path} in the same layer (${prev.type} and ${e.type}); remove one of them or put them in different layers`,
+    );
   };
   for (const raw of entries) {
     const path = cleanPath(raw.path);
@@ -65,6 +68,7 @@ const fileMode = (m: number): number => ((m & 0o111) !== 0 ? 0o755 : 0o644);
 /**
  * Streams the entries as a reproducible tar (ustar, PAX only for long names): uid/gid 0 with
  * empty owner names, fixed mtime, normalized modes, sorted entries (Jib's ReproducibleLayerBuilder).
+ * An entry with an `owner` keeps its numeric owner and exact mode (owner names stay empty).
  */
 export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable {
   const pack = tar.pack();
@@ -75,13 +79,15 @@ export function tarStream(entries: readonly Entry[], opts: TarOptions): Readable
   void (async () => {
     for (const [i, e] of sorted.entries()) {
       if (e.type === 'dir') {
-        await entryDone(pack, { ...base, name: `${e.path}/`, type: 'directory', mode: 0o755 });
+        const own = e.owner ? { uid: e.owner.uid, gid: e.owner.gid, mode: e.owner.mode } : { mode: 0o755 };
+        await entryDone(pack, { ...base, ...own, name: `${e.path}/`, type: 'directory' });
       } else if (e.type === 'symlink') {
         await entryDone(pack, { ...base, name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
       } else {
         const src = await ahead.take(i);
         await new Promise<void>((ok, fail) => {
-          const sink = pack.entry({ ...base, name: e.path, type: 'file', mode: fileMode(e.mode), size: e.size }, (err) => (err ? fail(err) : ok()));
+          const own = e.owner ? { uid: e.owner.uid, gid: e.owner.gid, mode: e.owner.mode } : { mode: fileMode(e.mode) };
+          const sink = pack.entry({ ...base, ...own, name: e.path, type: 'file', size: e.size }, (err) => (err ? fail(err) : ok()));
           src.on('error', fail);
           sink.on('error', fail);
           pipeInto(src, sink as unknown as Writable); // a streamx Writable: write, end, drain, close, destroy
@@ -164,7 +170,11 @@ class ReadAhead {
 
   /** Closes what was opened ahead (the layer failed). */
   abandon(): void {
-    for (const p of this.opened.values()) void p.then((o) => o.stream.destroy(), () => undefined);
+    for (const p of this.opened.values())
+      void p.then(
+        (o) => o.stream.destroy(),
+        () => undefined,
+      );
     this.opened.clear();
   }
 }

@@ -13,8 +13,20 @@ export const Annotation = {
   BaseLibc: 'dev.shale.base.libc',
   /** On a manifest: the base's Python and its install layout ("3.11 debian", "3.12 official"), read back like BaseLibc. */
   BasePython: 'dev.shale.base.python',
+  /**
+   * On a manifest: JSON, what the `users` layer read of the base (its /etc/passwd, /etc/group and,
+   * when they hold no password hash, /etc/shadow and /etc/gshadow; the directories on the way),
+   * read back like BaseLibc so a fresh runner plans the layer without reading base layers.
+   */
+  BaseUsers: 'dev.shale.base.users',
   /** On a manifest: every Python package in the image, `name==version`, sorted, space-separated. */
   PythonPackages: 'dev.shale.python.packages',
+  /** On a layer of the repository's layer cache manifest (src/publish/layer-cache.ts): the layer's diff ID. */
+  CacheDiffId: 'dev.shale.cache.diff-id',
+  /** On a layer of the layer cache manifest: the reference of the image it was pushed with (for --explain). */
+  CacheImage: 'dev.shale.cache.image',
+  /** On the layer cache manifest: JSON, base manifest digest → its `dev.shale.base.*` facts, newest first. */
+  CacheBases: 'dev.shale.cache.bases',
   /** On a manifest or index: when it was made (from SOURCE_DATE_EPOCH). */
   Created: 'org.opencontainers.image.created',
   /** On a manifest: the base image as the user named it (normalized). */

@@ -31,7 +31,10 @@ function ociLayer(layer: Layer): Layer {
 export function ociImage(config: ImageConfig, layers: readonly Layer[], annotations?: Record<string, string>): Image {
   const ids = config.rootfs.diff_ids;
   if (ids.length !== layers.length || layers.some((l, i) => l.diffId !== ids[i])) {
-    throw new ShaleError('SHALE_IMAGE_INCONSISTENT', `an image config lists ${ids.length} diff_ids that are not those of its ${layers.length} layers; this is a bug in shale, please report it`);
+    throw new ShaleError(
+      'SHALE_IMAGE_INCONSISTENT',
+      `an image config lists ${ids.length} diff_ids that are not those of its ${layers.length} layers; this is a bug in shale, please report it`,
+    );
   }
   const configBytes = canonicalBytes(config);
   const oci = layers.map(ociLayer);
@@ -71,7 +74,12 @@ export function annotate(img: Image, annotations: Record<string, string>): Image
 
 /** An OCI index over images, one entry per image with the platform its config names. */
 export function ociIndex(images: readonly Image[], annotations?: Record<string, string>): Index {
-  const manifests: Descriptor[] = images.map((img) => ({ mediaType: img.manifest.mediaType, digest: img.digest, size: img.manifestBytes.length, platform: imagePlatform(img) }));
+  const manifests: Descriptor[] = images.map((img) => ({
+    mediaType: img.manifest.mediaType,
+    digest: img.digest,
+    size: img.manifestBytes.length,
+    platform: imagePlatform(img),
+  }));
   const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests, ...(annotations === undefined ? {} : { annotations }) };
   const indexBytes = canonicalBytes(index);
   return { index, indexBytes, digest: sha256(indexBytes), images };

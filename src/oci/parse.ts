@@ -1,6 +1,16 @@
 import { ShaleError } from '../errors.js';
 import { isDigest } from './digest.js';
-import { MediaType, type ContainerConfig, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type ImageIndex, type Manifest, type Platform } from './types.js';
+import {
+  MediaType,
+  type ContainerConfig,
+  type Descriptor,
+  type Digest,
+  type HistoryEntry,
+  type ImageConfig,
+  type ImageIndex,
+  type Manifest,
+  type Platform,
+} from './types.js';
 
 /**
  * Checked parsing of the OCI JSON shale reads (registries, layouts, tarballs, the cache index).
@@ -19,8 +29,7 @@ export class OciParseError extends ShaleError {
 type Obj = Record<string, unknown>;
 
 /** `{ [key]: value }`, or nothing when the value is absent (for optional fields). */
-const some = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
-  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+const some = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 function asObject(v: unknown, where: string): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new OciParseError(`${where} should be a JSON object`);
@@ -74,7 +83,12 @@ function asObjectMap(v: unknown, where: string): Record<string, object> {
 
 function asPlatform(v: unknown, where: string): Platform {
   const o = asObject(v, where);
-  return { ...o, os: asString(o['os'], `${where}.os`), architecture: asString(o['architecture'], `${where}.architecture`), ...some('variant', optional(o, 'variant', where, asString)) };
+  return {
+    ...o,
+    os: asString(o['os'], `${where}.os`),
+    architecture: asString(o['architecture'], `${where}.architecture`),
+    ...some('variant', optional(o, 'variant', where, asString)),
+  };
 }
 
 /** A descriptor (mediaType, digest, size, and optional annotations, platform and urls). */

@@ -87,14 +87,11 @@ export const MediaType = {
   DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
 
-export const isIndexMediaType = (m: string): boolean =>
-  m === MediaType.OciIndex || m === MediaType.DockerManifestList;
+export const isIndexMediaType = (m: string): boolean => m === MediaType.OciIndex || m === MediaType.DockerManifestList;
 
-export const isManifestMediaType = (m: string): boolean =>
-  m === MediaType.OciManifest || m === MediaType.DockerManifest;
+export const isManifestMediaType = (m: string): boolean => m === MediaType.OciManifest || m === MediaType.DockerManifest;
 
-export const platformString = (p: Platform): string =>
-  `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+export const platformString = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 
 /** Parses "linux/arm64/v8" into a Platform. Returns undefined for malformed input. */
 export function parsePlatform(s: string): Platform | undefined {

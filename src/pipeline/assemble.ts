@@ -51,9 +51,9 @@ function mergeEnv(base: readonly string[], extra: Readonly<Record<string, string
  */
 export function runConfig(base: ImageConfig, settings: ImageSettings, platform: Platform, created: string): ImageConfig {
   const bc = base.config ?? {};
-  const entrypoint = settings.entrypoint.length ? [...settings.entrypoint] : bc.Entrypoint ?? null;
+  const entrypoint = settings.entrypoint.length ? [...settings.entrypoint] : (bc.Entrypoint ?? null);
   // As with Dockerfile ENTRYPOINT: a new entrypoint drops the base's CMD unless cmd is given.
-  const cmd = settings.cmd.length ? [...settings.cmd] : settings.entrypoint.length ? null : bc.Cmd ?? null;
+  const cmd = settings.cmd.length ? [...settings.cmd] : settings.entrypoint.length ? null : (bc.Cmd ?? null);
   const ports: Record<string, object> = { ...(bc.ExposedPorts ?? {}) };
   for (const p of settings.ports) ports[`${p}/tcp`] = {};
   const cfg: ContainerConfig = {
@@ -75,10 +75,20 @@ export function runConfig(base: ImageConfig, settings: ImageSettings, platform: 
  * on top (a history entry each, so `docker history` names them), and the manifest annotations
  * that record the base (its name, digest and what the build learned of it) and whatever `annotations` add.
  */
-export function assembleImage(base: BaseImage, settings: ImageSettings, layers: readonly AppLayer[], platform: Platform, epoch: number, annotations: Record<string, string> = {}): Image {
+export function assembleImage(
+  base: BaseImage,
+  settings: ImageSettings,
+  layers: readonly AppLayer[],
+  platform: Platform,
+  epoch: number,
+  annotations: Record<string, string> = {},
+): Image {
   const created = createdTime(epoch);
   const onBase = setConfig(ociImage(base.config, base.layers), runConfig(base.config, settings, platform, created));
-  const withApp = appendLayers(onBase, layers.map((l) => ({ layer: l.layer, history: { created, created_by: l.createdBy, comment: 'shale' } })));
+  const withApp = appendLayers(
+    onBase,
+    layers.map((l) => ({ layer: l.layer, history: { created, created_by: l.createdBy, comment: 'shale' } })),
+  );
   return annotate(withApp, {
     [Annotation.Created]: created,
     [Annotation.BaseName]: base.name,

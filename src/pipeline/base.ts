@@ -51,7 +51,11 @@ export async function resolveBase(client: RegistryClient, ref: Reference, platfo
     // Every platform is checked before any image is read, so a missing one fails at once.
     const entries = platforms.map((p) => {
       const entry = platformEntry(index.index, p);
-      if (!entry) throw new InputError('SHALE_BASE_PLATFORM', `${what} has no ${platformString(p)} image (it has: ${indexPlatforms(index.index).join(', ') || 'none'}); pick platforms it has, or another base`);
+      if (!entry)
+        throw new InputError(
+          'SHALE_BASE_PLATFORM',
+          `${what} has no ${platformString(p)} image (it has: ${indexPlatforms(index.index).join(', ') || 'none'}); pick platforms it has, or another base`,
+        );
       return entry;
     });
     return Promise.all(entries.map(async (entry) => base(await index.image(entry))));
@@ -59,7 +63,10 @@ export async function resolveBase(client: RegistryClient, ref: Reference, platfo
   const { config } = opened.image;
   return platforms.map((p) => {
     if (config.os !== p.os || config.architecture !== p.architecture) {
-      throw new InputError('SHALE_BASE_PLATFORM', `${what} is a single ${config.os}/${config.architecture} image, but ${platformString(p)} was asked for; pick a multi-platform base or set platforms = ["${config.os}/${config.architecture}"]`);
+      throw new InputError(
+        'SHALE_BASE_PLATFORM',
+        `${what} is a single ${config.os}/${config.architecture} image, but ${platformString(p)} was asked for; pick a multi-platform base or set platforms = ["${config.os}/${config.architecture}"]`,
+      );
     }
     return base(opened.image);
   });

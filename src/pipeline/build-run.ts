@@ -1,6 +1,7 @@
 import type { BuildSpec } from '../config/spec.js';
 import type { Events } from '../events.js';
 import type { Platform } from '../oci/types.js';
+import { PackageHttp } from '../python/http.js';
 import { RegistryClient } from '../registry/client.js';
 import type { Cache } from '../store/cache.js';
 import type { BuildOptions } from './options.js';
@@ -27,13 +28,30 @@ export interface BuildRun {
 /** Opens one run of a build over `cache`: its registry client and package resolver. */
 export function openRun(spec: BuildSpec, opts: BuildOptions, cache: Cache, events: Events): BuildRun {
   const client = new RegistryClient({
-    insecureRegistries: opts.insecureRegistries, events, caFiles: opts.registryCa ?? [], ...(opts.signal ? { signal: opts.signal } : {}),
+    insecureRegistries: opts.insecureRegistries,
+    events,
+    caFiles: opts.registryCa ?? [],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.retryBudgetMs === undefined ? {} : { retry: { budgetMs: opts.retryBudgetMs } }),
   });
   return {
-    spec, opts, events, client, cache,
+    spec,
+    opts,
+    events,
+    client,
+    cache,
     platforms: opts.platforms ?? spec.platforms,
-    resolver: new PackageResolver(spec, cache, events),
+    resolver: new PackageResolver(spec, cache, events, packageHttp(opts, events)),
   };
+}
+
+/** The build's client for package indexes: the same Ctrl-C signal and retry budget as the registry client's. */
+export function packageHttp(opts: Pick<BuildOptions, 'signal' | 'retryBudgetMs'>, events: Events): PackageHttp {
+  return new PackageHttp({
+    events,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.retryBudgetMs === undefined ? {} : { retry: { budgetMs: opts.retryBudgetMs } }),
+  });
 }
 
 /**

@@ -44,20 +44,32 @@ async function buildOnce(spec: BuildSpec, opts: BuildOptions, cache: Cache, even
     const [bases, app, earlier] = await Promise.all([resolveBases(run), collectApp(run), readEarlierImages(run, publisher)]);
     startPublishing(run, publisher, earlier);
     const maker = layerMaker(run, earlier);
-    const built = await Promise.all(run.platforms.map(async (platform, i) => {
-      const base = await platformBase(run, bases[i]!, platform, earlier); // 1, per platform: C library, Python
-      const chosen = await choosePackages(run, base); // 2.
-      const plans = await plan(run, base, chosen, app); // 3.
-      const layers = await makeLayers(run, maker, base, plans, chosen, publisher); // 4. (publishers get each layer)
-      return { image: assemblePlatform(run, base, chosen, plans, layers), reports: layers.reports }; // 5.
-    }));
-    const artifact = assembleArtifact(built.map((b) => b.image), opts.epoch); // 5, all platforms
+    const built = await Promise.all(
+      run.platforms.map(async (platform, i) => {
+        const base = await platformBase(run, bases[i]!, platform, earlier); // 1, per platform: C library, Python
+        const chosen = await choosePackages(run, base); // 2.
+        const plans = await plan(run, base, chosen, app); // 3.
+        const layers = await makeLayers(run, maker, base, plans, chosen, publisher); // 4. (publishers get each layer)
+        return { image: assemblePlatform(run, base, chosen, plans, layers), reports: layers.reports }; // 5.
+      }),
+    );
+    const artifact = assembleArtifact(
+      built.map((b) => b.image),
+      opts.epoch,
+    ); // 5, all platforms
     const published = await handOver(run, publisher, artifact); // 6.
     const reports = built.flatMap((b) => b.reports);
-    await finishRun(run, reports.some((r) => r.source === 'built'));
+    await finishRun(
+      run,
+      reports.some((r) => r.source === 'built'),
+    );
     return {
-      digest: artifactDigest(artifact), layers: reports, pushed: published.pushed, seconds: Math.round(performance.now() - started) / 1000,
-      outputs: published.outputs, ...(published.reference === undefined ? {} : { reference: published.reference }),
+      digest: artifactDigest(artifact),
+      layers: reports,
+      pushed: published.pushed,
+      seconds: Math.round(performance.now() - started) / 1000,
+      outputs: published.outputs,
+      ...(published.reference === undefined ? {} : { reference: published.reference }),
     };
   } finally {
     await run.client.close();

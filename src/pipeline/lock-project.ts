@@ -15,6 +15,7 @@ import { chooseEnvironment } from '../python/environment.js';
 import { indexConfigured, indexSources } from '../python/index-env.js';
 import { readLock } from '../python/lock.js';
 import { normalizeName } from '../python/names.js';
+import { PackageHttp } from '../python/http.js';
 import { PackageCatalog } from '../python/provider.js';
 import { formatPylock, writePylock } from '../python/pylock-write.js';
 import { formatRequirement } from '../python/requirement.js';
@@ -28,6 +29,7 @@ import { UNUSED_LIBC } from '../base/libc.js';
 import { UNUSED_PYTHON } from '../base/python.js';
 import { Cache } from '../store/cache.js';
 import type { BuildOptions } from './options.js';
+import { lockSystemPackages, writeSystemLock, type SystemLockResult } from './lock-system.js';
 
 /** How to run `shale lock`. */
 export interface LockOptions extends Pick<BuildOptions, 'cacheDir' | 'insecureRegistries' | 'registryCa' | 'mirrors' | 'signal' | 'platforms'> {
@@ -62,7 +64,13 @@ async function lockInput(spec: BuildSpec, output: string): Promise<Dependencies>
     // The lock a build would read, unless it is the output: then what the project declares.
     for (const name of ['requirements.txt', 'uv.lock', 'poetry.lock']) {
       const p = join(spec.projectDir, name);
-      if (p !== output && (await readFile(p).then(() => true, () => false))) {
+      if (
+        p !== output &&
+        (await readFile(p).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         lock = p;
         break;
       }
@@ -70,16 +78,20 @@ async function lockInput(spec: BuildSpec, output: string): Promise<Dependencies>
   }
   const deps = await readDependencies({ projectDir: spec.projectDir, extras: spec.extras, groups: spec.groups, ...(lock ? { lock } : {}) });
   if (!deps) {
-    throw new InputError('SHALE_NO_REQUIREMENTS', `${spec.projectDir} declares no Python dependencies to lock: add requirements.txt, or [project].dependencies to pyproject.toml`);
+    throw new InputError(
+      'SHALE_NO_REQUIREMENTS',
+      `${spec.projectDir} declares no Python dependencies to lock: add requirements.txt, or [project].dependencies to pyproject.toml`,
+    );
   }
   return deps;
 }
 
 /** A digest of what decided the resolution, recorded in the lock so a build can tell it is stale. */
 export function inputsDigest(deps: Dependencies, spec: Pick<BuildSpec, 'extras' | 'groups'>): string {
-  const reqs = deps.kind === 'resolve'
-    ? [...deps.roots.map((r) => formatRequirement(r.req)), '-c', ...deps.constraints.map((r) => formatRequirement(r.req)), deps.options.pre ? '--pre' : '']
-    : [basename(deps.lock.file), ...deps.lock.packages.map((p) => `${p.name}==${p.version}${p.marker ? `; ${p.marker}` : ''}`)];
+  const reqs =
+    deps.kind === 'resolve'
+      ? [...deps.roots.map((r) => formatRequirement(r.req)), '-c', ...deps.constraints.map((r) => formatRequirement(r.req)), deps.options.pre ? '--pre' : '']
+      : [basename(deps.lock.file), ...deps.lock.packages.map((p) => `${p.name}==${p.version}${p.marker ? `; ${p.marker}` : ''}`)];
   const text = JSON.stringify({ reqs, extras: [...spec.extras].sort(), groups: [...spec.groups].sort() });
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
@@ -165,17 +177,30 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   for (const name of opts.upgradePackages ?? []) preferences.delete(normalizeName(name));
 
   const cache = Cache.open(opts.cacheDir, events);
-  const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries, events, caFiles: opts.registryCa ?? [], ...(opts.signal ? { signal: opts.signal } : {}) });
+  const client = new RegistryClient({
+    insecureRegistries: opts.insecureRegistries,
+    events,
+    caFiles: opts.registryCa ?? [],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   let envs: TargetEnv[];
+  let system: SystemLockResult | undefined;
   try {
     events({ type: 'step', step: 'resolving base image', detail: spec.base });
     const bases = await resolveBase(client, parseReferenceAt(`${spec.configFile}: \`base\``, spec.base), platforms, opts.mirrors);
     envs = await Promise.all(
       bases.map(async (base, i) => {
-        const facts = await learnBase(base, { libc: spec.libc, python: spec.python }, { libc: true, python: true }, { records: cache.base, noCache: false, events });
+        const facts = await learnBase(
+          base,
+          { libc: spec.libc, python: spec.python },
+          { libc: true, python: true },
+          { records: cache.base, noCache: false, events },
+        );
         return { python: (facts.python ?? UNUSED_PYTHON).version, platform: platforms[i]!, libc: facts.libc ?? UNUSED_LIBC };
       }),
     );
+    // Debian packages (src/debian) pinned per platform too, while the bases' layers can be read.
+    system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
   } finally {
     await client.close();
   }
@@ -188,6 +213,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     projectDir: spec.projectDir,
     pages: new Map(),
     pageCache: cache.pages,
+    http: new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }),
   };
   const catalog = new PackageCatalog(sources, cache, events);
   const ctx = { catalog, cache, events, searchIndexes: indexConfigured(spec, options), preferences };
@@ -201,7 +227,10 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
           const c = sdist ?? wheel.candidate;
           const sha256 = sdist ? (sdist.sha256 ?? (sdist.path ? (await cache.hashes.hash(sdist.path)).sha256 : undefined)) : wheel.sha256;
           if (!c || sha256 === undefined) {
-            throw new InputError('SHALE_LOCK_UNSUPPORTED', `${pkg.name} ${pkg.version} comes from a source distribution whose hash nothing states; a lock must name every file by hash. Publish a wheel of it to find-links or an index`);
+            throw new InputError(
+              'SHALE_LOCK_UNSUPPORTED',
+              `${pkg.name} ${pkg.version} comes from a source distribution whose hash nothing states; a lock must name every file by hash. Publish a wheel of it to find-links or an index`,
+            );
           }
           const file: ResolvedPackage['file'] = { filename: c.filename, sha256 };
           const size = sdist ? sdist.size : wheel.size;
@@ -224,8 +253,18 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   });
   await cache.save().catch(() => undefined); // hashes only save work for the next run
   const changed = before !== text;
-  const packages = Object.fromEntries(resolutions.map((r, i) => [`${platforms[i]!.os}/${platforms[i]!.architecture}${platforms[i]!.variant ? `/${platforms[i]!.variant}` : ''}`, r.packages.length]));
-  if (opts.check) return { file: output, input, packages, changed, differences: changed ? (before === undefined ? [`${output} does not exist`] : differences(before, text)) : [] };
+  const packages = Object.fromEntries(
+    resolutions.map((r, i) => [
+      `${platforms[i]!.os}/${platforms[i]!.architecture}${platforms[i]!.variant ? `/${platforms[i]!.variant}` : ''}`,
+      r.packages.length,
+    ]),
+  );
+  if (opts.check) {
+    const diffs = changed ? (before === undefined ? [`${output} does not exist`] : differences(before, text)) : [];
+    if (system?.changed) diffs.push(`${system.file} is not what locking system-packages gives now`);
+    return { file: output, input, packages, changed: changed || system?.changed === true, differences: diffs };
+  }
+  if (system) await writeSystemLock(system);
   if (changed) await writePylock(output, text);
   return { file: output, input, packages, changed, differences: [] };
 }

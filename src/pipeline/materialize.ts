@@ -52,7 +52,13 @@ export class LayerMaker {
 
   constructor(
     private readonly cache: LayerCache,
-    private readonly opts: { noCache: boolean; epoch: number; events: Events; projectDir: string },
+    private readonly opts: {
+      noCache: boolean;
+      epoch: number;
+      events: Events;
+      projectDir: string;
+      projectPath?: (imagePath: string, kind: LayerInputs['kind']) => string;
+    },
   ) {}
 
   make(plan: PlannedLayer, platform: string, showPlatform: boolean): Promise<MaterializedLayer> {
@@ -71,7 +77,10 @@ export class LayerMaker {
 
   private async whyRebuilt(record: string[], plan: PlannedLayer): Promise<string> {
     const prev = (await this.cache.records.get(record)) as LayerInputs | undefined;
-    if (prev && typeof prev === 'object' && 'kind' in prev) return `rebuilt, ${describeChange(prev, plan.inputs)}`;
+    // The same inputs as last time: the layer was not changed, it was gone (a wiped or pruned cache, a new registry).
+    if (prev && typeof prev === 'object' && fingerprint(prev) === plan.fingerprint)
+      return 'rebuilt, inputs unchanged but the layer was not in the local cache or the registry';
+    if (prev && typeof prev === 'object' && 'kind' in prev) return `rebuilt, ${describeChange(prev, plan.inputs, this.opts.projectPath)}`;
     return 'built (no layer with these inputs in the local cache or the registry)';
   }
 
@@ -87,7 +96,8 @@ export class LayerMaker {
     const fileSets: ClaimSet[] = [];
     const ownerOf = new Map<PlannedLayer, ClaimSet>();
     for (const plan of plans) {
-      if (plan.inputs.kind === 'packages') continue;
+      // System layers write below /usr, /etc and /var by Debian's rules, not the project's paths.
+      if (plan.inputs.kind === 'packages' || plan.inputs.kind === 'system') continue;
       const set = { owner: { layer: plan.name, label: FILE_LAYER_LABELS[plan.inputs.kind], package: false }, files: plan.inputs.files };
       fileSets.push(set);
       ownerOf.set(plan, set);
@@ -97,14 +107,19 @@ export class LayerMaker {
     // (local libraries in site-packages, say); the app in its workdir does not.
     const roots = packageRoots(layout);
     const near = plans.filter((p) => ownerOf.has(p) && reachesRoots(ownerOf.get(p)!.files, roots));
-    const verdict = ['path-conflicts', fingerprint({ format: VERDICT_FORMAT, packages: packages.map((p) => packageFilesKey(p, layout)).sort(), near: near.map((p) => p.fingerprint).sort() })];
+    const verdict = [
+      'path-conflicts',
+      fingerprint({ format: VERDICT_FORMAT, packages: packages.map((p) => packageFilesKey(p, layout)).sort(), near: near.map((p) => p.fingerprint).sort() }),
+    ];
     if (!this.opts.noCache && (await this.cache.records.get(verdict)) === true) return checkPathConflicts(fileSets);
 
     this.packageFiles ??= new PackageFiles(cache, !this.opts.noCache);
     const files = this.packageFiles;
     const byName = new Map(packages.map((p) => [p.name, p]));
     // In layer order, lowest first, so a message can say which file would win.
-    const owners = plans.flatMap((plan) => (plan.inputs.kind === 'packages' ? plan.inputs.wheels.map((w) => ({ plan, pkg: byName.get(w.name) })) : [{ plan, pkg: undefined }]));
+    const owners = plans
+      .filter((plan) => plan.inputs.kind !== 'system')
+      .flatMap((plan) => (plan.inputs.kind === 'packages' ? plan.inputs.wheels.map((w) => ({ plan, pkg: byName.get(w.name) })) : [{ plan, pkg: undefined }]));
     const sets = await mapLimit(owners, 8, async ({ plan, pkg }): Promise<ClaimSet> => {
       if (!pkg) return ownerOf.get(plan) ?? { owner: { layer: plan.name, label: plan.name, package: false }, files: [] };
       return { owner: { layer: plan.name, label: `${pkg.name} ${pkg.version}`, package: true }, files: await files.files(pkg, layout) };
@@ -166,7 +181,7 @@ export class LayerMaker {
 const VERDICT_FORMAT = 1;
 
 /** How conflict messages name the layers that hold the project's own files. */
-const FILE_LAYER_LABELS = { app: 'the app', libs: 'the local libraries', 'ca-certs': 'the CA bundle' } as const;
+const FILE_LAYER_LABELS = { app: 'the app', libs: 'the local libraries', 'ca-certs': 'the CA bundle', users: 'the users layer' } as const;
 
 /**
  * The layer under this build's name: a reused layer may have been made under another name with

@@ -20,6 +20,8 @@ export interface BuildOptions {
   insecureRegistries: string[];
   /** Extra CA certificates (PEM files) trusted for registries (`--registry-ca`). */
   registryCa?: string[];
+  /** How long each registry operation keeps retrying temporary failures (`--retry-budget`); default `$SHALE_RETRY_BUDGET`, else 60 s. */
+  retryBudgetMs?: number;
   /** Cancels registry work (Ctrl-C). */
   signal?: AbortSignal;
   /** SOURCE_DATE_EPOCH: the time written into layers and configs. */

@@ -16,6 +16,7 @@ import type { LibInput, PackageInput } from '../plan/layers.js';
 import { indexConfigured, indexSources } from '../python/index-env.js';
 import { readDependencies, type Dependencies } from '../python/dependencies.js';
 import { chooseEnvironment } from '../python/environment.js';
+import type { PackageHttp } from '../python/http.js';
 import { PackageCatalog } from '../python/provider.js';
 import { basename } from 'node:path';
 import type { Cache } from '../store/cache.js';
@@ -43,6 +44,8 @@ export class PackageResolver {
     private readonly spec: BuildSpec,
     private readonly cache: Cache,
     private readonly events: Events,
+    /** The build's client for index pages and downloads (its Ctrl-C signal and retry budget). */
+    private readonly http?: PackageHttp,
   ) {}
 
   /** The project's dependencies (a lock, or requirements to resolve), read once. */
@@ -50,7 +53,12 @@ export class PackageResolver {
     this.deps ??= readDependencies(this.spec).then(async (deps) => {
       if (deps?.kind === 'lock' && deps.lock.inputs) {
         const why = await staleLock(this.spec, deps.lock.inputs);
-        if (why) this.events({ type: 'log', level: 'warn', message: `${basename(deps.lock.file)} is stale: ${why}. The build installs what the lock pins; run \`shale lock\` to update it` });
+        if (why)
+          this.events({
+            type: 'log',
+            level: 'warn',
+            message: `${basename(deps.lock.file)} is stale: ${why}. The build installs what the lock pins; run \`shale lock\` to update it`,
+          });
       }
       return deps;
     });
@@ -69,6 +77,7 @@ export class PackageResolver {
         projectDir: this.spec.projectDir,
         pages: this.pages,
         pageCache: this.cache.pages,
+        ...(this.http ? { http: this.http } : {}),
       };
       this.catalogs.set(key, (catalog = new PackageCatalog(sources, this.cache, this.events)));
     }
@@ -119,7 +128,11 @@ export class PackageResolver {
         if (!py) return dist;
         const compiled = await compileBytecode(dist, layout, py);
         if (compiled.skipped.length) {
-          this.events({ type: 'log', level: 'debug', message: `${wheel.filename}: no bytecode for ${compiled.skipped.length} file(s) that ${py.path} cannot compile: ${compiled.skipped.slice(0, 3).join(', ')}` });
+          this.events({
+            type: 'log',
+            level: 'debug',
+            message: `${wheel.filename}: no bytecode for ${compiled.skipped.length} file(s) that ${py.path} cannot compile: ${compiled.skipped.slice(0, 3).join(', ')}`,
+          });
         }
         return compiled.dist;
       });

@@ -10,7 +10,7 @@ export type LayerSource = 'built' | 'cache' | 'registry' | 'base';
 /** One layer of a build's result, as `--json` reports it. */
 export interface LayerReport {
   name: string;
-  /** What the layer holds; layers run base → ca-certs → packages → libs → app. */
+  /** What the layer holds; layers run base → users → ca-certs → packages → libs → app. */
   kind: 'base' | PlannedLayer['kind'];
   digest: Digest;
   size: number;

@@ -24,7 +24,12 @@ export async function projectIgnore(projectDir: string, exclude: readonly string
   const lines: string[] = [];
   for (const f of IGNORE_FILES) {
     const text = await readIgnoreFile(root, f);
-    lines.push(...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+    lines.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
+    );
   }
   return [...lines, ...exclude];
 }
@@ -39,9 +44,16 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
   if (st.isSymbolicLink()) {
     const target = await readlink(file);
     const real = await followLink(file, file, target, `replace it with a file of rules`);
-    if (real === undefined) throw new InputError('SHALE_IGNORE_UNREADABLE', `${file} is a symlink to "${target}", which does not exist, so its rules cannot be read; point it at a file or remove it`);
+    if (real === undefined)
+      throw new InputError(
+        'SHALE_IGNORE_UNREADABLE',
+        `${file} is a symlink to "${target}", which does not exist, so its rules cannot be read; point it at a file or remove it`,
+      );
     if (!isInside(root, real)) {
-      throw new InputError('SHALE_PATH_OUTSIDE', `${file} is a symlink to "${target}", which resolves to ${real}, outside the project directory ${root}; shale reads only files inside the project: copy the rules into ${name}`);
+      throw new InputError(
+        'SHALE_PATH_OUTSIDE',
+        `${file} is a symlink to "${target}", which resolves to ${real}, outside the project directory ${root}; shale reads only files inside the project: copy the rules into ${name}`,
+      );
     }
   }
   try {
@@ -79,7 +91,10 @@ export async function collectFiles(projectDir: string, sources: readonly AppSour
   const choose = (rel: string, isDir: boolean): Verdict => {
     if (!rules.ignores(rel)) return 'in';
     // Inside a left-out directory that is walked for `!patterns`, what stays out was reported with it.
-    if (!looked.has(posix.dirname(rel)) && !user.ignores(rel)) notes.push({ path: rel + (isDir ? '/' : ''), rule: `default exclude ${defaults.match(rel) ?? ''}`.trim() });
+    // `.shale/` is shale's own output: leaving it out is no news.
+    const rule = defaults.match(rel);
+    if (!looked.has(posix.dirname(rel)) && !user.ignores(rel) && rule !== '.shale')
+      notes.push({ path: rel + (isDir ? '/' : ''), rule: `default exclude ${rule ?? ''}`.trim() });
     if (isDir && mayReinclude(rel)) {
       looked.add(rel);
       return 'look';
@@ -91,7 +106,10 @@ export async function collectFiles(projectDir: string, sources: readonly AppSour
     const to = src.to.replace(/^\/+/, '').replace(/\/+$/, '');
     const from = await realpath(src.from);
     if (!isInside(root, from)) {
-      throw new InputError('SHALE_PATH_OUTSIDE', `the app source ${src.from} resolves to ${from}, outside the project directory ${root}; only files inside the project can go into the image`);
+      throw new InputError(
+        'SHALE_PATH_OUTSIDE',
+        `the app source ${src.from} resolves to ${from}, outside the project directory ${root}; only files inside the project can go into the image`,
+      );
     }
     const base = toRel(from);
     if (src.kind === 'file') {

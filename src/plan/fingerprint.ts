@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../oci/canonical-json.js';
 import { sha256 } from '../oci/digest.js';
-import type { Entry, FileEntry } from '../layer/entry.js';
+import type { Entry, FileEntry, Owner } from '../layer/entry.js';
 import type { FileHashes } from '../store/file-hashes.js';
 import { normalizeEntries } from '../layer/tar.js';
 import type { Digest } from '../oci/types.js';
@@ -32,11 +32,16 @@ export async function entryInputs(entries: readonly Entry[], hashes?: FileHashes
   // FS_BUDGET files at a time: all at once ran out of descriptors (EMFILE) past `ulimit -n`
   // files and held a read buffer per file (2 GB for 100k files).
   return mapLimit(normalizeEntries(entries), FS_BUDGET, async (e): Promise<EntryInput> => {
-    if (e.type === 'dir') return { path: e.path, kind: 'd', content: '' };
+    // An owner shows only when set, so layers without one keep their fingerprints.
+    if (e.type === 'dir') return { path: e.path, kind: 'd', content: e.owner ? ownerText(e.owner) : '' };
     if (e.type === 'symlink') return { path: e.path, kind: 'l', content: e.target };
-    return { path: e.path, kind: (e.mode & 0o111) !== 0 ? 'f755' : 'f644', content: await content(e) };
+    const kind = e.owner ? `f${ownerText(e.owner)}` : (e.mode & 0o111) !== 0 ? 'f755' : 'f644';
+    return { path: e.path, kind, content: await content(e) };
   });
 }
+
+/** "0640 0:42": an exact mode and owner, as a fingerprint (and --explain) sees it. */
+const ownerText = (o: Owner): string => `${o.mode.toString(8).padStart(4, '0')} ${o.uid}:${o.gid}`;
 
 /**
  * Hashes the host files of `entries` into `hashes` ahead of planning (so it overlaps with

@@ -106,7 +106,7 @@ export async function walkTree(start: string, opts: WalkOptions): Promise<TreeIt
       for (const ent of names) {
         const name = utf8Name(ent.name);
         const isDir = ent.isDirectory();
-        const rel = d.rel ? `${d.rel}/${name ?? ent.name.toString('utf8')}` : name ?? ent.name.toString('utf8');
+        const rel = d.rel ? `${d.rel}/${name ?? ent.name.toString('utf8')}` : (name ?? ent.name.toString('utf8'));
         const verdict = opts.choose(rel, isDir);
         if (verdict === 'out') continue;
         if (name === undefined) {
@@ -126,7 +126,12 @@ export async function walkTree(start: string, opts: WalkOptions): Promise<TreeIt
         }
       }
     }
-    const found = await mapLimit(leaves, FS_BUDGET, (p) => leaf(p, opts).then((item) => ({ item }), (error: unknown) => ({ error })));
+    const found = await mapLimit(leaves, FS_BUDGET, (p) =>
+      leaf(p, opts).then(
+        (item) => ({ item }),
+        (error: unknown) => ({ error }),
+      ),
+    );
     for (const f of found) {
       if ('error' in f) throw f.error;
       out.push(f.item);
@@ -156,7 +161,10 @@ async function leaf(p: Pending, opts: WalkOptions): Promise<TreeItem> {
   const raw = await readlink(p.abs, { encoding: 'buffer' });
   const target = utf8Name(raw);
   if (target === undefined) {
-    throw new InputError('SHALE_NAME_NOT_UTF8', `${opts.label(p.rel)} is a symlink to "${printableName(raw)}", a name that is not valid UTF-8 (shown with \\xNN); image layers name files in UTF-8: point it at a UTF-8 name, or ${opts.fix}`);
+    throw new InputError(
+      'SHALE_NAME_NOT_UTF8',
+      `${opts.label(p.rel)} is a symlink to "${printableName(raw)}", a name that is not valid UTF-8 (shown with \\xNN); image layers name files in UTF-8: point it at a UTF-8 name, or ${opts.fix}`,
+    );
   }
   const real = await followLink(p.abs, opts.label(p.rel), target, opts.fix);
   if (real === undefined) return { kind: 'dangling', rel: p.rel, abs: p.abs, target };
@@ -186,7 +194,14 @@ export async function followLink(abs: string, label: string, target: string, fix
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') throw new InputError('SHALE_SYMLINK_LOOP', `${label} is a symlink to "${target}" that never resolves (a loop of symlinks, or a chain too long to follow); fix or remove it, or ${fix}`);
-    throw new InputError('SHALE_PATH_UNREADABLE', `cannot follow the symlink ${label} (to "${target}"): ${(e as Error).message}; fix its permissions or remove it, or ${fix}`);
+    if (code === 'ELOOP')
+      throw new InputError(
+        'SHALE_SYMLINK_LOOP',
+        `${label} is a symlink to "${target}" that never resolves (a loop of symlinks, or a chain too long to follow); fix or remove it, or ${fix}`,
+      );
+    throw new InputError(
+      'SHALE_PATH_UNREADABLE',
+      `cannot follow the symlink ${label} (to "${target}"): ${(e as Error).message}; fix its permissions or remove it, or ${fix}`,
+    );
   }
 }

@@ -38,7 +38,7 @@ export interface LibInput {
 /** One layer shale will make: its name, what it holds, and the fingerprint of its inputs. */
 export interface PlannedLayer {
   name: string;
-  kind: 'packages' | 'libs' | 'app' | 'ca-certs';
+  kind: 'system' | 'packages' | 'libs' | 'app' | 'ca-certs' | 'users';
   /** The history line (`created_by`) that names the layer. */
   createdBy: string;
   fingerprint: Digest;
@@ -51,8 +51,28 @@ export interface PlannedLayer {
 }
 
 export type LayerInputs =
-  | { kind: 'packages'; format: number; epoch: number; layout: InstallLayout; wheels: { name: string; version: string; wheel: string; sha256: string; bytecode?: string }[] }
-  | { kind: 'libs' | 'app' | 'ca-certs'; format: number; epoch: number; files: EntryInput[] };
+  | {
+      kind: 'packages';
+      format: number;
+      epoch: number;
+      layout: InstallLayout;
+      wheels: { name: string; version: string; wheel: string; sha256: string; bytecode?: string }[];
+    }
+  | { kind: 'libs' | 'app' | 'ca-certs' | 'users'; format: number; epoch: number; files: EntryInput[] }
+  | SystemInputs;
+
+/** A system layer's inputs (src/debian): its .debs by sha256, and for the one holding dpkg's records, the base's dpkg state. */
+export interface SystemInputs {
+  kind: 'system';
+  format: number;
+  /** src/debian's own format of what a system layer holds. */
+  system: number;
+  epoch: number;
+  rootLinks: Record<string, string>;
+  debs: { name: string; version: string; architecture: string; sha256: string }[];
+  dpkg?: string;
+  records?: string[];
+}
 
 /**
  * Packages whose wheel file is at least this big get a layer of their own in automatic layering.
@@ -80,6 +100,8 @@ export interface PlanInput {
   baseLayers?: number;
   /** With `ca-certs`, the CA bundle's entries: a `ca-certs` layer below the packages. */
   caCerts?: Entry[] | undefined;
+  /** With `user`/`writable`, the `users` layer (plan/users-layer.ts): first above the base. */
+  users?: { entries: Entry[]; createdBy: string } | undefined;
 }
 
 /** The default of `max-layers`: layers of the whole image, the base's included (docs/design.md: stay well under ~100). */
@@ -95,7 +117,13 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
     epoch,
     layout,
     // `bytecode` only when set, so fingerprints without compile-bytecode stay as they were.
-    wheels: sorted.map((p) => ({ name: p.name, version: p.version, wheel: p.wheel, sha256: p.sha256, ...(p.bytecode === undefined ? {} : { bytecode: p.bytecode }) })),
+    wheels: sorted.map((p) => ({
+      name: p.name,
+      version: p.version,
+      wheel: p.wheel,
+      sha256: p.sha256,
+      ...(p.bytecode === undefined ? {} : { bytecode: p.bytecode }),
+    })),
   };
   return {
     name,
@@ -110,7 +138,14 @@ function packageLayer(name: string, pkgs: readonly PackageInput[], layout: Insta
   };
 }
 
-async function fileLayer(name: string, kind: 'libs' | 'app' | 'ca-certs', createdBy: string, entries: Entry[], epoch: number, hashes?: FileHashes): Promise<PlannedLayer> {
+async function fileLayer(
+  name: string,
+  kind: 'libs' | 'app' | 'ca-certs' | 'users',
+  createdBy: string,
+  entries: Entry[],
+  epoch: number,
+  hashes?: FileHashes,
+): Promise<PlannedLayer> {
   const inputs: LayerInputs = { kind, format: LAYER_FORMAT_VERSION, epoch, files: await entryInputs(entries, hashes) };
   const weight = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   return { name, kind, createdBy, fingerprint: fingerprint(inputs), inputs, entries: () => Promise.resolve(entries), weight };
@@ -161,7 +196,11 @@ function explicitPackageGroups(spec: BuildSpec, pkgs: readonly PackageInput[]): 
     for (const raw of l.packages) {
       const n = raw.toLowerCase().replace(/[-_.]+/g, '-');
       const p = byName.get(n);
-      if (!p) throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: layer "${l.name}" names package "${raw}", which is not in the lock ${spec.lock ? relative(spec.projectDir, spec.lock) : '(none)'}; add it to the lock or remove it from the layer`);
+      if (!p)
+        throw new InputError(
+          'SHALE_LAYER_PACKAGE',
+          `${spec.configFile}: layer "${l.name}" names package "${raw}", which is not in the lock ${spec.lock ? relative(spec.projectDir, spec.lock) : '(none)'}; add it to the lock or remove it from the layer`,
+        );
       if (named.has(n)) throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: package "${raw}" is named by two layers; keep it in one`);
       named.add(n);
       group.push(p);
@@ -172,7 +211,10 @@ function explicitPackageGroups(spec: BuildSpec, pkgs: readonly PackageInput[]): 
   const rest = pkgs.filter((p) => !named.has(p.name));
   if (allLayer) groups.set(allLayer.name, rest);
   else if (rest.length) {
-    throw new InputError('SHALE_LAYER_PACKAGE', `${spec.configFile}: packages ${rest.map((p) => p.name).join(', ')} are in the lock but in no layer; add packages = "all" to one [[tool.shale.layers]] entry or list them`);
+    throw new InputError(
+      'SHALE_LAYER_PACKAGE',
+      `${spec.configFile}: packages ${rest.map((p) => p.name).join(', ')} are in the lock but in no layer; add packages = "all" to one [[tool.shale.layers]] entry or list them`,
+    );
   }
   return groups;
 }
@@ -186,23 +228,57 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
   const { spec, layout, packages, libs, app, epoch } = input;
   const maxLayers = spec.maxLayers ?? DEFAULT_MAX_LAYERS;
   const out: PlannedLayer[] = [];
-  if (input.caCerts) out.push(await fileLayer('ca-certs', 'ca-certs', 'shale: ca-certs: /etc/ssl/certs/ca-certificates.crt from the build host', input.caCerts, epoch));
+  if (input.users?.entries.length) out.push(await fileLayer('users', 'users', input.users.createdBy, input.users.entries, epoch));
+  if (input.caCerts)
+    out.push(await fileLayer('ca-certs', 'ca-certs', 'shale: ca-certs: /etc/ssl/certs/ca-certificates.crt from the build host', input.caCerts, epoch));
   if (spec.layers) {
     const groups = explicitPackageGroups(spec, packages);
     for (const l of spec.layers) {
       const group = groups.get(l.name) ?? [];
       const libsHere = libs.filter((lib) => l.paths?.some((p) => relative(spec.projectDir, p) === lib.dir));
       if (group.length && libsHere.length) {
-        throw new InputError('SHALE_LAYER_MIXED', `${spec.configFile}: layer "${l.name}" has both packages and paths; third-party packages and local libraries change at different rates, so give each its own layer`);
+        throw new InputError(
+          'SHALE_LAYER_MIXED',
+          `${spec.configFile}: layer "${l.name}" has both packages and paths; third-party packages and local libraries change at different rates, so give each its own layer`,
+        );
       }
       if (group.length) out.push(packageLayer(l.name, group, layout, epoch));
-      else if (libsHere.length) out.push(await fileLayer(l.name, 'libs', `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`, libsHere.flatMap((x) => x.entries), epoch, input.hashes));
+      else if (libsHere.length)
+        out.push(
+          await fileLayer(
+            l.name,
+            'libs',
+            `shale: ${l.name}: ${libsHere.map((x) => x.dir).join(' ')}`,
+            libsHere.flatMap((x) => x.entries),
+            epoch,
+            input.hashes,
+          ),
+        );
     }
   } else {
     out.push(...autoPackageLayers(packages, layout, epoch, maxLayers - (input.baseLayers ?? 0) - out.length - (libs.length ? 1 : 0) - 1));
-    if (libs.length) out.push(await fileLayer('libs', 'libs', `shale: libs: ${libs.map((x) => x.dir).join(' ')}`, libs.flatMap((x) => x.entries), epoch, input.hashes));
+    if (libs.length)
+      out.push(
+        await fileLayer(
+          'libs',
+          'libs',
+          `shale: libs: ${libs.map((x) => x.dir).join(' ')}`,
+          libs.flatMap((x) => x.entries),
+          epoch,
+          input.hashes,
+        ),
+      );
   }
-  out.push(await fileLayer('app', 'app', `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`, app, epoch, input.hashes));
+  out.push(
+    await fileLayer(
+      'app',
+      'app',
+      `shale: app: ${spec.app.map((a) => relative(spec.projectDir, a.from) || '.').join(' ')} -> ${spec.workdir}`,
+      app,
+      epoch,
+      input.hashes,
+    ),
+  );
   const names = new Set<string>();
   for (const l of out) {
     if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${spec.configFile}: two layers are named "${l.name}"; layer names must be unique`);

@@ -88,7 +88,10 @@ export async function installedFiles(name: string, entries: readonly Entry[], la
   for (const e of entries) {
     const path = e.path.replace(/^\/+/, '');
     if (seen.has(path)) {
-      throw new InputError('SHALE_PATH_CONFLICT', `package ${name} installs /${path} twice; its wheel is malformed (rebuild it with a standard tool, or drop the package)`);
+      throw new InputError(
+        'SHALE_PATH_CONFLICT',
+        `package ${name} installs /${path} twice; its wheel is malformed (rebuild it with a standard tool, or drop the package)`,
+      );
     }
     seen.add(path);
     if (only && !only(path)) continue;

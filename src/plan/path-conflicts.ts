@@ -94,6 +94,7 @@ const where = (o: PathOwner): string => `${o.label} (layer "${o.layer}")`;
 function what(c: Claim): string {
   if (c.kind === 'd') return c.needs === undefined ? 'a directory' : `a directory (for /${c.needs})`;
   if (c.kind === 'l') return `a symlink to ${c.content}`;
+  if (c.kind.includes(':')) return `a file (mode and owner ${c.kind.slice(1)})`;
   return c.kind === 'f755' ? 'an executable file' : 'a file';
 }
 
@@ -132,12 +133,22 @@ export function pathConflictError(conflicts: readonly PathConflict[]): InputErro
   const a = c.first.owner;
   const b = c.second.owner;
   const who = a.layer === b.layer ? `${a.label} and ${b.label} (both in layer "${a.layer}")` : `${where(a)} and ${where(b)}`;
-  const more = first!.length > 1 ? ` (and ${first!.length - 1} more path${first!.length > 2 ? 's' : ''}: ${first!.slice(1, 4).map((x) => `/${x.path}`).join(', ')}${first!.length > 4 ? ', ...' : ''})` : '';
-  const silently = a.layer === b.layer
-    ? 'one layer can hold only one of them'
-    : `the upper layer's entry would silently replace the other in the image, and which one wins would depend only on layering`;
+  const more =
+    first!.length > 1
+      ? ` (and ${first!.length - 1} more path${first!.length > 2 ? 's' : ''}: ${first!
+          .slice(1, 4)
+          .map((x) => `/${x.path}`)
+          .join(', ')}${first!.length > 4 ? ', ...' : ''})`
+      : '';
+  const silently =
+    a.layer === b.layer
+      ? 'one layer can hold only one of them'
+      : `the upper layer's entry would silently replace the other in the image, and which one wins would depend only on layering`;
   const rest = others.length
-    ? ` Also: ${others.slice(0, 3).map((g) => `${g[0]!.first.owner.label} and ${g[0]!.second.owner.label} on /${g[0]!.path}${g.length > 1 ? ` (+${g.length - 1})` : ''}`).join('; ')}${others.length > 3 ? `; and ${others.length - 3} more pairs` : ''}.`
+    ? ` Also: ${others
+        .slice(0, 3)
+        .map((g) => `${g[0]!.first.owner.label} and ${g[0]!.second.owner.label} on /${g[0]!.path}${g.length > 1 ? ` (+${g.length - 1})` : ''}`)
+        .join('; ')}${others.length > 3 ? `; and ${others.length - 3} more pairs` : ''}.`
     : '';
   return new InputError('SHALE_LAYER_CONFLICT', `${who} ${difference(c)}${more}; ${silently}. ${advice(a, b)}.${rest}`);
 }

@@ -14,10 +14,12 @@ import type { PublishReport, PublishSession, Publisher } from './publisher.js';
 export class MultiPublisher implements Publisher {
   readonly target: string;
   readonly previous: readonly Reference[];
+  readonly layerCaches: readonly Reference[];
 
   constructor(private readonly publishers: readonly Publisher[]) {
     this.target = publishers.map((p) => p.target).join(', ');
     this.previous = publishers.flatMap((p) => p.previous ?? []);
+    this.layerCaches = publishers.flatMap((p) => p.layerCaches ?? []);
   }
 
   /** Starts every publisher that needs it. */

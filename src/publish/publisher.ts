@@ -23,6 +23,12 @@ export interface Publisher {
    * through `start`. Only registry publishers have any.
    */
   readonly previous?: readonly Reference[];
+  /**
+   * Layer caches (src/publish/layer-cache.ts) the build reads before it makes anything: the
+   * layers they list are reused by their input fingerprint whatever tag the image goes to. The
+   * publisher records its pushed layers there. Only registry publishers have any.
+   */
+  readonly layerCaches?: readonly Reference[];
   /** Begins one build run: the build's registry client and what it found at `previous`. */
   start?(session: PublishSession): void;
   /**
@@ -47,6 +53,11 @@ export interface PublishSession {
    * or the build did not look because it ignores caches).
    */
   current(ref: Reference): TargetImage | undefined;
+  /**
+   * Blobs a repository is known to hold besides those of `current` (the layers its layer cache
+   * lists: a manifest references them), so a push to it needs no HEAD for them. Optional.
+   */
+  held?(ref: Reference): ReadonlySet<Digest> | undefined;
 }
 
 /** The image a registry tag names before a push: its digest and every blob its manifests reference. */

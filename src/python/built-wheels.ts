@@ -47,7 +47,10 @@ export class BuiltWheels {
     const filename = names.find((n) => n.endsWith('.whl'));
     if (filename) {
       const path = join(dir, filename);
-      const want = await readFile(`${path}.sha256`, 'utf8').then((s) => s.trim(), () => undefined);
+      const want = await readFile(`${path}.sha256`, 'utf8').then(
+        (s) => s.trim(),
+        () => undefined,
+      );
       if (want && (await hashFile(path).catch(() => undefined)) === want) {
         await touch(path);
         return { path, filename, sha256: want, size: (await stat(path)).size };

@@ -43,7 +43,11 @@ const COMPILER = [
   'json.dump(failed, sys.stdout)',
 ].join('\n');
 
-interface Job { src: string; cfile: string; dfile: string }
+interface Job {
+  src: string;
+  cfile: string;
+  dfile: string;
+}
 
 /** Runs the compiler once over `jobs`; returns the image paths of sources that did not compile. */
 function runCompiler(py: HostPython, jobs: Job[]): Promise<string[]> {
@@ -59,7 +63,8 @@ function runCompiler(py: HostPython, jobs: Job[]): Promise<string[]> {
     child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
     child.once('error', (e) => reject(new ShaleError('SHALE_BYTECODE', `running ${py.path} to compile bytecode: ${e.message}`, { cause: e })));
     child.once('close', (code) => {
-      if (code !== 0) return reject(new ShaleError('SHALE_BYTECODE', `${py.path} failed compiling bytecode (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+      if (code !== 0)
+        return reject(new ShaleError('SHALE_BYTECODE', `${py.path} failed compiling bytecode (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
       try {
         resolve(JSON.parse(out) as string[]);
       } catch {
@@ -73,7 +78,9 @@ function runCompiler(py: HostPython, jobs: Job[]): Promise<string[]> {
 
 /** The dist's RECORD entry: `<site>/<name>-<version>.dist-info/RECORD`, written by installWheel. */
 function findRecord(entries: readonly Entry[], sites: readonly string[]): FileEntry {
-  const rec = entries.find((e): e is FileEntry => e.type === 'file' && /\.dist-info\/RECORD$/.test(e.path) && sites.includes(posix.dirname(posix.dirname(e.path))));
+  const rec = entries.find(
+    (e): e is FileEntry => e.type === 'file' && /\.dist-info\/RECORD$/.test(e.path) && sites.includes(posix.dirname(posix.dirname(e.path))),
+  );
   if (!rec) throw new ShaleError('SHALE_BYTECODE', `no RECORD among the installed files (${entries[0]?.path ?? 'none'}, ...)`);
   return rec;
 }

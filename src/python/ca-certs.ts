@@ -27,7 +27,10 @@ export async function hostCaBundle(configFile: string, file = CA_BUNDLE_PATH): P
     );
   }
   if (!data.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new InputError('SHALE_NO_CA_BUNDLE', `${configFile}: ca-certs = true copies this machine's CA bundle ${file} into the image, but it holds no PEM certificate; reinstall the CA certificates (update-ca-certificates) or remove ca-certs`);
+    throw new InputError(
+      'SHALE_NO_CA_BUNDLE',
+      `${configFile}: ca-certs = true copies this machine's CA bundle ${file} into the image, but it holds no PEM certificate; reinstall the CA certificates (update-ca-certificates) or remove ca-certs`,
+    );
   }
   return [bufferEntry(CA_BUNDLE_PATH.slice(1), data, 0o644)];
 }

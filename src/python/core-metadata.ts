@@ -75,7 +75,11 @@ export function parseCoreMetadata(text: string, where: string): CoreMetadata {
     if (distinct.length > 1) throw bad(where, `gives ${field} more than once (${distinct.map((d) => `"${d}"`).join(', ')})`);
     return distinct[0];
   };
-  const multi = (field: string): string[] => fields.filter(([k]) => k === field.toLowerCase()).map(([, v]) => unfold(v)).filter((v) => v !== '');
+  const multi = (field: string): string[] =>
+    fields
+      .filter(([k]) => k === field.toLowerCase())
+      .map(([, v]) => unfold(v))
+      .filter((v) => v !== '');
 
   const mv = single('Metadata-Version');
   if (mv !== undefined) {

@@ -72,5 +72,11 @@ export async function readDependencies(spec: DependencySpec): Promise<Dependenci
     return { kind: 'resolve', file: req.file, roots: rootsOf(req.lines), constraints: rootsOf(req.constraints), options: req.options };
   }
   if (!declared?.declared || !pyproject) return undefined;
-  return { kind: 'resolve', file: pyproject.file, roots: declared.roots, constraints: [], options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] } };
+  return {
+    kind: 'resolve',
+    file: pyproject.file,
+    roots: declared.roots,
+    constraints: [],
+    options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] },
+  };
 }

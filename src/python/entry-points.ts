@@ -29,7 +29,10 @@ export function parseScriptEntryPoints(text: string): { scripts: ScriptEntryPoin
     const eq = line.indexOf('=');
     const name = line.slice(0, eq).trim();
     // The extras part ("[extra1]") has no effect on the launcher.
-    const value = line.slice(eq + 1).replace(/\[.*\]\s*$/, '').trim();
+    const value = line
+      .slice(eq + 1)
+      .replace(/\[.*\]\s*$/, '')
+      .trim();
     const m = /^([\w.]+)\s*:\s*([\w.]+)$/.exec(value);
     if (eq < 0 || !name || !m || !/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') {
       invalid.push(line);

@@ -57,7 +57,13 @@ export async function wheelMetadata(ctx: EnvironmentContext, w: WheelChoice): Pr
 const CONCURRENCY = 8;
 
 /** Resolves `deps` for `env` from the sources, and keeps the result while the sources allow. */
-async function resolveFresh(deps: Extract<Dependencies, { kind: 'resolve' }>, env: TargetEnv, ctx: EnvironmentContext, pre: boolean, key: string): Promise<{ packages: KeptPackage[]; warnings: string[] }> {
+async function resolveFresh(
+  deps: Extract<Dependencies, { kind: 'resolve' }>,
+  env: TargetEnv,
+  ctx: EnvironmentContext,
+  pre: boolean,
+  key: string,
+): Promise<{ packages: KeptPackage[]; warnings: string[] }> {
   const { catalog, cache } = ctx;
   const provider = new TargetProvider(catalog, env);
   const result = await resolve(
@@ -100,7 +106,11 @@ export async function chooseEnvironment(deps: Dependencies, env: TargetEnv, ctx:
   const pinned = new Set(deps.roots.filter((r) => /^===?[^,*]+$/.test(r.req.specifier)).map((r) => r.req.name));
   const packages = await mapLimit(resolved.packages, CONCURRENCY, async (node): Promise<ChosenPackage> => {
     if (node.yanked !== undefined) {
-      events({ type: 'log', level: 'warn', message: `${node.name} ${node.version} is yanked${node.yanked ? ` (${node.yanked})` : ''}; it is installed because it is pinned with ==` });
+      events({
+        type: 'log',
+        level: 'warn',
+        message: `${node.name} ${node.version} is yanked${node.yanked ? ` (${node.yanked})` : ''}; it is installed because it is pinned with ==`,
+      });
     }
     const pkg: LockedPackage = { name: node.name, version: node.version, hashes: [], source: { file: deps.file, line: 0 } };
     if (node.extras.length) pkg.extras = node.extras;

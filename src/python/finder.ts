@@ -14,7 +14,7 @@ import { describeSources, listCandidates, type Candidate, type PackageSources } 
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
 import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
 import type { Cache } from '../store/cache.js';
-import { redact } from './http.js';
+import { redact, type PackageHttp } from './http.js';
 
 export type { PackageSources } from './sources.js';
 export type { WheelChoice, WheelFile } from './wheel-choice.js';
@@ -101,7 +101,14 @@ function isPure(filename: string): boolean {
  * allows first, then .tar.gz before .zip, local before remote. Formats shale cannot unpack are
  * an error that says to provide a wheel.
  */
-function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, cache: Cache, events: Events): Promise<WheelChoice> {
+function chooseSdistOf(
+  pkg: LockedPackage,
+  sdists: Candidate[],
+  env: TargetEnv,
+  cache: Cache,
+  events: Events,
+  http: PackageHttp | undefined,
+): Promise<WheelChoice> {
   const usable = sdists.filter((s) => canExtractSdist(s.filename));
   const pin = `${pkg.name}==${pkg.version}`;
   if (usable.length === 0) {
@@ -111,9 +118,11 @@ function chooseSdistOf(pkg: LockedPackage, sdists: Candidate[], env: TargetEnv, 
     );
   }
   const score = (s: Candidate): number =>
-    (pkg.hashes.length === 0 || s.sha256 === undefined || pkg.hashes.includes(`sha256:${s.sha256}`) ? 0 : 4) + (/\.zip$/i.test(s.filename) ? 2 : 0) + (s.path ? 0 : 1);
+    (pkg.hashes.length === 0 || s.sha256 === undefined || pkg.hashes.includes(`sha256:${s.sha256}`) ? 0 : 4) +
+    (/\.zip$/i.test(s.filename) ? 2 : 0) +
+    (s.path ? 0 : 1);
   const [best = usable[0] as Candidate] = [...usable].sort((a, b) => score(a) - score(b));
-  return chooseSdist(pkg, best, env, cache, events);
+  return chooseSdist(pkg, best, env, cache, events, http);
 }
 
 /**
@@ -167,18 +176,24 @@ export async function resolveWheel(
   }
   const pin = `${pkg.name}==${pkg.version}`;
   const at = `(pinned at ${pkg.source.file}:${pkg.source.line})`;
-  if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cache, events);
+  if (wheels.length === 0 && sdists.length > 0) return chooseSdistOf(pkg, sdists, env, cache, events, sources.http);
   if (wheels.length === 0 && pkg.files) {
     const named = pkg.files.map((f) => f.filename);
     if (named.some((f) => parseWheelFilename(f) !== undefined)) {
       const where = describeSources(sources).join(', ') || 'no sources (no-index and no find-links)';
-      throw new InputError('SHALE_NO_WHEEL', `${pin} ${at}: none of the files the lock names (${listNames(named)}) was found with its hash; looked in ${where}${pkg.index ? ` and index ${redact(pkg.index)}` : ''}. Add the directory that holds them to find-links, or set index-url to an index that serves them`);
+      throw new InputError(
+        'SHALE_NO_WHEEL',
+        `${pin} ${at}: none of the files the lock names (${listNames(named)}) was found with its hash; looked in ${where}${pkg.index ? ` and index ${redact(pkg.index)}` : ''}. Add the directory that holds them to find-links, or set index-url to an index that serves them`,
+      );
     }
     throw new InputError('SHALE_NO_WHEEL', `${pin} ${at} lists no wheel of that name and version (files: ${listNames(named) || 'none'}); regenerate the lock`);
   }
   if (wheels.length === 0) {
     const others = otherVersions.size ? ` Versions found: ${listNames([...otherVersions].sort())}; pin one of them or add the wheel to find-links.` : '';
-    throw new InputError('SHALE_NO_WHEEL', `no files for ${pin} ${at} found in: ${describeSources(sources).join(', ') || 'no sources (no-index and no find-links)'}.${others}`);
+    throw new InputError(
+      'SHALE_NO_WHEEL',
+      `no files for ${pin} ${at} found in: ${describeSources(sources).join(', ') || 'no sources (no-index and no find-links)'}.${others}`,
+    );
   }
 
   // A file name is one file on an index, so a hash (or size) published by any source applies to all links to it.
@@ -209,7 +224,7 @@ export async function resolveWheel(
   const chosen = rank(wheels.filter(allowed)) ?? rank(wheels);
   // Only pure wheels that do not fit (say py2-only): the sdist may build one that does. A
   // package with native wheels for other platforms would need a compiler: report the wheels.
-  if (!chosen && sdists.length > 0 && wheels.every((w) => isPure(w.filename))) return chooseSdistOf(pkg, sdists, env, cache, events);
+  if (!chosen && sdists.length > 0 && wheels.every((w) => isPure(w.filename))) return chooseSdistOf(pkg, sdists, env, cache, events, sources.http);
   if (!chosen) {
     throw new InputError(
       'SHALE_NO_WHEEL',
@@ -217,5 +232,5 @@ export async function resolveWheel(
         'Pick a base image and platforms these wheels support, pin a version that has a fitting wheel, or add one to find-links.',
     );
   }
-  return chooseCandidate(pkg, chosen, cache, events);
+  return chooseCandidate(pkg, chosen, cache, events, sources.http);
 }

@@ -25,7 +25,12 @@ const PROBE = [
   '  "cacheTag": sys.implementation.cache_tag, "magic": importlib.util.MAGIC_NUMBER.hex()}))',
 ].join('\n');
 
-interface Probe { impl: string; version: string; cacheTag: string; magic: string }
+interface Probe {
+  impl: string;
+  version: string;
+  cacheTag: string;
+  magic: string;
+}
 
 /** Runs `python -c PROBE`; undefined when it cannot be run or says nothing readable. */
 function probe(cmd: string): Promise<Probe | undefined> {
@@ -70,7 +75,9 @@ export async function findHostPython(minor: string, env: NodeJS.ProcessEnv = pro
   for (const cmd of candidates) {
     const p = await probe(cmd);
     if (p && p.impl === 'cpython' && minorOf(p.version) === minor) return { path: cmd, version: p.version, cacheTag: p.cacheTag, magic: p.magic };
-    tried.push(!p ? `${cmd} (not found or did not run)` : p.impl !== 'cpython' ? `${cmd} (${p.impl} ${p.version}, not CPython)` : `${cmd} (Python ${p.version})`);
+    tried.push(
+      !p ? `${cmd} (not found or did not run)` : p.impl !== 'cpython' ? `${cmd} (${p.impl} ${p.version}, not CPython)` : `${cmd} (Python ${p.version})`,
+    );
   }
   const where = explicit ? `SHALE_PYTHON=${explicit}` : `python${minor} and python3 on PATH`;
   throw new InputError(

@@ -12,8 +12,13 @@ const urls = (v: string | undefined): string[] => (v ?? '').split(/\s+/).filter(
  * `UV_DEFAULT_INDEX`), then PyPI. Extra indexes add up from the lock, the config and
  * `PIP_EXTRA_INDEX_URL` / `UV_EXTRA_INDEX_URL` (space-separated, as those tools take them).
  */
-export function indexSources(spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'>, lock: Pick<RequirementsOptions, 'indexUrl' | 'extraIndexUrls'>, env: NodeJS.ProcessEnv = process.env): { indexUrl: string; extraIndexUrls: string[] } {
-  const indexUrl = lock.indexUrl ?? spec.indexUrl ?? urls(env.PIP_INDEX_URL)[0] ?? urls(env.UV_INDEX_URL)[0] ?? urls(env.UV_DEFAULT_INDEX)[0] ?? DEFAULT_INDEX_URL;
+export function indexSources(
+  spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'>,
+  lock: Pick<RequirementsOptions, 'indexUrl' | 'extraIndexUrls'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { indexUrl: string; extraIndexUrls: string[] } {
+  const indexUrl =
+    lock.indexUrl ?? spec.indexUrl ?? urls(env.PIP_INDEX_URL)[0] ?? urls(env.UV_INDEX_URL)[0] ?? urls(env.UV_DEFAULT_INDEX)[0] ?? DEFAULT_INDEX_URL;
   const extra = [...lock.extraIndexUrls, ...(spec.extraIndexUrls ?? []), ...urls(env.PIP_EXTRA_INDEX_URL), ...urls(env.UV_EXTRA_INDEX_URL)];
   return { indexUrl, extraIndexUrls: [...new Set(extra)].filter((u) => u !== indexUrl) };
 }
@@ -23,7 +28,11 @@ export function indexSources(spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'
  * variables) rather than leaving PyPI as the default: a lock's files are then looked for on it
  * too, so a company mirror or an offline index serves them (the hash decides, not the URL).
  */
-export function indexConfigured(spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'>, lock: Pick<RequirementsOptions, 'indexUrl' | 'extraIndexUrls'>, env: NodeJS.ProcessEnv = process.env): boolean {
+export function indexConfigured(
+  spec: Pick<BuildSpec, 'indexUrl' | 'extraIndexUrls'>,
+  lock: Pick<RequirementsOptions, 'indexUrl' | 'extraIndexUrls'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   const named = [lock.indexUrl, spec.indexUrl, ...urls(env.PIP_INDEX_URL), ...urls(env.UV_INDEX_URL), ...urls(env.UV_DEFAULT_INDEX)];
   return named.some((u) => u !== undefined) || indexSources(spec, lock, env).extraIndexUrls.length > 0;
 }

@@ -78,7 +78,11 @@ function findDistInfo(members: ZipMember[], wheel: WheelFile): { dir: string; na
 }
 
 /** Hashes one member, returning its sha256 (hex) and the digest in the RECORD's algorithm. */
-async function hashMember(open: (e: ZipMember['entry']) => Promise<Readable>, m: ZipMember, algo: string): Promise<{ sha256: string; expected: string; size: number }> {
+async function hashMember(
+  open: (e: ZipMember['entry']) => Promise<Readable>,
+  m: ZipMember,
+  algo: string,
+): Promise<{ sha256: string; expected: string; size: number }> {
   const sha = createHash('sha256');
   const other = algo === 'sha256' ? undefined : createHash(algo);
   let size = 0;
@@ -98,7 +102,14 @@ async function hashMember(open: (e: ZipMember['entry']) => Promise<Readable>, m:
   return { sha256: hex, expected, size };
 }
 
-function destination(member: string, dataDir: string, rootDir: string, layout: InstallLayout, distName: string, wheel: string): { dest: string; scheme: string } {
+function destination(
+  member: string,
+  dataDir: string,
+  rootDir: string,
+  layout: InstallLayout,
+  distName: string,
+  wheel: string,
+): { dest: string; scheme: string } {
   if (member.startsWith(`${dataDir}/`)) {
     const rest = member.slice(dataDir.length + 1);
     const slash = rest.indexOf('/');
@@ -184,7 +195,8 @@ export async function installWheel(wheel: WheelFile, layout: InstallLayout): Pro
     if (!row || !row.hash) throw badWheel(wheel.filename, `has ${m.name}, which its RECORD does not list with a hash; the wheel is damaged or was modified`);
     const eq = row.hash.indexOf('=');
     const algo = row.hash.slice(0, eq);
-    if (eq < 0 || !SUPPORTED_HASHES.has(algo)) throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
+    if (eq < 0 || !SUPPORTED_HASHES.has(algo))
+      throw badWheel(wheel.filename, `lists ${m.name} in RECORD with hash "${row.hash}"; sha256, sha384 or sha512 is required`);
     const mismatch = (actual: string) =>
       new InputError(
         'SHALE_RECORD_MISMATCH',

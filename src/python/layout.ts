@@ -30,7 +30,10 @@ export type PythonKind = 'official' | 'debian';
 export function shortVersion(python: string): string {
   const m = /^(\d+)\.(\d+)/.exec(python.trim());
   if (!m) {
-    throw new InputError('SHALE_BAD_PYTHON', `Python version "${python}" is not of the form X.Y; write python = "3.11" (for example) in [tool.shale], or leave the key out: shale reads the version from the base image`);
+    throw new InputError(
+      'SHALE_BAD_PYTHON',
+      `Python version "${python}" is not of the form X.Y; write python = "3.11" (for example) in [tool.shale], or leave the key out: shale reads the version from the base image`,
+    );
   }
   return `${m[1]}.${m[2]}`;
 }

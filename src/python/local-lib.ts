@@ -135,7 +135,10 @@ async function packageItems(root: string, name: string, libDir: string, skipTop?
     if (item.kind === 'file') out.push({ kind: 'file', rel, abs: item.abs, mode: item.mode, size: item.size });
     else if (item.kind === 'symlink') out.push({ kind: 'symlink', rel, target: item.target });
     else if (item.kind === 'dangling') {
-      throw new InputError('SHALE_SYMLINK_DANGLING', `${label(item.rel)} is a symlink to "${item.target}", which does not exist; point it at a file of the library or ${LIB_FIX}`);
+      throw new InputError(
+        'SHALE_SYMLINK_DANGLING',
+        `${label(item.rel)} is a symlink to "${item.target}", which does not exist; point it at a file of the library or ${LIB_FIX}`,
+      );
     }
   }
   return out;
@@ -146,7 +149,13 @@ async function fileEntry(item: Extract<PackageItem, { kind: 'file' }>, dest: str
   // O_NOFOLLOW: a symlink put in the file's place after the walk is not followed.
   const opener = () => openFile(item.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   await pipeline((await opener()).createReadStream(), h);
-  const entry: FileEntry = { type: 'file', path: dest.replace(/^\/+/, ''), mode: item.mode & 0o111 ? 0o755 : 0o644, size: item.size, open: async () => (await opener()).createReadStream() };
+  const entry: FileEntry = {
+    type: 'file',
+    path: dest.replace(/^\/+/, ''),
+    mode: item.mode & 0o111 ? 0o755 : 0o644,
+    size: item.size,
+    open: async () => (await opener()).createReadStream(),
+  };
   return { entry, sha256: h.digest('hex') };
 }
 
@@ -194,9 +203,15 @@ export async function installLocalLib(dir: string, layout: InstallLayout): Promi
   const text = (p: string, data: string, mode = 0o644): void => add(bufferEntry(p.slice(1), data, mode), recordHash(data));
   text(`${distInfo}/METADATA`, `Metadata-Version: 2.1\nName: ${meta.name}\nVersion: ${meta.version}\n`);
   text(`${distInfo}/INSTALLER`, INSTALLER);
-  const epText = `[console_scripts]\n${Object.entries(meta.scripts).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+  const epText = `[console_scripts]\n${Object.entries(meta.scripts)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n')}\n`;
   const { scripts, invalid } = parseScriptEntryPoints(epText);
-  if (invalid.length) throw new InputError('SHALE_LIB_SCRIPTS', `${join(dir, 'pyproject.toml')}: [project.scripts] entries shale cannot read: ${invalid.join('; ')}; use name = "module:function"`);
+  if (invalid.length)
+    throw new InputError(
+      'SHALE_LIB_SCRIPTS',
+      `${join(dir, 'pyproject.toml')}: [project.scripts] entries shale cannot read: ${invalid.join('; ')}; use name = "module:function"`,
+    );
   if (scripts.length) text(`${distInfo}/entry_points.txt`, epText);
   for (const ep of scripts) text(posix.join(layout.scripts, ep.name), launcherScript(layout.interpreter, ep), 0o755);
   rows.push({ path: posix.relative(site, `${distInfo}/RECORD`), hash: '', size: '' });

@@ -25,11 +25,28 @@ const MAX_PROBLEMS = 8;
 
 /** Throws SHALE_LOCK_INCOMPLETE when the lock's packages for `env` do not make a working environment. */
 export function checkLockComplete(lockFile: string, regenerate: string, env: TargetEnv, pkgs: CheckedPackage[], roots: RootRequirement[]): void {
+  const problems = environmentProblems(basename(lockFile), env, pkgs, roots);
+  if (!problems.length) return;
+  const shown = problems.slice(0, MAX_PROBLEMS).join('; ');
+  const more = problems.length > MAX_PROBLEMS ? `; and ${problems.length - MAX_PROBLEMS} more` : '';
+  throw new InputError(
+    'SHALE_LOCK_INCOMPLETE',
+    `${lockFile} does not make a working environment for ${describeEnv(env)}: ${shown}${more}. An image from it would fail at import. ` +
+      `Regenerate the lock (\`shale lock\` writes a complete pylock.toml; or ${regenerate}), or remove it to let shale resolve the requirements.`,
+  );
+}
+
+/**
+ * What keeps a set of distributions from working together on `env`: a requirement (of `roots`,
+ * or a `Requires-Dist` of a member, with the extras asked of it) that no member meets, and a
+ * `Requires-Python` the image's Python does not fit. `lockName` names the set in the sentences
+ * ("pylock.toml", "the image"). Also what `shale validate` asks of an image's installed METADATA.
+ */
+export function environmentProblems(lockName: string, env: TargetEnv, pkgs: readonly CheckedPackage[], roots: readonly RootRequirement[]): string[] {
   const vars = markerEnv(env);
   const byName = new Map(pkgs.map((p) => [p.pkg.name, p]));
   const extras = new Map<string, Set<string>>(pkgs.map((p) => [p.pkg.name, new Set(p.pkg.extras ?? [])]));
   const problems: string[] = [];
-  const lockName = basename(lockFile);
 
   const text = (r: Requirement): string => formatRequirement({ name: r.name, extras: r.extras, specifier: r.specifier });
   const need = (r: Requirement, by: string): void => {
@@ -55,7 +72,7 @@ export function checkLockComplete(lockFile: string, regenerate: string, env: Tar
   }
   // Extras found while checking add requirements: go round until nothing new is asked.
   const done = new Map<string, Set<string>>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const p of pkgs) {
       const want = ['', ...(extras.get(p.pkg.name) ?? [])];
@@ -74,19 +91,15 @@ export function checkLockComplete(lockFile: string, regenerate: string, env: Tar
             continue; // an unreadable Requires-Dist is not the lock's fault; installers skip them too
           }
           const where = `Requires-Dist of ${p.pkg.name} ${p.pkg.version}`;
-          const on = r.marker === undefined ? extra === '' : evaluateMarker(r.marker, { ...vars, extra }, where) && (extra === '' || !evaluateMarker(r.marker, { ...vars, extra: '' }, where));
+          const on =
+            r.marker === undefined
+              ? extra === ''
+              : evaluateMarker(r.marker, { ...vars, extra }, where) && (extra === '' || !evaluateMarker(r.marker, { ...vars, extra: '' }, where));
           if (on && r.name !== p.pkg.name) need(r, by);
           else if (on) for (const x of r.extras) extras.get(p.pkg.name)?.add(x);
         }
       }
     }
   }
-  if (!problems.length) return;
-  const shown = problems.slice(0, MAX_PROBLEMS).join('; ');
-  const more = problems.length > MAX_PROBLEMS ? `; and ${problems.length - MAX_PROBLEMS} more` : '';
-  throw new InputError(
-    'SHALE_LOCK_INCOMPLETE',
-    `${lockFile} does not make a working environment for ${describeEnv(env)}: ${shown}${more}. An image from it would fail at import. ` +
-      `Regenerate the lock (\`shale lock\` writes a complete pylock.toml; or ${regenerate}), or remove it to let shale resolve the requirements.`,
-  );
+  return problems;
 }

@@ -22,7 +22,11 @@ export async function readTomlLock(file: string, regenerate: string): Promise<{ 
     text = await readTextFile(file);
   } catch (err) {
     if (err instanceof ShaleError) throw err; // an encoding error already says what to do
-    throw new InputError('SHALE_LOCK_MISSING', `cannot read lock file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check \`lock\` in [tool.shale]`, { cause: err });
+    throw new InputError(
+      'SHALE_LOCK_MISSING',
+      `cannot read lock file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check \`lock\` in [tool.shale]`,
+      { cause: err },
+    );
   }
   try {
     return { doc: parseToml(text) as Table, text };

@@ -56,11 +56,26 @@ export async function readLock(file: string, opts: LockReadOptions = { extras: [
   if (format === 'poetry') {
     const poetry = await readPoetryLock(file, opts.pyproject);
     const sel = { extras: [...opts.extras], groups: [...opts.groups] };
-    return { file, format, packages: poetry.packages, options: noOptions(), regenerate: POETRY_REGENERATE, select: (env) => selectForEnv(poetry.select(env, sel), env) };
+    return {
+      file,
+      format,
+      packages: poetry.packages,
+      options: noOptions(),
+      regenerate: POETRY_REGENERATE,
+      select: (env) => selectForEnv(poetry.select(env, sel), env),
+    };
   }
   if (format === 'pylock') {
     const py = await readPylock(file);
-    return { file, format, packages: py.packages, options: noOptions(), regenerate: PYLOCK_REGENERATE, inputs: py.inputs, select: (env) => selectForEnv(py.packages, env, py.markerVars) };
+    return {
+      file,
+      format,
+      packages: py.packages,
+      options: noOptions(),
+      regenerate: PYLOCK_REGENERATE,
+      inputs: py.inputs,
+      select: (env) => selectForEnv(py.packages, env, py.markerVars),
+    };
   }
   throw new Error(`readLock: ${file} is a requirements file; use requirementsLock`);
 }

@@ -14,7 +14,8 @@ import { InputError, ShaleError } from '../errors.js';
 import type { Events } from '../events.js';
 import type { Cache } from '../store/cache.js';
 import { parseCoreMetadata, type CoreMetadata } from './core-metadata.js';
-import { httpGet, redact, type HttpResponse } from './http.js';
+import { InterruptedError } from '../http/errors.js';
+import { defaultPackageHttp, redact, type HttpResponse, type PackageHttp } from './http.js';
 import { normalizeName, parseWheelFilename } from './names.js';
 import type { Candidate } from './sources.js';
 
@@ -125,13 +126,15 @@ async function readMemberBytes(src: ZipSource, entry: yauzl.Entry): Promise<Buff
   const method = entry.compressionMethod;
   if (entry.isEncrypted()) throw new Error('is encrypted');
   if (method !== 0 && method !== 8) throw new Error(`uses compression method ${method}`);
-  if (entry.uncompressedSize > MAX_METADATA || entry.compressedSize > MAX_METADATA) throw new Error(`is ${entry.uncompressedSize} bytes, too large for metadata`);
+  if (entry.uncompressedSize > MAX_METADATA || entry.compressedSize > MAX_METADATA)
+    throw new Error(`is ${entry.uncompressedSize} bytes, too large for metadata`);
   const at = entry.relativeOffsetOfLocalHeader;
   const guess = LOCAL_HEADER_SIZE + entry.fileNameLength + entry.extraFieldLength + HEADER_SLACK + entry.compressedSize;
   let head = await src.read(at, Math.min(src.size, at + guess));
   if (head.length < LOCAL_HEADER_SIZE || head.readUInt32LE(0) !== LOCAL_HEADER) throw new Error('has no local file header where the central directory points');
   const dataAt = LOCAL_HEADER_SIZE + head.readUInt16LE(26) + head.readUInt16LE(28);
-  if (dataAt + entry.compressedSize > head.length) head = Buffer.concat([head.subarray(0, dataAt), await src.read(at + dataAt, at + dataAt + entry.compressedSize)]);
+  if (dataAt + entry.compressedSize > head.length)
+    head = Buffer.concat([head.subarray(0, dataAt), await src.read(at + dataAt, at + dataAt + entry.compressedSize)]);
   const raw = head.subarray(dataAt, dataAt + entry.compressedSize);
   if (raw.length !== entry.compressedSize) throw new Error('is cut short');
   let data: Buffer;
@@ -202,7 +205,10 @@ async function metadataText(src: ZipSource, filename: string, fail: (why: string
  */
 export async function readWheelMetadata(path: string, filename: string): Promise<CoreMetadata> {
   const fail = (why: string): InputError =>
-    new InputError('SHALE_BAD_WHEEL', `wheel ${filename} (${path}) ${why}; it is not a valid wheel. Rebuild it, or delete it (from the cache or find-links) and download it again`);
+    new InputError(
+      'SHALE_BAD_WHEEL',
+      `wheel ${filename} (${path}) ${why}; it is not a valid wheel. Rebuild it, or delete it (from the cache or find-links) and download it again`,
+    );
   let opened: { src: ZipSource; fh: FileHandle };
   try {
     opened = await fileSource(path);
@@ -236,12 +242,17 @@ class RangeSource implements ZipSource {
   fetched = 0;
   etag: string | undefined;
   lastModified: string | undefined;
-  private constructor(private readonly url: string, private readonly authFrom: string | undefined, public size: number) {}
+  private constructor(
+    private readonly http: PackageHttp,
+    private readonly url: string,
+    private readonly authFrom: string | undefined,
+    public size: number,
+  ) {}
 
   /** Reads the last {@link TAIL} bytes, learning the file's size from Content-Range. */
-  static async open(url: string, authFrom: string | undefined): Promise<RangeSource> {
-    const s = new RangeSource(url, authFrom, 0);
-    const res = await httpGet(url, '*/*', authFrom, rangeHeaders(`-${TAIL}`));
+  static async open(http: PackageHttp, url: string, authFrom: string | undefined): Promise<RangeSource> {
+    const s = new RangeSource(http, url, authFrom, 0);
+    const res = await http.get(url, '*/*', authFrom, rangeHeaders(`-${TAIL}`));
     s.requests++;
     const got = await s.take(res, undefined);
     s.size = got.total;
@@ -286,7 +297,7 @@ class RangeSource implements ZipSource {
     const next = directory ? this.segments.filter((s) => s.start > start).sort((a, b) => a.start - b.start)[0] : undefined;
     const to = next ? Math.max(end, next.start) : end;
     if (this.fetched + (to - start) > this.size / 2) throw new RangeUnusable('would read more than half the file in ranges');
-    const res = await httpGet(this.url, '*/*', this.authFrom, rangeHeaders(`${start}-${to - 1}`));
+    const res = await this.http.get(this.url, '*/*', this.authFrom, rangeHeaders(`${start}-${to - 1}`));
     this.requests++;
     const got = await this.take(res, start);
     this.fetched += got.data.length;
@@ -311,6 +322,7 @@ export class MetadataFetcher {
   constructor(
     private readonly cache: Cache,
     private readonly events: Events,
+    private readonly http: PackageHttp = defaultPackageHttp(),
   ) {}
 
   /**
@@ -352,7 +364,11 @@ export class MetadataFetcher {
     try {
       await this.cache.metadata.set(sha256, filename, text);
     } catch (err) {
-      this.events({ type: 'log', level: 'debug', message: `cannot cache the metadata of ${filename} at ${this.cache.metadata.path(sha256)}: ${err instanceof Error ? err.message : String(err)}` });
+      this.events({
+        type: 'log',
+        level: 'debug',
+        message: `cannot cache the metadata of ${filename} at ${this.cache.metadata.path(sha256)}: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
 
@@ -404,7 +420,8 @@ export class MetadataFetcher {
   }
 
   private async fromWheelFile(c: Candidate, path: string, sha256: string, how: string): Promise<CoreMetadata> {
-    const fail = (why: string): InputError => new InputError('SHALE_BAD_WHEEL', `wheel ${c.filename} (${path}) ${why}; it is not a valid wheel. Use another version or report it to its publisher`);
+    const fail = (why: string): InputError =>
+      new InputError('SHALE_BAD_WHEEL', `wheel ${c.filename} (${path}) ${why}; it is not a valid wheel. Use another version or report it to its publisher`);
     const { src, fh } = await fileSource(path);
     try {
       const { text, member } = await metadataText(src, c.filename, fail);
@@ -422,8 +439,9 @@ export class MetadataFetcher {
     const mdUrl = `${url}.metadata`;
     let res: HttpResponse;
     try {
-      res = await httpGet(mdUrl, '*/*', c.authFrom);
+      res = await this.http.get(mdUrl, '*/*', c.authFrom);
     } catch (err) {
+      if (err instanceof InterruptedError) throw err;
       this.debug(c, `${redact(mdUrl)} failed (${err instanceof Error ? err.message : String(err)}); reading the wheel instead`);
       return undefined;
     }
@@ -444,7 +462,7 @@ export class MetadataFetcher {
 
   /** (e) The central directory from the wheel's tail, then the METADATA member: two or three small Range reads. */
   private async byRanges(c: Candidate, url: string): Promise<CoreMetadata> {
-    const src = await RangeSource.open(url, c.authFrom);
+    const src = await RangeSource.open(this.http, url, c.authFrom);
     const whole = src.whole();
     if (whole) return this.smallWheel(c, url, src, whole);
     const { text, member } = await metadataText(src, c.filename, (why) => new RangeUnusable(`the wheel ${why}`));
@@ -462,7 +480,13 @@ export class MetadataFetcher {
       // Only a later download is lost.
     }
     const { text, member } = await metadataText(src, c.filename, (why) => new RangeUnusable(`the wheel ${why}`));
-    return this.remember(c, text, `${redact(url)}: ${member}`, `one Range read of ${redact(url)} returned the whole wheel (${bytes.length} bytes; kept in the wheel cache)`, sha256);
+    return this.remember(
+      c,
+      text,
+      `${redact(url)}: ${member}`,
+      `one Range read of ${redact(url)} returned the whole wheel (${bytes.length} bytes; kept in the wheel cache)`,
+      sha256,
+    );
   }
 
   private checkHash(c: Candidate, url: string, actual: string): void {
@@ -476,7 +500,7 @@ export class MetadataFetcher {
 
   /** (f) The whole wheel, into the wheel cache (verified when its hash is known), read from there. */
   private async byDownload(c: Candidate, url: string): Promise<CoreMetadata> {
-    const got = await this.cache.wheels.download(url, c.filename, (sha) => this.checkHash(c, url, sha), this.events, c.authFrom);
+    const got = await this.cache.wheels.download(url, c.filename, (sha) => this.checkHash(c, url, sha), this.events, c.authFrom, this.http);
     await this.cache.urls.remember(url, c.filename, got);
     return this.fromWheelFile(c, got.path, got.sha256, `downloaded the whole wheel from ${redact(url)} into the wheel cache`);
   }

@@ -5,7 +5,10 @@
 
 /** PEP 503 normalized name: lower case, runs of `-`, `_`, `.` become one `-` ("Flask_SQL" → "flask-sql"). */
 export function normalizeName(name: string): string {
-  return name.trim().toLowerCase().replace(/[-_.]+/g, '-');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
 }
 
 /** Whether a string is a valid project name (PEP 508 identifier). */
@@ -35,7 +38,10 @@ export function normalizeVersion(version: string): string {
   if (!g || g.release === undefined) return s;
   let out = '';
   if (g.epoch !== undefined && Number(g.epoch) !== 0) out += `${Number(g.epoch)}!`;
-  out += g.release.split('.').map((n) => String(Number(n))).join('.');
+  out += g.release
+    .split('.')
+    .map((n) => String(Number(n)))
+    .join('.');
   if (g.preL !== undefined) out += `${PRE_SPELLING[g.preL] ?? g.preL}${Number(g.preN ?? 0)}`;
   if (g.postN1 !== undefined) out += `.post${Number(g.postN1)}`;
   else if (g.postL !== undefined) out += `.post${Number(g.postN2 ?? 0)}`;

@@ -11,7 +11,10 @@ const byFile = new Map<string, { machines: Map<string, NetrcEntry>; fallback?: N
 
 /** Parses .netrc text: `machine HOST login USER password PASS`, and a `default` entry. */
 export function parseNetrc(text: string): { machines: Map<string, NetrcEntry>; fallback?: NetrcEntry } {
-  const tokens = text.replace(/#.*$/gm, '').split(/\s+/).filter((t) => t !== '');
+  const tokens = text
+    .replace(/#.*$/gm, '')
+    .split(/\s+/)
+    .filter((t) => t !== '');
   const machines = new Map<string, NetrcEntry>();
   let fallback: NetrcEntry | undefined;
   let current: { host?: string; entry: NetrcEntry } | undefined;

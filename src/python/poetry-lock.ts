@@ -94,14 +94,22 @@ function extraEntry(text: string, f: Fields): { name: string; extras: string[] }
     const m = /^(.+?)(?:\[(.+?)])?(?:\s+\((.+)\))?$/.exec(text.trim());
     const name = m?.[1]?.trim() ?? '';
     if (!isValidName(name)) throw f.bad(`extras entry "${text}" names no package`);
-    return { name: normalizeName(name), extras: (m?.[2] ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(normalizeExtra) };
+    return {
+      name: normalizeName(name),
+      extras: (m?.[2] ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map(normalizeExtra),
+    };
   }
 }
 
 function readPackage(p: Table, line: number, file: string, lockDir: string, metaFiles: Table | undefined): PoetryPackage {
   const where = `${file}:${line}`;
   const rawName = p['name'];
-  if (typeof rawName !== 'string' || !isValidName(rawName)) throw new Fields(where, POETRY_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
+  if (typeof rawName !== 'string' || !isValidName(rawName))
+    throw new Fields(where, POETRY_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
   const f = new Fields(`${where} (package ${rawName})`, POETRY_REGENERATE);
   const name = normalizeName(rawName);
   const version = f.str(p, 'version');
@@ -110,7 +118,10 @@ function readPackage(p: Table, line: number, file: string, lockDir: string, meta
   const extras = new Map<string, { name: string; extras: string[] }[]>();
   for (const [x, list] of Object.entries(f.table(p, 'extras') ?? {})) {
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw f.bad(`extras.${x} must be an array of strings`);
-    extras.set(normalizeExtra(x), list.map((s) => extraEntry(s, f)));
+    extras.set(
+      normalizeExtra(x),
+      list.map((s) => extraEntry(s, f)),
+    );
   }
   // Files: per package since lock-version 2.0, per name in [metadata.files] before.
   let files = lockedFiles(p['files'], f);
@@ -173,9 +184,17 @@ function readPackage(p: Table, line: number, file: string, lockDir: string, meta
 
 function toLocked(p: PoetryPackage, file: string): LockedPackage {
   if (!p.version) {
-    throw new InputError('SHALE_UNPINNED', `${file}:${p.line}: package ${p.name} has no \`version\`; shale installs exactly what a lock pins. Regenerate it with \`poetry lock\``);
+    throw new InputError(
+      'SHALE_UNPINNED',
+      `${file}:${p.line}: package ${p.name} has no \`version\`; shale installs exactly what a lock pins. Regenerate it with \`poetry lock\``,
+    );
   }
-  const out: LockedPackage = { name: p.name, version: p.version, hashes: [...new Set(p.files.flatMap((x) => (x.sha256 ? [`sha256:${x.sha256}`] : [])))], source: { file, line: p.line } };
+  const out: LockedPackage = {
+    name: p.name,
+    version: p.version,
+    hashes: [...new Set(p.files.flatMap((x) => (x.sha256 ? [`sha256:${x.sha256}`] : [])))],
+    source: { file, line: p.line },
+  };
   if (p.files.length) out.files = p.files;
   if (p.index !== undefined) out.index = p.index;
   return out;
@@ -259,14 +278,20 @@ export async function readPoetryLock(file: string, pyprojectFile: string | undef
       const all = byName.get(e.name) ?? [];
       const [only] = all;
       if (!only) {
-        throw new InputError('SHALE_LOCK_INCOMPLETE', `${e.from} requires ${e.name}, which ${file} has no package for, so the lock does not match the project; ${POETRY_REGENERATE}`);
+        throw new InputError(
+          'SHALE_LOCK_INCOMPLETE',
+          `${e.from} requires ${e.name}, which ${file} has no package for, so the lock does not match the project; ${POETRY_REGENERATE}`,
+        );
       }
       if (all.length === 1) return only;
       // Several entries (Poetry locks one per Python or platform range): the version the edge asks for, from its source, for this target.
       let c = all.filter((p) => p.version !== undefined && e.versions.some((s) => satisfies(p.version ?? '', s, true)));
       if (!c.length) {
         const have = all.map((p) => `${p.version ?? '?'} (line ${p.line})`).join(', ');
-        throw new InputError('SHALE_LOCK_INCOMPLETE', `${e.from} requires ${e.name} ${e.constraint}, but ${file} has ${e.name} only at ${have}, none of which fits, so the lock does not match the project; ${POETRY_REGENERATE}`);
+        throw new InputError(
+          'SHALE_LOCK_INCOMPLETE',
+          `${e.from} requires ${e.name} ${e.constraint}, but ${file} has ${e.name} only at ${have}, none of which fits, so the lock does not match the project; ${POETRY_REGENERATE}`,
+        );
       }
       if (e.source !== undefined) {
         const s = c.filter((p) => p.sourceRef === e.source);
@@ -283,7 +308,10 @@ export async function readPoetryLock(file: string, pyprojectFile: string | undef
       const [best, next] = c;
       if (!best) throw new Error('unreachable: no candidate');
       if (next && normalizeVersion(next.version ?? '') === normalizeVersion(best.version ?? '')) {
-        throw new InputError('SHALE_LOCK_SYNTAX', `${e.from} requires ${e.name}, which ${file} has at lines ${c.map((p) => p.line).join(' and ')} with the same version and no way to choose for this target; ${POETRY_REGENERATE}`);
+        throw new InputError(
+          'SHALE_LOCK_SYNTAX',
+          `${e.from} requires ${e.name}, which ${file} has at lines ${c.map((p) => p.line).join(' and ')} with the same version and no way to choose for this target; ${POETRY_REGENERATE}`,
+        );
       }
       chosen.set(e.name, best);
       return best;
@@ -319,16 +347,27 @@ export async function readPoetryLock(file: string, pyprojectFile: string | undef
   };
 
   /** Lock-version 2.1 without a pyproject.toml: the packages whose groups are asked for and whose marker holds. */
-  const selectByGroups = (t: EdgeTarget, extras: ReadonlySet<string>, groups: ReadonlySet<string>, opts: { extras: string[]; groups: string[] }): LockedPackage[] => {
+  const selectByGroups = (
+    t: EdgeTarget,
+    extras: ReadonlySet<string>,
+    groups: ReadonlySet<string>,
+    opts: { extras: string[]; groups: string[] },
+  ): LockedPackage[] => {
     const knownGroups = new Set(pkgs.flatMap((p) => p.groups));
     const unknownGroup = opts.groups.find((g) => normalizeName(g) !== 'main' && !knownGroups.has(normalizeName(g)));
     if (unknownGroup !== undefined) {
-      throw new InputError('SHALE_CONFIG_INVALID', `${file} has no package in dependency group "${unknownGroup}" (groups: ${[...knownGroups].sort().join(', ')}); ask for one of those, or ${POETRY_REGENERATE}`);
+      throw new InputError(
+        'SHALE_CONFIG_INVALID',
+        `${file} has no package in dependency group "${unknownGroup}" (groups: ${[...knownGroups].sort().join(', ')}); ask for one of those, or ${POETRY_REGENERATE}`,
+      );
     }
     const lockExtras = Object.keys(top.table(doc, 'extras') ?? {}).map(normalizeExtra);
     const unknownExtra = opts.extras.find((x) => !lockExtras.includes(normalizeExtra(x)));
     if (unknownExtra !== undefined) {
-      throw new InputError('SHALE_CONFIG_INVALID', `${file} has no extra "${unknownExtra}" (extras: ${lockExtras.sort().join(', ') || 'none'}); ask for one of those, or ${POETRY_REGENERATE}`);
+      throw new InputError(
+        'SHALE_CONFIG_INVALID',
+        `${file} has no extra "${unknownExtra}" (extras: ${lockExtras.sort().join(', ') || 'none'}); ask for one of those, or ${POETRY_REGENERATE}`,
+      );
     }
     const out = pkgs.filter((p) => !p.local && p.groups.some((g) => groups.has(g)) && packageMarkerHolds(p, t, extras, groups)).map(installed);
     return out.sort(byNameOrder);

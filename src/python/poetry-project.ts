@@ -168,14 +168,21 @@ export async function readPoetryProject(file: string): Promise<PoetryRoots> {
       throw new InputError('SHALE_CONFIG_TOML', `${file}:${err.line}:${err.column}: invalid TOML: ${err.message.split('\n')[0] ?? ''}`, { cause: err });
     }
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new InputError('SHALE_LOCK_MISSING', `cannot read ${file} (${code}), which says which packages of poetry.lock the project needs; keep pyproject.toml next to poetry.lock`, { cause: err });
+    throw new InputError(
+      'SHALE_LOCK_MISSING',
+      `cannot read ${file} (${code}), which says which packages of poetry.lock the project needs; keep pyproject.toml next to poetry.lock`,
+      { cause: err },
+    );
   }
   return poetryRoots(doc, file);
 }
 
 /** The roots from a parsed pyproject.toml (see {@link readPoetryProject}). */
 export function poetryRoots(doc: Table, file: string): PoetryRoots {
-  const bad = (where: string): Bad => (what) => new InputError('SHALE_CONFIG_INVALID', `${file} ${where}: ${what}; fix pyproject.toml, then regenerate the lock with \`poetry lock\``);
+  const bad =
+    (where: string): Bad =>
+    (what) =>
+      new InputError('SHALE_CONFIG_INVALID', `${file} ${where}: ${what}; fix pyproject.toml, then regenerate the lock with \`poetry lock\``);
   const poetry = tableAt(doc, ['tool', 'poetry']) ?? {};
   const project = tableAt(doc, ['project']) ?? {};
   const fromTable = (t: Table | undefined, where: string): PoetryEdge[] =>
@@ -208,7 +215,10 @@ export function poetryRoots(doc: Table, file: string): PoetryRoots {
   for (const [x, names] of Object.entries(tableAt(poetry, ['extras']) ?? {})) {
     if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw bad('[tool.poetry.extras]')(`${x} must be an array of package names`);
     const wanted = new Set(names.map(normalizeName));
-    addExtra(x, main.filter((e) => wanted.has(e.name)).map((e) => ({ ...e, optional: false })));
+    addExtra(
+      x,
+      main.filter((e) => wanted.has(e.name)).map((e) => ({ ...e, optional: false })),
+    );
   }
 
   const groups = new Map<string, PoetryEdge[]>();
@@ -223,7 +233,8 @@ export function poetryRoots(doc: Table, file: string): PoetryRoots {
   for (const [g, t] of Object.entries(tableAt(poetry, ['group']) ?? {})) {
     if (!isTable(t)) throw bad(`[tool.poetry.group.${g}]`)('must be a table');
     const incl = t['include-groups'] ?? [];
-    if (!Array.isArray(incl) || !incl.every((x) => typeof x === 'string')) throw bad(`[tool.poetry.group.${g}]`)('`include-groups` must be an array of group names');
+    if (!Array.isArray(incl) || !incl.every((x) => typeof x === 'string'))
+      throw bad(`[tool.poetry.group.${g}]`)('`include-groups` must be an array of group names');
     addGroup(g, fromTable(tableAt(t, ['dependencies']), `[tool.poetry.group.${g}.dependencies]`), incl);
   }
   const pep735 = doc['dependency-groups'];
@@ -231,7 +242,14 @@ export function poetryRoots(doc: Table, file: string): PoetryRoots {
   for (const [g, list] of Object.entries(pep735 ?? {})) {
     if (!Array.isArray(list)) throw bad(`[dependency-groups].${g}`)('must be an array');
     const incl = list.flatMap((x) => (isTable(x) && typeof x['include-group'] === 'string' ? [x['include-group']] : []));
-    addGroup(g, fromList(list.filter((x) => !isTable(x)), `[dependency-groups].${g}`), incl);
+    addGroup(
+      g,
+      fromList(
+        list.filter((x) => !isTable(x)),
+        `[dependency-groups].${g}`,
+      ),
+      incl,
+    );
   }
   // Included groups are merged in, so a group is one list of edges.
   const expand = (g: string, stack: string[]): PoetryEdge[] => {
@@ -267,5 +285,8 @@ export function rootEdges(roots: PoetryRoots, opts: { extras: string[]; groups: 
 
 function unknown(file: string, what: string, name: string, known: string[]): InputError {
   const list = known.length ? `it defines ${known.sort().join(', ')}` : `it defines none`;
-  return new InputError('SHALE_CONFIG_INVALID', `${file} has no ${what} "${name}" (${list}); ask for one of those, or add it to pyproject.toml and run \`poetry lock\``);
+  return new InputError(
+    'SHALE_CONFIG_INVALID',
+    `${file} has no ${what} "${name}" (${list}); ask for one of those, or add it to pyproject.toml and run \`poetry lock\``,
+  );
 }

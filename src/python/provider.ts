@@ -34,7 +34,7 @@ export class PackageCatalog {
     readonly cache: Cache,
     readonly events: Events = noEvents,
   ) {
-    this.metadata = new MetadataFetcher(cache, events);
+    this.metadata = new MetadataFetcher(cache, events, sources.http);
     // What the listings are read from, and for how long they stay valid (resolution-cache.ts).
     sources.freshness ??= { until: Number.MAX_SAFE_INTEGER, dirs: new Map() };
   }
@@ -101,12 +101,21 @@ export class TargetProvider implements ResolverProvider {
   choose(files: VersionFiles): Choice {
     const fits = (c: Candidate): boolean => pythonFits(this.env.python, c.requiresPython);
     const wheels = files.wheels.filter(fits);
-    const bestName = chooseWheel(wheels.map((w) => w.filename), this.env);
+    const bestName = chooseWheel(
+      wheels.map((w) => w.filename),
+      this.env,
+    );
     // The same file name from several sources: the first one (find-links before indexes).
     const best = bestName === undefined ? undefined : wheels.find((w) => w.filename === bestName);
     if (best) return { best };
     const sdists = files.sdists.filter(fits).filter((s) => canExtractSdist(s.filename));
-    if (sdists.length && files.wheels.every((w) => { const p = parseWheelFilename(w.filename); return p !== undefined && isPureWheel(p); })) {
+    if (
+      sdists.length &&
+      files.wheels.every((w) => {
+        const p = parseWheelFilename(w.filename);
+        return p !== undefined && isPureWheel(p);
+      })
+    ) {
       const [first] = [...sdists].sort((a, b) => Number(/\.zip$/i.test(a.filename)) - Number(/\.zip$/i.test(b.filename)) || Number(!a.path) - Number(!b.path));
       if (first) return { build: first };
     }

@@ -186,7 +186,13 @@ function entryMarker(e: Entry, envs: TargetEnv[]): string | undefined {
   for (const i of e.targets) {
     const env = envs[i];
     const m = env && targetMarker(env, envs);
-    if (!m) throw indistinct(e, envs, i, envs.findIndex((_, j) => !e.targets.has(j)));
+    if (!m)
+      throw indistinct(
+        e,
+        envs,
+        i,
+        envs.findIndex((_, j) => !e.targets.has(j)),
+      );
     terms.add(m);
   }
   const sorted = [...terms].sort();
@@ -209,7 +215,8 @@ function fileTable(e: Entry, f: LockedFile, lockDir: string): string {
   } else throw new ShaleError('SHALE_LOCK_WRITE', `${e.name}==${e.version}: ${f.filename} has neither a URL nor a path to write into the lock`);
   if (f.size !== undefined) pairs.push(['size', String(f.size)]);
   // PEP 751 `hashes` is required and must hold at least one entry.
-  if (f.sha256 === undefined) throw new ShaleError('SHALE_LOCK_WRITE', `${e.name}==${e.version}: ${f.filename} has no sha256, which PEP 751 requires of every file`);
+  if (f.sha256 === undefined)
+    throw new ShaleError('SHALE_LOCK_WRITE', `${e.name}==${e.version}: ${f.filename} has no sha256, which PEP 751 requires of every file`);
   pairs.push(['hashes', inline([['sha256', str(f.sha256.toLowerCase())]])]);
   return inline(pairs);
 }
@@ -221,7 +228,20 @@ function packageText(e: Entry, all: Map<string, Entry>, perName: Map<string, num
   const deps = [...e.deps].flatMap((k) => all.get(k) ?? []).sort(byNameVersion);
   if (deps.length > 0) {
     // PEP 751 `packages.dependencies`: just enough keys to find the entry (the version only when the name has several).
-    out.push(`dependencies = ${lines(deps.map((d) => inline((perName.get(d.name) ?? 0) > 1 ? [['name', str(d.name)], ['version', str(d.version)]] : [['name', str(d.name)]])))}`);
+    out.push(
+      `dependencies = ${lines(
+        deps.map((d) =>
+          inline(
+            (perName.get(d.name) ?? 0) > 1
+              ? [
+                  ['name', str(d.name)],
+                  ['version', str(d.version)],
+                ]
+              : [['name', str(d.name)]],
+          ),
+        ),
+      )}`,
+    );
   }
   // Several indexes for one version (informational: PEP 751 uses it for SBOMs and as a fallback): the first, sorted.
   const index = [...e.indexes].sort()[0];
@@ -230,7 +250,10 @@ function packageText(e: Entry, all: Map<string, Entry>, perName: Map<string, num
   const sdists = files.filter((f) => !isWheel(f));
   const wheels = files.filter(isWheel);
   if (sdists.length > 1) {
-    throw new ShaleError('SHALE_LOCK_CONFLICT', `${e.name}==${e.version}: targets chose different sdists (${sdists.map((s) => s.filename).join(', ')}); PEP 751 names one per package version`);
+    throw new ShaleError(
+      'SHALE_LOCK_CONFLICT',
+      `${e.name}==${e.version}: targets chose different sdists (${sdists.map((s) => s.filename).join(', ')}); PEP 751 names one per package version`,
+    );
   }
   const [sdist] = sdists;
   if (sdist) out.push(`sdist = ${fileTable(e, sdist, lockDir)}`);

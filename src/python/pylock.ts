@@ -54,15 +54,22 @@ export async function readPylock(file: string): Promise<PyLock> {
     const line = lines[i] ?? 1;
     const rawName = p['name'];
     const where = `${file}:${line}`;
-    if (typeof rawName !== 'string' || !isValidName(rawName)) throw new Fields(where, PYLOCK_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
+    if (typeof rawName !== 'string' || !isValidName(rawName))
+      throw new Fields(where, PYLOCK_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
     const f = new Fields(`${where} (package ${rawName})`, PYLOCK_REGENERATE);
     if (p['directory'] !== undefined) return; // the project itself, or a local library (layers' paths)
     if (p['vcs'] !== undefined || p['archive'] !== undefined) {
-      throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: package ${rawName} comes from a ${p['vcs'] !== undefined ? 'VCS checkout' : 'source archive'}, which needs a build; publish a wheel of it and lock that instead (${PYLOCK_REGENERATE})`);
+      throw new InputError(
+        'SHALE_LOCK_UNSUPPORTED',
+        `${where}: package ${rawName} comes from a ${p['vcs'] !== undefined ? 'VCS checkout' : 'source archive'}, which needs a build; publish a wheel of it and lock that instead (${PYLOCK_REGENERATE})`,
+      );
     }
     const version = f.str(p, 'version');
     if (!version) {
-      throw new InputError('SHALE_UNPINNED', `${where}: package ${rawName} has no \`version\`; shale installs exactly what a lock pins. ${PYLOCK_REGENERATE[0]?.toUpperCase()}${PYLOCK_REGENERATE.slice(1)}`);
+      throw new InputError(
+        'SHALE_UNPINNED',
+        `${where}: package ${rawName} has no \`version\`; shale installs exactly what a lock pins. ${PYLOCK_REGENERATE[0]?.toUpperCase()}${PYLOCK_REGENERATE.slice(1)}`,
+      );
     }
     const files = f.tables(p, 'wheels').map((w) => fileOf(w, f, lockDir, 'wheel'));
     const sdist = f.table(p, 'sdist');

@@ -20,7 +20,8 @@ export interface ProjectDependencies {
 
 function strings(v: unknown, where: string, file: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new InputError('SHALE_CONFIG_INVALID', `${file}: \`${where}\` must be an array of strings (PEP 508 requirements)`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new InputError('SHALE_CONFIG_INVALID', `${file}: \`${where}\` must be an array of strings (PEP 508 requirements)`);
   return v;
 }
 
@@ -40,14 +41,18 @@ function groupRequirements(groups: Table, name: string, file: string, stack: str
   const key = Object.keys(groups).find((k) => normalizeName(k) === normalizeName(name));
   if (key === undefined) {
     const known = Object.keys(groups).sort().join(', ') || 'none';
-    throw new InputError('SHALE_CONFIG_INVALID', `dependency group "${name}" is not in ${file} [dependency-groups] (groups: ${known}); fix \`groups\` in [tool.shale]`);
+    throw new InputError(
+      'SHALE_CONFIG_INVALID',
+      `dependency group "${name}" is not in ${file} [dependency-groups] (groups: ${known}); fix \`groups\` in [tool.shale]`,
+    );
   }
   if (stack.includes(key)) throw new InputError('SHALE_CONFIG_INVALID', `${file}: [dependency-groups] ${[...stack, key].join(' → ')} includes itself`);
   const items = groups[key];
   if (!Array.isArray(items)) throw new InputError('SHALE_CONFIG_INVALID', `${file}: [dependency-groups].${key} must be an array`);
   const out: RootRequirement[] = [];
   items.forEach((item, i) => {
-    if (typeof item === 'string') out.push(...toRoots([item], `dependency-groups.${key}`, file).map((r) => ({ ...r, source: `${file} dependency-groups.${key}[${i}]` })));
+    if (typeof item === 'string')
+      out.push(...toRoots([item], `dependency-groups.${key}`, file).map((r) => ({ ...r, source: `${file} dependency-groups.${key}[${i}]` })));
     else if (isTable(item) && typeof item['include-group'] === 'string') out.push(...groupRequirements(groups, item['include-group'], file, [...stack, key]));
     else throw new InputError('SHALE_CONFIG_INVALID', `${file}: [dependency-groups].${key}[${i}] must be a requirement string or {include-group = "..."}`);
   });
@@ -68,7 +73,10 @@ export function projectDependencies(doc: Table, file: string, extras: readonly s
     const key = Object.keys(optional).find((k) => normalizeExtra(k) === normalizeExtra(extra));
     if (key === undefined) {
       const known = Object.keys(optional).sort().join(', ') || 'none';
-      throw new InputError('SHALE_CONFIG_INVALID', `extra "${extra}" is not in ${file} [project.optional-dependencies] (extras: ${known}); fix \`extras\` in [tool.shale]`);
+      throw new InputError(
+        'SHALE_CONFIG_INVALID',
+        `extra "${extra}" is not in ${file} [project.optional-dependencies] (extras: ${known}); fix \`extras\` in [tool.shale]`,
+      );
     }
     roots.push(...toRoots(strings(optional[key], `project.optional-dependencies.${key}`, file), `project.optional-dependencies.${key}`, file));
     declared = true;

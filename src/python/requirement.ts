@@ -69,7 +69,14 @@ export function parseRequirement(text: string): Requirement {
   const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(.*)$/s.exec(head);
   const rawName = m?.[1];
   if (!m || !rawName || !isValidName(rawName)) throw new RequirementSyntaxError(`"${text.trim()}" does not start with a package name`);
-  const extras = [...new Set((m[2] ?? '').split(',').map((e) => e.trim()).filter((e) => e !== ''))];
+  const extras = [
+    ...new Set(
+      (m[2] ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== ''),
+    ),
+  ];
   for (const e of extras) if (!isValidName(e)) throw new RequirementSyntaxError(`"${e}" is not a valid extra name`);
   let rest = (m[3] ?? '').trim();
   const out: Requirement = { name: normalizeName(rawName), rawName, extras: extras.map(normalizeExtra).sort(), specifier: '' };

@@ -90,7 +90,15 @@ export const HOW_TO_PIN =
   'or `pip-compile --generate-hashes` write a complete requirements file.';
 
 /** Options that take a value and are harmless to ignore for installing wheels. */
-const IGNORED_WITH_VALUE = new Set(['--trusted-host', '--use-feature', '--only-binary', '--no-binary', '--config-settings', '--global-option', '--progress-bar']);
+const IGNORED_WITH_VALUE = new Set([
+  '--trusted-host',
+  '--use-feature',
+  '--only-binary',
+  '--no-binary',
+  '--config-settings',
+  '--global-option',
+  '--progress-bar',
+]);
 const IGNORED_FLAGS = new Set(['--prefer-binary', '--no-deps', '--upgrade', '-U', '--user', '--no-cache-dir', '--quiet', '-q']);
 
 /** The pinned packages of a requirements file in hash-checking mode (see {@link lockedPackages}). */
@@ -104,7 +112,13 @@ export async function parseRequirements(file: string): Promise<LockedPackage[]> 
  * InputErrors naming file:line and what to do.
  */
 export async function readRequirements(file: string, root?: string): Promise<Requirements> {
-  const out: Requirements = { file: resolve(file), lines: [], constraints: [], options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] }, hashMode: false };
+  const out: Requirements = {
+    file: resolve(file),
+    lines: [],
+    constraints: [],
+    options: { extraIndexUrls: [], findLinks: [], noIndex: false, ignored: [] },
+    hashMode: false,
+  };
   if (root !== undefined) out.root = await realpath(root).catch(() => resolve(root));
   await readInto(out.file, out, [], false);
   if (out.lines.some((l) => l.hashes.length > 0)) out.hashMode = true;
@@ -175,7 +189,10 @@ async function readInto(file: string, out: Requirements, stack: string[], constr
     const real = await realpath(file).catch(() => file);
     const rel = relative(out.root, real);
     if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new InputError('SHALE_PATH_OUTSIDE', `${stack[stack.length - 1]}: the included file ${file}${real !== file ? ` (resolves to ${real})` : ''} is outside the project directory ${out.root}; copy it into the project and include it from there`);
+      throw new InputError(
+        'SHALE_PATH_OUTSIDE',
+        `${stack[stack.length - 1]}: the included file ${file}${real !== file ? ` (resolves to ${real})` : ''} is outside the project directory ${out.root}; copy it into the project and include it from there`,
+      );
     }
   }
   let content: string;
@@ -184,7 +201,11 @@ async function readInto(file: string, out: Requirements, stack: string[], constr
   } catch (err) {
     if (err instanceof InputError) throw err;
     const via = stack.length ? ` (included from ${stack[stack.length - 1]})` : '';
-    throw new InputError('SHALE_LOCK_MISSING', `cannot read ${constraint ? 'constraints' : 'requirements'} file ${file}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the path`, { cause: err });
+    throw new InputError(
+      'SHALE_LOCK_MISSING',
+      `cannot read ${constraint ? 'constraints' : 'requirements'} file ${file}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the path`,
+      { cause: err },
+    );
   }
   for (const { text, line } of logicalLines(content)) {
     const where = `${file}:${line}`;
@@ -192,7 +213,8 @@ async function readInto(file: string, out: Requirements, stack: string[], constr
       await readOption(text, where, file, out, [...stack, file], constraint);
     } else {
       const l = parseRequirementLine(text, file, line);
-      if (constraint && l.req.extras.length) throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: a constraints file cannot ask for extras (${text}); write the name and version only`);
+      if (constraint && l.req.extras.length)
+        throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: a constraints file cannot ask for extras (${text}); write the name and version only`);
       (constraint ? out.constraints : out.lines).push(l);
     }
   }
@@ -236,7 +258,10 @@ async function readOption(text: string, where: string, file: string, out: Requir
   } else if (IGNORED_FLAGS.has(flag) || IGNORED_WITH_VALUE.has(flag)) {
     options.ignored.push(text);
   } else if (flag === '-e' || flag === '--editable') {
-    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: editable installs (${text}) cannot go into an image; put local packages in [[tool.shale.layers]] paths (e.g. paths = ["libs/mylib"]) and remove this line`);
+    throw new InputError(
+      'SHALE_LOCK_UNSUPPORTED',
+      `${where}: editable installs (${text}) cannot go into an image; put local packages in [[tool.shale.layers]] paths (e.g. paths = ["libs/mylib"]) and remove this line`,
+    );
   } else {
     throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: unknown option "${flag}" in requirements file; remove it or use a lock pip-compile / uv writes`);
   }
@@ -264,20 +289,30 @@ export function parseRequirementLine(text: string, file: string, line: number): 
     } else throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: unknown option "${o}" on a requirement line; remove it`);
     const m = h === undefined ? null : /^(sha256):([0-9a-fA-F]{64})$/.exec(h);
     if (!m) {
-      throw new InputError('SHALE_BAD_HASH', `${where}: hash "${h ?? ''}" is not sha256:<64 hex digits>; shale checks sha256 hashes only (pip-compile --generate-hashes and uv write them)`);
+      throw new InputError(
+        'SHALE_BAD_HASH',
+        `${where}: hash "${h ?? ''}" is not sha256:<64 hex digits>; shale checks sha256 hashes only (pip-compile --generate-hashes and uv write them)`,
+      );
     }
     hashes.push(`sha256:${(m[2] ?? '').toLowerCase()}`);
   }
   const spec = reqText.split(';')[0]?.trim() ?? '';
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || spec.startsWith('.') || spec.startsWith('/') || /\s@\s|^[^\s\[=<>~!]+@/.test(spec)) {
-    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: "${spec}" is a URL or path requirement; shale installs packages from an index or find-links. Put the wheel in a find-links directory and require it by name (name==version)`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || spec.startsWith('.') || spec.startsWith('/') || /\s@\s|^[^\s[=<>~!]+@/.test(spec)) {
+    throw new InputError(
+      'SHALE_LOCK_UNSUPPORTED',
+      `${where}: "${spec}" is a URL or path requirement; shale installs packages from an index or find-links. Put the wheel in a find-links directory and require it by name (name==version)`,
+    );
   }
   let req: Requirement;
   try {
     req = parseRequirement(reqText);
   } catch (err) {
     const msg = err instanceof RequirementSyntaxError ? err.message : String(err);
-    throw new InputError('SHALE_LOCK_SYNTAX', `${where}: cannot read requirement "${text}": ${msg}; write it as pip does, like name==1.0, name>=1.2,<2 or name[extra]`, { cause: err });
+    throw new InputError(
+      'SHALE_LOCK_SYNTAX',
+      `${where}: cannot read requirement "${text}": ${msg}; write it as pip does, like name==1.0, name>=1.2,<2 or name[extra]`,
+      { cause: err },
+    );
   }
   return { req, hashes, source: { file, line } };
 }

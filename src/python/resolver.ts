@@ -182,7 +182,10 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
             return parseRequirement(text);
           } catch (err) {
             const msg = err instanceof RequirementSyntaxError ? err.message : String(err);
-            throw new InputError('SHALE_BAD_METADATA', `${name} ${version} declares a dependency shale cannot read (Requires-Dist: ${text}): ${msg}; pin another version of ${name}`);
+            throw new InputError(
+              'SHALE_BAD_METADATA',
+              `${name} ${version} declares a dependency shale cannot read (Requires-Dist: ${text}): ${msg}; pin another version of ${name}`,
+            );
           }
         });
         const out: Deps = { requires, providesExtra: new Set((m.providesExtra ?? []).map(normalizeExtra)) };
@@ -225,7 +228,7 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
     const criteria = new Map<string, Criterion[]>();
     for (const [n, list] of rootCriteria) criteria.set(n, [...list]);
     const expanded = new Map<string, Set<string>>(); // name → extras already expanded ('' = base)
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const [name, list] of [...criteria]) {
         const version = pins.get(name);
@@ -236,7 +239,16 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
         if (!todo.length) continue;
         const deps = await depsOf(name, version);
         if (!pythonFits(req.env.python, deps.requiresPython)) {
-          return { criteria, broken: { name, criteria: list, versions: await versionsOf(name), pinned: version, detail: `${name} ${version} requires Python ${deps.requiresPython}, and the image has Python ${req.env.python}` } };
+          return {
+            criteria,
+            broken: {
+              name,
+              criteria: list,
+              versions: await versionsOf(name),
+              pinned: version,
+              detail: `${name} ${version} requires Python ${deps.requiresPython}, and the image has Python ${req.env.python}`,
+            },
+          };
         }
         for (const extra of todo) {
           done.add(extra);
@@ -244,10 +256,15 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
           for (const r of deps.requires) {
             const where = `Requires-Dist of ${name} ${version}`;
             if (extra === '' ? !holds(r.marker, '', where) : !holds(r.marker, extra, where) || holds(r.marker, '', where)) continue;
-            if (r.url) throw new InputError('SHALE_LOCK_UNSUPPORTED', `${name} ${version} requires ${formatRequirement(r)}, a direct URL; shale installs from indexes and find-links only. Put that wheel in a find-links directory`);
+            if (r.url)
+              throw new InputError(
+                'SHALE_LOCK_UNSUPPORTED',
+                `${name} ${version} requires ${formatRequirement(r)}, a direct URL; shale installs from indexes and find-links only. Put that wheel in a find-links directory`,
+              );
             if (r.name === name) {
               // A package asking for its own extras ("pkg[all]" requiring "pkg[a]"): expand them too.
-              for (const x of r.extras) if (!want.has(x)) addTo(criteria, name, { specifier: '', extras: [x], parent: name, by: `${name} ${version}`, constraint: false });
+              for (const x of r.extras)
+                if (!want.has(x)) addTo(criteria, name, { specifier: '', extras: [x], parent: name, by: `${name} ${version}`, constraint: false });
               continue;
             }
             if (!order.has(r.name)) order.set(r.name, order.size);
@@ -303,7 +320,10 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
 
   for (let round = 0; ; round++) {
     if (round > MAX_ROUNDS) {
-      throw new InputError('SHALE_RESOLUTION_TOO_COMPLEX', `resolving the requirements for ${describeEnv(req.env)} tried ${MAX_ROUNDS} combinations without success${lastConflict ? `; the last conflict: ${explainConflict(lastConflict)}` : ''}. Pin more versions (or tighten ranges) so fewer combinations remain`);
+      throw new InputError(
+        'SHALE_RESOLUTION_TOO_COMPLEX',
+        `resolving the requirements for ${describeEnv(req.env)} tried ${MAX_ROUNDS} combinations without success${lastConflict ? `; the last conflict: ${explainConflict(lastConflict)}` : ''}. Pin more versions (or tighten ranges) so fewer combinations remain`,
+      );
     }
     const { criteria, broken } = await derive();
     let conflict = broken;
@@ -336,7 +356,11 @@ export async function resolve(req: ResolveRequest, provider: ResolverProvider): 
   }
 }
 
-async function result(criteria: Map<string, Criterion[]>, pins: Map<string, string>, versionsOf: (n: string) => Promise<VersionInfo[]>): Promise<ResolvedNode[]> {
+async function result(
+  criteria: Map<string, Criterion[]>,
+  pins: Map<string, string>,
+  versionsOf: (n: string) => Promise<VersionInfo[]>,
+): Promise<ResolvedNode[]> {
   const out: ResolvedNode[] = [];
   for (const [name, list] of criteria) {
     const version = pins.get(name) as string;
@@ -353,7 +377,10 @@ async function result(criteria: Map<string, Criterion[]>, pins: Map<string, stri
 const MAX_LISTED = 12;
 
 function listVersions(versions: VersionInfo[]): string {
-  const usable = versions.filter((v) => v.usable).map((v) => v.version).sort((a, b) => compareVersions(b, a));
+  const usable = versions
+    .filter((v) => v.usable)
+    .map((v) => v.version)
+    .sort((a, b) => compareVersions(b, a));
   if (!usable.length) return 'none';
   return usable.length > MAX_LISTED ? `${usable.slice(0, MAX_LISTED).join(', ')}, and ${usable.length - MAX_LISTED} older` : usable.join(', ');
 }
@@ -365,7 +392,8 @@ function explainConflict(c: Conflict): string {
   if (c.pinned !== undefined) {
     const bad = c.criteria.filter((cr) => !satisfies(c.pinned as string, cr.specifier, true));
     const good = c.criteria.filter((cr) => satisfies(c.pinned as string, cr.specifier, true));
-    if (bad.length && good.length) return `${bad.map((cr) => describeSpec(c.name, cr)).join(' and ')}, but ${good.map((cr) => describeSpec(c.name, cr)).join(' and ')}`;
+    if (bad.length && good.length)
+      return `${bad.map((cr) => describeSpec(c.name, cr)).join(' and ')}, but ${good.map((cr) => describeSpec(c.name, cr)).join(' and ')}`;
   }
   if (c.versions.length === 0) return `${rules.join(', and ')}, but no source has any file for ${c.name}`;
   const usable = c.versions.filter((v) => v.usable);
@@ -387,7 +415,12 @@ function explainConflict(c: Conflict): string {
     }
   }
   const unusable = c.versions.filter((v) => !v.usable && c.criteria.every((cr) => satisfies(v.version, cr.specifier, true)));
-  const note = unusable.length ? ` (${unusable.slice(0, 3).map((v) => `${v.version}: ${v.why ?? 'not usable'}`).join('; ')})` : '';
+  const note = unusable.length
+    ? ` (${unusable
+        .slice(0, 3)
+        .map((v) => `${v.version}: ${v.why ?? 'not usable'}`)
+        .join('; ')})`
+    : '';
   const yanked = c.versions.filter((v) => v.yanked !== undefined && c.criteria.every((cr) => satisfies(v.version, cr.specifier, true)));
   const y = yanked.length ? ` (yanked, so not chosen unless pinned with ==: ${yanked.map((v) => v.version).join(', ')})` : '';
   return `${rules.join(', and ')}, but no version of ${c.name} satisfies ${rules.length > 1 ? 'all of these' : 'it'}${note}${y}`;
@@ -395,9 +428,10 @@ function explainConflict(c: Conflict): string {
 
 function resolutionError(c: Conflict, env: TargetEnv): InputError {
   const found = [...new Set(c.versions.map((v) => v.version))].sort((a, b) => compareVersions(b, a));
-  const available = c.versions.some((v) => v.usable) || found.length === 0
-    ? `Versions of ${c.name} available: ${listVersions(c.versions)}.`
-    : `Versions of ${c.name} found: ${found.slice(0, MAX_LISTED).join(', ')}, none installable on ${platformString(env.platform)}.`;
+  const available =
+    c.versions.some((v) => v.usable) || found.length === 0
+      ? `Versions of ${c.name} available: ${listVersions(c.versions)}.`
+      : `Versions of ${c.name} found: ${found.slice(0, MAX_LISTED).join(', ')}, none installable on ${platformString(env.platform)}.`;
   return new InputError(
     'SHALE_RESOLUTION_IMPOSSIBLE',
     `cannot find versions that satisfy the requirements for ${describeEnv(env)}: ${explainConflict(c)}. ${available} Change the requirement at fault (loosen a pin, or pin a version that fits), or add a wheel that fits to find-links.`,

@@ -58,7 +58,8 @@ class Unpacker {
     return new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
         this.bytes += chunk.length;
-        if (this.bytes > MAX_BYTES) cb(new InputError('SHALE_SDIST_TOO_LARGE', `source distribution ${this.archive} unpacks to more than ${MAX_BYTES} bytes; refusing to unpack it`));
+        if (this.bytes > MAX_BYTES)
+          cb(new InputError('SHALE_SDIST_TOO_LARGE', `source distribution ${this.archive} unpacks to more than ${MAX_BYTES} bytes; refusing to unpack it`));
         else cb(null, chunk);
       },
     });
@@ -145,7 +146,12 @@ async function extractZip(archive: string, label: string, u: Unpacker): Promise<
     }
   } catch (err) {
     const m = err instanceof Error && !(err instanceof InputError) ? YAUZL_UNSAFE_RE.exec(err.message) : null;
-    if (m) throw unsafe(label, m[2] ?? '', m[1] === 'absolute path' ? 'is an absolute path' : m[1] === 'invalid relative path' ? 'contains ".."' : 'has invalid characters');
+    if (m)
+      throw unsafe(
+        label,
+        m[2] ?? '',
+        m[1] === 'absolute path' ? 'is an absolute path' : m[1] === 'invalid relative path' ? 'contains ".."' : 'has invalid characters',
+      );
     throw err;
   } finally {
     zip.close();

@@ -23,6 +23,7 @@ import { findHostPython, type HostPython, type HostPythonPurpose } from './host-
 import { isPureWheel, normalizeName, normalizeVersion, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
 import { extractSdist } from './safe-extract.js';
+import type { PackageHttp } from './http.js';
 import type { Candidate } from './sources.js';
 import { describeEnv, tagIndex, wheelRank, type TargetEnv } from './tags.js';
 import { chooseCandidate, type WheelChoice, type WheelFile } from './wheel-choice.js';
@@ -33,7 +34,7 @@ const BUILD_TIMEOUT_MS = 15 * 60_000;
 const TAIL_LINES = 15;
 
 const PURPOSE: HostPythonPurpose = {
-  needs: 'a package with only a source distribution needs a CPython {minor} on this machine to build its wheel for the image\'s Python {minor}',
+  needs: "a package with only a source distribution needs a CPython {minor} on this machine to build its wheel for the image's Python {minor}",
   otherwise: 'add a wheel of the package to find-links (then nothing is built)',
 };
 
@@ -54,7 +55,15 @@ async function buildRequires(srcDir: string): Promise<string[]> {
 function buildEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PIP_') && k !== 'PYTHONPATH') env[k] = v;
-  return { ...env, SOURCE_DATE_EPOCH, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PIP_CONFIG_FILE: devNull, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  return {
+    ...env,
+    SOURCE_DATE_EPOCH,
+    PYTHONHASHSEED: '0',
+    PYTHONDONTWRITEBYTECODE: '1',
+    PIP_CONFIG_FILE: devNull,
+    PIP_NO_INPUT: '1',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  };
 }
 
 /** pip ran and failed: the message is its exit and last lines of output. */
@@ -75,7 +84,11 @@ function runPipWheel(py: HostPython, srcDir: string, outDir: string, what: strin
     child.once('error', (e) => reject(new ShaleError('SHALE_SDIST_BUILD', `running ${py.path} -m pip to build ${what}: ${e.message}`, { cause: e })));
     child.once('close', (code, signal) => {
       if (code === 0) return resolve();
-      const tail = lines.map((l) => l.trimEnd()).filter((l) => l.trim() !== '').slice(-TAIL_LINES).join('\n');
+      const tail = lines
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '')
+        .slice(-TAIL_LINES)
+        .join('\n');
       const how = signal ? `was stopped (${signal}${signal === 'SIGTERM' ? `, after ${BUILD_TIMEOUT_MS / 60_000} minutes?` : ''})` : `exited ${code}`;
       reject(new PipFailed(`${py.path} -m pip wheel ${how}:\n${tail}`));
     });
@@ -87,7 +100,10 @@ function checkBuilt(pkg: LockedPackage, sdist: string, filename: string, env: Ta
   const w = parseWheelFilename(filename);
   if (!w) throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist} made ${filename}, which is not a wheel file name`);
   if (normalizeName(w.name) !== normalizeName(pkg.name) || normalizeVersion(w.version) !== normalizeVersion(pkg.version)) {
-    throw new InputError('SHALE_SDIST_MISMATCH', `${sdist}, the sdist of ${pkg.name}==${pkg.version}, builds ${filename}: a different name or version than the lock says; fix the sdist or the lock`);
+    throw new InputError(
+      'SHALE_SDIST_MISMATCH',
+      `${sdist}, the sdist of ${pkg.name}==${pkg.version}, builds ${filename}: a different name or version than the lock says; fix the sdist or the lock`,
+    );
   }
   if (!isPureWheel(w) || !w.pyTags.every((t) => /^py\d*$/.test(t))) {
     throw new InputError(
@@ -97,7 +113,10 @@ function checkBuilt(pkg: LockedPackage, sdist: string, filename: string, env: Ta
     );
   }
   if (wheelRank(filename, tagIndex(env)) === undefined) {
-    throw new InputError('SHALE_NO_WHEEL', `${sdist} of ${pkg.name}==${pkg.version} builds ${filename}, which does not fit ${describeEnv(env)}; lock a version that supports it`);
+    throw new InputError(
+      'SHALE_NO_WHEEL',
+      `${sdist} of ${pkg.name}==${pkg.version} builds ${filename}, which does not fit ${describeEnv(env)}; lock a version that supports it`,
+    );
   }
 }
 
@@ -123,7 +142,8 @@ async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache
     }
     const wheels = (await readdir(out).catch(() => [])).filter((n) => n.endsWith('.whl'));
     const filename = wheels[0];
-    if (wheels.length !== 1 || !filename) throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist.filename} made ${wheels.length} wheels (${wheels.join(', ')}); expected one`);
+    if (wheels.length !== 1 || !filename)
+      throw new ShaleError('SHALE_SDIST_BUILD', `building ${sdist.filename} made ${wheels.length} wheels (${wheels.join(', ')}); expected one`);
     checkBuilt(pkg, sdist.filename, filename, env);
     return await cache.builtWheels.store(sdist.sha256, join(out, filename), filename);
   } finally {
@@ -137,8 +157,8 @@ async function build(pkg: LockedPackage, sdist: WheelFile, env: TargetEnv, cache
  * sdist is fetched, verified against the lock and link hashes, and built. The choice's sha256
  * and size are the built wheel's.
  */
-export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetEnv, cache: Cache, events: Events): Promise<WheelChoice> {
-  const sdist = await chooseCandidate(pkg, c, cache, events);
+export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetEnv, cache: Cache, events: Events, http?: PackageHttp): Promise<WheelChoice> {
+  const sdist = await chooseCandidate(pkg, c, cache, events, http);
   const obtain = async (): Promise<BuiltWheel> => {
     const cached = await cache.builtWheels.get(sdist.sha256);
     if (cached) {
@@ -152,7 +172,10 @@ export async function chooseSdist(pkg: LockedPackage, c: Candidate, env: TargetE
   const fetch = (): Promise<WheelFile> => {
     fetched ??= obtain().then((w) => {
       if (w.sha256 !== first.sha256) {
-        throw new ShaleError('SHALE_WHEEL_CHANGED', `the wheel built from ${c.filename} now has sha256:${w.sha256}, but this build planned its layers with sha256:${first.sha256} (the built-wheels cache changed during the build); run the build again`);
+        throw new ShaleError(
+          'SHALE_WHEEL_CHANGED',
+          `the wheel built from ${c.filename} now has sha256:${w.sha256}, but this build planned its layers with sha256:${first.sha256} (the built-wheels cache changed during the build); run the build again`,
+        );
       }
       return { path: w.path, filename: w.filename, sha256: w.sha256, pure: true };
     });

@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, ShaleError } from '../errors.js';
-import { redact, httpGet, type HttpResponse } from './http.js';
+import { defaultPackageHttp, redact, type HttpResponse, type PackageHttp } from './http.js';
 import { conditionalHeaders, freshness, isFresh, type PageCache } from './page-cache.js';
 import { parseHtmlLinks, parseJsonLinks, type Link } from './links.js';
 
@@ -44,6 +44,8 @@ export interface PackageSources {
   pageCache?: PageCache;
   /** Filled in as sources are read: how long what was listed stays valid (see {@link Freshness}). */
   freshness?: Freshness;
+  /** The build's HTTP client for pages, metadata and downloads (its Ctrl-C signal, retries); default one without cancellation. */
+  http?: PackageHttp;
 }
 
 /**
@@ -77,7 +79,10 @@ async function listDirectory(entry: string, projectDir: string, freshness: Fresh
   try {
     st = await stat(dir);
   } catch {
-    throw new InputError('SHALE_FIND_LINKS_MISSING', `find-links entry "${entry}" does not exist (looked at ${dir}); fix find-links in [tool.shale] or the requirements file`);
+    throw new InputError(
+      'SHALE_FIND_LINKS_MISSING',
+      `find-links entry "${entry}" does not exist (looked at ${dir}); fix find-links in [tool.shale] or the requirements file`,
+    );
   }
   const origin = `find-links ${entry}`;
   freshness?.dirs.set(dir, st.mtimeMs);
@@ -97,8 +102,8 @@ function memo(s: PackageSources, url: string, load: () => Promise<Link[]>): Prom
   return p;
 }
 
-async function listFindLinksPage(url: string): Promise<Link[]> {
-  const res = await httpGet(url, 'text/html, */*;q=0.1');
+async function listFindLinksPage(url: string, http: PackageHttp): Promise<Link[]> {
+  const res = await http.get(url, 'text/html, */*;q=0.1');
   if (!res.ok) {
     await res.cancel();
     throw new ShaleError('SHALE_INDEX', `find-links page ${redact(url)} answered HTTP ${res.status} ${res.statusText}; check find-links`);
@@ -113,7 +118,7 @@ const ACCEPT_SIMPLE = 'application/vnd.pypi.simple.v1+json, application/vnd.pypi
  * no files. With a page cache, a page kept fresh (Cache-Control) is not asked for again, and
  * a kept page is revalidated (ETag / Last-Modified; a 304 has no body).
  */
-async function listIndexPage(pageUrl: string, cache: PageCache | undefined, fresh: Freshness | undefined): Promise<Link[]> {
+async function listIndexPage(pageUrl: string, http: PackageHttp, cache: PageCache | undefined, fresh: Freshness | undefined): Promise<Link[]> {
   const until = (t: number): void => {
     if (fresh) fresh.until = Math.min(fresh.until, t);
   };
@@ -122,7 +127,7 @@ async function listIndexPage(pageUrl: string, cache: PageCache | undefined, fres
     until(cached.checkedAt + cached.maxAgeMs);
     return cached.links;
   }
-  const res = await httpGet(pageUrl, ACCEPT_SIMPLE, undefined, conditionalHeaders(cached));
+  const res = await http.get(pageUrl, ACCEPT_SIMPLE, undefined, conditionalHeaders(cached));
   until(Date.now() + freshness(res));
   if (res.status === 304 && cached && cache) {
     await res.cancel();
@@ -149,7 +154,9 @@ async function readIndexPage(res: HttpResponse, pageUrl: string): Promise<Link[]
     try {
       return parseJsonLinks(await res.json(), finalUrl);
     } catch (err) {
-      throw new ShaleError('SHALE_INDEX', `index page ${redact(pageUrl)} is not valid PEP 691 JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new ShaleError('SHALE_INDEX', `index page ${redact(pageUrl)} is not valid PEP 691 JSON: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
   return parseHtmlLinks(await res.text(), finalUrl);
@@ -165,16 +172,17 @@ export function projectPageUrl(indexUrl: string, normalizedName: string): string
  * keep what their page said of them (hash, size, requires-python, yanked, core metadata).
  */
 export async function listCandidates(project: string, s: PackageSources): Promise<Candidate[]> {
+  const http = s.http ?? defaultPackageHttp();
   const lists = await Promise.all([
     ...s.findLinks.map(async (f): Promise<Candidate[]> => {
       if (!isHttp(f)) return listDirectory(f, s.projectDir, s.freshness);
       if (s.freshness) s.freshness.until = 0; // find-links pages are not kept: asked again every time
-      const links = await memo(s, f, () => listFindLinksPage(f));
+      const links = await memo(s, f, () => listFindLinksPage(f, http));
       return links.map((l) => ({ ...l, origin: `find-links ${redact(f)}` }));
     }),
     ...(s.noIndex ? [] : indexUrls(s)).map(async (idx): Promise<Candidate[]> => {
       const page = projectPageUrl(idx, project);
-      const links = await memo(s, page, () => listIndexPage(page, s.pageCache, s.freshness));
+      const links = await memo(s, page, () => listIndexPage(page, http, s.pageCache, s.freshness));
       return links.map((l) => ({ ...l, origin: `index ${redact(idx)}`, authFrom: idx }));
     }),
   ]);

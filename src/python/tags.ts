@@ -143,8 +143,7 @@ export function chooseWheel(files: readonly string[], env: TargetEnv): string | 
     const rank = wheelRank(file, idx);
     if (rank === undefined) continue;
     const build = parseWheelFilename(file)?.build?.number ?? -1;
-    const better =
-      !best || rank < best.rank || (rank === best.rank && (build > best.build || (build === best.build && file < best.file)));
+    const better = !best || rank < best.rank || (rank === best.rank && (build > best.build || (build === best.build && file < best.file)));
     if (better) best = { file, rank, build };
   }
   return best?.file;

@@ -55,13 +55,20 @@ function utf16Pattern(buf: Buffer): 'le' | 'be' | undefined {
 function utf16(buf: Buffer, start: number, order: 'le' | 'be', file: string): string {
   const body = Buffer.from(buf.subarray(start));
   if (body.length % 2 !== 0) {
-    throw new InputError('SHALE_TEXT_ENCODING', `${file} looks like UTF-16 (${order === 'le' ? 'little' : 'big'}-endian) but has an odd number of bytes, so it is cut short or not UTF-16; save it as UTF-8`);
+    throw new InputError(
+      'SHALE_TEXT_ENCODING',
+      `${file} looks like UTF-16 (${order === 'le' ? 'little' : 'big'}-endian) but has an odd number of bytes, so it is cut short or not UTF-16; save it as UTF-8`,
+    );
   }
   if (order === 'be') body.swap16();
   try {
     return new TextDecoder('utf-16le', { fatal: true }).decode(body);
   } catch (err) {
-    throw new InputError('SHALE_TEXT_ENCODING', `${file} looks like UTF-16 (${order === 'le' ? 'little' : 'big'}-endian) but holds an unpaired surrogate; save it as UTF-8`, { cause: err });
+    throw new InputError(
+      'SHALE_TEXT_ENCODING',
+      `${file} looks like UTF-16 (${order === 'le' ? 'little' : 'big'}-endian) but holds an unpaired surrogate; save it as UTF-8`,
+      { cause: err },
+    );
   }
 }
 

@@ -71,7 +71,11 @@ export class UrlIndex {
   }
 
   /** Records a download's result (file, hash, size and the response's validators) for `url`. */
-  async remember(url: string, filename: string, got: { sha256: string; size: number; etag?: string | undefined; lastModified?: string | undefined }): Promise<void> {
+  async remember(
+    url: string,
+    filename: string,
+    got: { sha256: string; size: number; etag?: string | undefined; lastModified?: string | undefined },
+  ): Promise<void> {
     const rec: Omit<UrlRecord, 'url'> = { filename, sha256: got.sha256, size: got.size };
     if (got.etag !== undefined) rec.etag = got.etag;
     if (got.lastModified !== undefined) rec.lastModified = got.lastModified;

@@ -50,7 +50,8 @@ export interface UvLock {
   select(env: TargetEnv, opts?: { extras: string[]; groups: string[] }): LockedPackage[];
 }
 
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (isTable(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (isTable(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
 
 function edges(list: Table[], f: Fields): Edge[] {
   return list.map((d) => {
@@ -86,15 +87,20 @@ function wheelFile(w: Table, f: Fields, base: string, sourcePath: string | undef
 function readPackage(p: Table, line: number, file: string, lockDir: string): UvPackage {
   const where = `${file}:${line}`;
   const rawName = p['name'];
-  if (typeof rawName !== 'string' || !isValidName(rawName)) throw new Fields(where, UV_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
+  if (typeof rawName !== 'string' || !isValidName(rawName))
+    throw new Fields(where, UV_REGENERATE).bad(`package ${JSON.stringify(rawName)} has no valid \`name\``);
   const f = new Fields(`${where} (package ${rawName})`, UV_REGENERATE);
   const source = f.table(p, 'source') ?? {};
   const local = ['virtual', 'editable', 'directory'].some((k) => source[k] !== undefined);
   if (source['git'] !== undefined) {
-    throw new InputError('SHALE_LOCK_UNSUPPORTED', `${where}: package ${rawName} comes from git (${String(source['git'])}), which needs a build; publish a wheel of it to an index or find-links and lock that (${UV_REGENERATE})`);
+    throw new InputError(
+      'SHALE_LOCK_UNSUPPORTED',
+      `${where}: package ${rawName} comes from git (${String(source['git'])}), which needs a build; publish a wheel of it to an index or find-links and lock that (${UV_REGENERATE})`,
+    );
   }
   // Wheels of a local find-links registry are relative to it; a path source is the wheel itself.
-  const registry = typeof source['registry'] === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source['registry']) ? resolve(lockDir, source['registry']) : lockDir;
+  const registry =
+    typeof source['registry'] === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source['registry']) ? resolve(lockDir, source['registry']) : lockDir;
   const sourcePath = typeof source['path'] === 'string' ? resolve(lockDir, source['path']) : undefined;
   const files = f.tables(p, 'wheels').map((w) => wheelFile(w, f, registry, sourcePath));
   const sdist = f.table(p, 'sdist');
@@ -124,9 +130,17 @@ function readPackage(p: Table, line: number, file: string, lockDir: string): UvP
 function toLocked(p: UvPackage, file: string): LockedPackage {
   const where = `${file}:${p.line}`;
   if (!p.version) {
-    throw new InputError('SHALE_UNPINNED', `${where}: package ${p.name} has no \`version\`; shale installs exactly what a lock pins. ${UV_REGENERATE[0]?.toUpperCase()}${UV_REGENERATE.slice(1)}`);
+    throw new InputError(
+      'SHALE_UNPINNED',
+      `${where}: package ${p.name} has no \`version\`; shale installs exactly what a lock pins. ${UV_REGENERATE[0]?.toUpperCase()}${UV_REGENERATE.slice(1)}`,
+    );
   }
-  const out: LockedPackage = { name: p.name, version: p.version, hashes: p.files.flatMap((x) => (x.sha256 ? [`sha256:${x.sha256}`] : [])), source: { file, line: p.line } };
+  const out: LockedPackage = {
+    name: p.name,
+    version: p.version,
+    hashes: p.files.flatMap((x) => (x.sha256 ? [`sha256:${x.sha256}`] : [])),
+    source: { file, line: p.line },
+  };
   if (p.files.length) out.files = p.files;
   return out;
 }
@@ -142,7 +156,9 @@ export async function readUvLock(file: string): Promise<UvLock> {
   const members = new Set(top.strings(top.table(doc, 'manifest') ?? {}, 'members').map(normalizeName));
   const roots = pkgs.filter((p) => (members.size ? members.has(p.name) : p.local && /"(virtual|editable)":"\."/.test(p.source)));
   if (!roots.length) {
-    throw top.bad('it has no package for the project itself (source = { virtual = "." } or { editable = "." }), so shale cannot tell which packages the app needs');
+    throw top.bad(
+      'it has no package for the project itself (source = { virtual = "." } or { editable = "." }), so shale cannot tell which packages the app needs',
+    );
   }
   const installable = pkgs.filter((p) => !p.local);
   // Unpinned entries fail here, whatever the target, so a bad lock fails fast.
@@ -160,7 +176,10 @@ export async function readUvLock(file: string): Promise<UvLock> {
       if (c.length > 1) c = c.filter((p) => !p.resolutionMarkers.length || p.resolutionMarkers.some((m) => holds(m, `${file}:${p.line}`)));
       const only = c[0];
       if (!only || c.length > 1) {
-        throw new InputError('SHALE_LOCK_SYNTAX', `${file}:${from.line}: ${from.name} depends on ${e.name}, which the lock has ${c.length ? `${c.length} times with no way to choose` : 'no entry for'}; ${UV_REGENERATE}`);
+        throw new InputError(
+          'SHALE_LOCK_SYNTAX',
+          `${file}:${from.line}: ${from.name} depends on ${e.name}, which the lock has ${c.length ? `${c.length} times with no way to choose` : 'no entry for'}; ${UV_REGENERATE}`,
+        );
       }
       return only;
     };
@@ -170,7 +189,10 @@ export async function readUvLock(file: string): Promise<UvLock> {
     for (const want of [...rootExtras, ...opts.groups.map(normalizeName)]) {
       const kind = rootExtras.includes(want) ? 'optional-dependencies' : 'dev-dependencies';
       if (!roots.some((r) => (kind === 'optional-dependencies' ? r.optional : r.groups).has(want))) {
-        throw new InputError('SHALE_LOCK_INCOMPLETE', `${file}: the project has no ${kind === 'optional-dependencies' ? `extra "${want}"` : `dependency group "${want}"`} in the lock; fix \`${kind === 'optional-dependencies' ? 'extras' : 'groups'}\` in [tool.shale] or ${UV_REGENERATE}`);
+        throw new InputError(
+          'SHALE_LOCK_INCOMPLETE',
+          `${file}: the project has no ${kind === 'optional-dependencies' ? `extra "${want}"` : `dependency group "${want}"`} in the lock; fix \`${kind === 'optional-dependencies' ? 'extras' : 'groups'}\` in [tool.shale] or ${UV_REGENERATE}`,
+        );
       }
     }
     const groupEdges = (p: UvPackage): Edge[] => opts.groups.flatMap((g) => p.groups.get(normalizeName(g)) ?? []);

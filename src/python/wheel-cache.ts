@@ -11,7 +11,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ShaleError } from '../errors.js';
 import { noEvents, type Events } from '../events.js';
-import { httpGet, redact } from './http.js';
+import { InterruptedError } from '../http/errors.js';
+import { defaultPackageHttp, failureText, redact, type PackageHttp } from './http.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { touch } from '../store/cache-prune.js';
 import { hashFile } from '../store/file-hashes.js';
@@ -45,7 +46,10 @@ export class WheelCache {
 
   /** The size of the cached wheel, or undefined when it is not cached (its content is not checked). */
   async size(sha256: string, filename: string): Promise<number | undefined> {
-    return stat(this.path(sha256, filename)).then((s) => s.size, () => undefined);
+    return stat(this.path(sha256, filename)).then(
+      (s) => s.size,
+      () => undefined,
+    );
   }
 
   /**
@@ -79,11 +83,18 @@ export class WheelCache {
    * Downloads a URL into the cache. `check` sees the actual hash before the file is moved into
    * place and may throw (a hash mismatch), in which case nothing is cached.
    */
-  async download(url: string, filename: string, check: (sha256: string) => void, events: Events = noEvents, authFrom?: string): Promise<Downloaded> {
+  async download(
+    url: string,
+    filename: string,
+    check: (sha256: string) => void,
+    events: Events = noEvents,
+    authFrom?: string,
+    http: PackageHttp = defaultPackageHttp(),
+  ): Promise<Downloaded> {
     const { dir, root } = this;
     await makeDir(dir, root);
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const res = await httpGet(url, '*/*', authFrom);
+    const res = await http.get(url, '*/*', authFrom);
     if (!res.ok) {
       await res.cancel();
       throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: HTTP ${res.status} ${res.statusText}`);
@@ -121,7 +132,9 @@ export class WheelCache {
       await rm(tmp, { force: true });
       if (err instanceof ShaleError) throw err;
       if (isDiskError(err)) throw writeFailure(err, tmp, root);
-      throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      // Ctrl-C, or the host stopped sending (timeout) or cut the connection mid-file.
+      if (http.signal?.aborted) throw new InterruptedError();
+      throw new ShaleError('SHALE_DOWNLOAD', `downloading ${filename} from ${redact(url)} failed: ${failureText(url, err)}`, { cause: err });
     } finally {
       done();
     }

@@ -7,7 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { ShaleError, InputError } from '../errors.js';
 import type { Events } from '../events.js';
-import { httpHead, redact } from './http.js';
+import { InterruptedError } from '../http/errors.js';
+import { defaultPackageHttp, redact, type PackageHttp } from './http.js';
 import { isPureWheel, parseWheelFilename } from './names.js';
 import type { LockedPackage } from './requirements.js';
 import type { Candidate } from './sources.js';
@@ -99,7 +100,13 @@ async function localChoice(pkg: LockedPackage, c: Candidate, path: string, pure:
  * unambiguously (then it must be downloaded). A link hash the lock does not allow is not
  * trusted either way: the download then reports the mismatch with the actual hash.
  */
-async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cache: Cache): Promise<{ sha256: string; size?: number } | undefined> {
+async function knownHash(
+  pkg: LockedPackage,
+  c: Candidate,
+  url: string,
+  cache: Cache,
+  http: PackageHttp,
+): Promise<{ sha256: string; size?: number } | undefined> {
   const lock = pkg.hashes.map((h) => h.slice('sha256:'.length));
   if (c.sha256) return lock.length === 0 || lock.includes(c.sha256) ? { sha256: c.sha256 } : undefined;
   const rec = await cache.urls.get(url);
@@ -118,21 +125,35 @@ async function knownHash(pkg: LockedPackage, c: Candidate, url: string, cache: C
     if (cached.length === 1 && cached[0]) return cached[0];
   }
   if (recFits && (lock.length === 0 || lock.includes(rec.sha256))) {
-    const head = await httpHead(url, c.authFrom).catch(() => undefined);
+    const head = await http.head(url, c.authFrom).catch(unlessInterrupted);
     if (head && stillServes(rec, head)) return { sha256: rec.sha256, size: rec.size };
   }
   return undefined;
 }
 
-async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache: Cache, events: Events, pure: boolean): Promise<WheelChoice> {
+/** A HEAD that failed only means "ask otherwise"; Ctrl-C still stops the build. */
+function unlessInterrupted(err: unknown): undefined {
+  if (err instanceof InterruptedError) throw err;
+  return undefined;
+}
+
+async function remoteChoice(
+  pkg: LockedPackage,
+  c: Candidate,
+  url: string,
+  cache: Cache,
+  events: Events,
+  pure: boolean,
+  http: PackageHttp,
+): Promise<WheelChoice> {
   const download = async (): Promise<Downloaded> => {
-    const got = await cache.wheels.download(url, c.filename, (sha) => verify(pkg, c, sha), events, c.authFrom);
+    const got = await cache.wheels.download(url, c.filename, (sha) => verify(pkg, c, sha), events, c.authFrom, http);
     await cache.urls.remember(url, c.filename, got);
     return got;
   };
   const file = (path: string, sha256: string): WheelFile => ({ path, filename: c.filename, sha256, pure });
 
-  const known = await knownHash(pkg, c, url, cache);
+  const known = await knownHash(pkg, c, url, cache, http);
   if (!known) {
     const got = await download();
     const done = Promise.resolve(file(got.path, got.sha256));
@@ -151,7 +172,7 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
   });
   let size = c.size ?? known.size ?? (await cache.wheels.size(sha256, c.filename));
   if (size === undefined) {
-    const head = await httpHead(url, c.authFrom).catch(() => undefined);
+    const head = await http.head(url, c.authFrom).catch(unlessInterrupted);
     size = head?.ok ? contentLength(head) : undefined;
   }
   if (size === undefined) {
@@ -167,9 +188,15 @@ async function remoteChoice(pkg: LockedPackage, c: Candidate, url: string, cache
  * path, size and mtime); remote ones are named from their link hash, an unambiguous lock hash,
  * the cache or a revalidated earlier download, and downloaded here only when none says the hash.
  */
-export async function chooseCandidate(pkg: LockedPackage, c: Candidate, cache: Cache, events: Events): Promise<WheelChoice> {
+export async function chooseCandidate(
+  pkg: LockedPackage,
+  c: Candidate,
+  cache: Cache,
+  events: Events,
+  http: PackageHttp = defaultPackageHttp(),
+): Promise<WheelChoice> {
   const w = parseWheelFilename(c.filename);
   const pure = w ? isPureWheel(w) : false;
-  const choice = c.path ? await localChoice(pkg, c, c.path, pure, cache) : await remoteChoice(pkg, c, c.url ?? '', cache, events, pure);
+  const choice = c.path ? await localChoice(pkg, c, c.path, pure, cache) : await remoteChoice(pkg, c, c.url ?? '', cache, events, pure, http);
   return { ...choice, candidate: { ...c, sha256: choice.sha256 } };
 }

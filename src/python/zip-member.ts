@@ -101,7 +101,8 @@ function readAtSync(fh: FileHandle, position: number, length: number): Buffer {
 function locate(fh: FileHandle, path: string, entry: yauzl.Entry, ahead: number): { dataStart: number; head: Buffer; offset: number } {
   const offset = entry.relativeOffsetOfLocalHeader;
   const head = readAtSync(fh, offset, LOCAL_HEADER_SIZE + entry.fileNameLength + entry.extraFieldLength + ahead);
-  if (head.length < LOCAL_HEADER_SIZE || head.readUInt32LE(0) !== LOCAL_HEADER) throw new ZipMemberError(path, entry.fileName, 'has no local file header where the central directory points');
+  if (head.length < LOCAL_HEADER_SIZE || head.readUInt32LE(0) !== LOCAL_HEADER)
+    throw new ZipMemberError(path, entry.fileName, 'has no local file header where the central directory points');
   const dataStart = offset + LOCAL_HEADER_SIZE + head.readUInt16LE(26) + head.readUInt16LE(28);
   return { dataStart, head, offset };
 }
@@ -109,7 +110,11 @@ function locate(fh: FileHandle, path: string, entry: yauzl.Entry, ahead: number)
 /** Counts bytes and fails when they are not exactly `size`. */
 class ExactSize extends Transform {
   private n = 0;
-  constructor(private readonly size: number, private readonly path: string, private readonly member: string) {
+  constructor(
+    private readonly size: number,
+    private readonly path: string,
+    private readonly member: string,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
@@ -143,12 +148,13 @@ export async function readMemberStream(path: string, entry: yauzl.Entry): Promis
       const raw = at + entry.compressedSize <= head.length ? head.subarray(at, at + entry.compressedSize) : readAtSync(fh, dataStart, entry.compressedSize);
       if (raw.length !== entry.compressedSize) throw new ZipMemberError(path, name, 'is cut short');
       const data = method === 0 ? Buffer.from(raw) : inflate(raw, entry.uncompressedSize, path, name);
-      if (data.length !== entry.uncompressedSize) throw new ZipMemberError(path, name, `has ${data.length} bytes, not the ${entry.uncompressedSize} its directory entry says`);
+      if (data.length !== entry.uncompressedSize)
+        throw new ZipMemberError(path, name, `has ${data.length} bytes, not the ${entry.uncompressedSize} its directory entry says`);
       return Readable.from([data], { objectMode: false });
     }
     const end = dataStart + entry.compressedSize;
     async function* chunks(): AsyncGenerator<Buffer> {
-      for (let pos = dataStart; pos < end; ) {
+      for (let pos = dataStart; pos < end;) {
         const b = await readAt(fh, pos, Math.min(READ_CHUNK, end - pos));
         if (b.length === 0) throw new ZipMemberError(path, name, 'is cut short');
         pos += b.length;

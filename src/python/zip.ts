@@ -47,7 +47,11 @@ const TAIL = 1 << 20;
  * ~70 µs, and wheels have thousands of records. Reads go synchronous from the page cache.
  */
 class WheelReader extends yauzl.RandomAccessReader {
-  private constructor(private readonly fd: number, private readonly tail: Buffer, private readonly tailStart: number) {
+  private constructor(
+    private readonly fd: number,
+    private readonly tail: Buffer,
+    private readonly tailStart: number,
+  ) {
     super();
   }
 
@@ -111,7 +115,9 @@ export async function readZipIndex(path: string, wheelName: string): Promise<Zip
   } catch (err) {
     // Not a zip: yauzl keeps its reference to the reader, so the file is ours to close.
     reader?.close(() => undefined);
-    throw new InputError('SHALE_BAD_WHEEL', `cannot read wheel ${wheelName} (${path}) as a zip file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new InputError('SHALE_BAD_WHEEL', `cannot read wheel ${wheelName} (${path}) as a zip file: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   const out: ZipMember[] = [];
   try {
@@ -119,12 +125,23 @@ export async function readZipIndex(path: string, wheelName: string): Promise<Zip
       const why = unsafeMemberName(e.fileName);
       if (why) throw unsafeError(wheelName, e.fileName, why);
       const isDir = e.fileName.endsWith('/');
-      out.push({ name: isDir ? e.fileName.slice(0, -1) : e.fileName, isDir, size: e.uncompressedSize, mode: (e.externalFileAttributes >>> 16) & 0o777, entry: e });
+      out.push({
+        name: isDir ? e.fileName.slice(0, -1) : e.fileName,
+        isDir,
+        size: e.uncompressedSize,
+        mode: (e.externalFileAttributes >>> 16) & 0o777,
+        entry: e,
+      });
     }
   } catch (err) {
     if (err instanceof InputError) throw err;
     const m = err instanceof Error ? UNSAFE_RE.exec(err.message) : null;
-    if (m) throw unsafeError(wheelName, m[2] ?? '', m[1] === 'absolute path' ? 'is an absolute path' : m[1] === 'invalid relative path' ? 'contains ".."' : 'contains a backslash');
+    if (m)
+      throw unsafeError(
+        wheelName,
+        m[2] ?? '',
+        m[1] === 'absolute path' ? 'is an absolute path' : m[1] === 'invalid relative path' ? 'contains ".."' : 'contains a backslash',
+      );
     throw new InputError('SHALE_BAD_WHEEL', `cannot read wheel ${wheelName} (${path}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   } finally {
     zip.close();

@@ -80,7 +80,11 @@ function badEntry(source: string, entry: string): InputError {
 }
 
 // Docker's registry-mirrors are URLs ("https://mirror.gcr.io"); accept those and keep the host.
-const stripUrl = (s: string): string => s.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+const stripUrl = (s: string): string =>
+  s
+    .trim()
+    .replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
 
 const normalizeRegistry = (r: string): string => (r === 'index.docker.io' || r === 'registry-1.docker.io' ? DOCKER_HUB : r);
 

@@ -34,8 +34,7 @@ const PORT = /^[0-9]{1,5}$/;
  * `127.0.0.1:5000/demo/app:v1`). Throws `InputError('SHALE_BAD_REFERENCE')` saying what is wrong.
  */
 export function parseReference(s: string): Reference {
-  const bad = (why: string): InputError =>
-    new InputError('SHALE_BAD_REFERENCE', `invalid image reference "${s}": ${why}`);
+  const bad = (why: string): InputError => new InputError('SHALE_BAD_REFERENCE', `invalid image reference "${s}": ${why}`);
   const input = s.trim();
   if (input === '') throw bad('it is empty; expected [host[:port]/]repository[:tag][@sha256:digest]');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
@@ -115,8 +114,7 @@ export function referenceString(ref: Reference): string {
 export const manifestReference = (ref: Reference): string => ref.digest ?? ref.tag ?? DEFAULT_TAG;
 
 /** The host that serves a registry's API: `docker.io` is served by `registry-1.docker.io`. */
-export const registryApiHost = (registry: string): string =>
-  registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+export const registryApiHost = (registry: string): string => (registry === DOCKER_HUB ? 'registry-1.docker.io' : registry);
 
 /** Parses a reference given by `what` (a flag or config key), naming it in the error. */
 export function parseReferenceAt(what: string, text: string): Reference {

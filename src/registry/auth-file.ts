@@ -50,8 +50,7 @@ export async function loadAuthFile(path: string, fix: string): Promise<AuthFile>
   return file;
 }
 
-const objectOf = (v: unknown): Record<string, unknown> =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const objectOf = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** `https://index.docker.io/v1/` → `index.docker.io`, `quay.io/org/repo` → `quay.io`, as Docker's ConvertToHostname. */
 export function normalizeKey(key: string): string {

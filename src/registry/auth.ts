@@ -3,7 +3,7 @@ import type { Events } from '../events.js';
 import type { Challenge } from './challenge.js';
 import type { Credential, CredentialStore } from './credentials.js';
 import { RegistryError, parseErrorBody } from './errors.js';
-import { discard, mayCarryCredentials, readText, type Http, type HttpResponse } from './http.js';
+import { discard, mayCarryCredentials, readText, type Http, type HttpResponse } from '../http/client.js';
 
 /** The Authorization header for a request, and whether it was made from the user's credentials. */
 export interface Authorization {
@@ -95,7 +95,10 @@ export class Authenticator {
       if (challenge.service) form.set('service', challenge.service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       res = await this.http.send({
-        method: 'POST', url, verifyTls, body: Buffer.from(form.toString()),
+        method: 'POST',
+        url,
+        verifyTls,
+        body: Buffer.from(form.toString()),
         headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
       });
       // Token services without the OAuth2 endpoint answer 404 or 405: ask the classic way, as

@@ -2,10 +2,7 @@
  * What a registry asks for in `WWW-Authenticate`: nothing, Basic credentials, or a Bearer token
  * from a token service (distribution's "Token Authentication Specification").
  */
-export type Challenge =
-  | { scheme: 'none' }
-  | { scheme: 'basic'; realm?: string }
-  | { scheme: 'bearer'; realm: string; service?: string; scope?: string };
+export type Challenge = { scheme: 'none' } | { scheme: 'basic'; realm?: string } | { scheme: 'bearer'; realm: string; service?: string; scope?: string };
 
 /** Parses a `WWW-Authenticate` header; undefined when it names no scheme shale speaks. */
 export function parseChallenge(headerValue: string | undefined): Challenge | undefined {

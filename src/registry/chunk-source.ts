@@ -19,7 +19,10 @@ export class ChunkSource {
   private reading = false;
   /** Times the source was opened (tests count them). */
   opened = 0;
-  constructor(private readonly open: () => Promise<Readable>, private readonly what = 'the blob') {}
+  constructor(
+    private readonly open: () => Promise<Readable>,
+    private readonly what = 'the blob',
+  ) {}
 
   /**
    * The `n` bytes at `offset` as a stream. It fails if the source ends early. Asking for a new
@@ -27,6 +30,7 @@ export class ChunkSource {
    */
   piece(offset: number, n: number): Readable {
     const gen = ++this.generation;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator cannot be an arrow function
     const self = this;
     async function* bytes(): AsyncGenerator<Buffer> {
       if (!self.iter || offset < self.pos || self.reading) await self.reopen();

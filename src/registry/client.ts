@@ -8,7 +8,7 @@ import { pullScope, pushScope, type Challenge } from './challenge.js';
 import { CredentialStore, defaultDockerConfigPath } from './credentials.js';
 import { digestMismatch } from './errors.js';
 import { resumableBlob } from './download.js';
-import { Http, discard, header, readBytes, type HttpResponse } from './http.js';
+import { Http, discard, header, readBytes, timeoutFromEnv, type HttpResponse } from '../http/client.js';
 import { BLOB_HINT, DEFAULT_RETRY, PUSH_HINT, budgetFromEnv, systemClock, type Clock, type RetryPolicy } from './retry.js';
 import { RegistryTransport, responseError } from './transport.js';
 import { BlobUploader, blobExists, sessionOf, withQuery, type UploadSession } from './upload.js';
@@ -62,9 +62,7 @@ export interface FetchedManifest {
 }
 
 /** Every manifest kind shale reads: OCI and Docker, single images and indexes. */
-export const MANIFEST_ACCEPT: readonly string[] = [
-  MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest,
-];
+export const MANIFEST_ACCEPT: readonly string[] = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest];
 
 const MAX_MANIFEST_BYTES = 4 << 20;
 
@@ -82,9 +80,12 @@ export class RegistryClient {
     this.events = options.events ?? noEvents;
     const env = options.env ?? process.env;
     const insecure = new Set(options.insecureRegistries ?? []);
-    const envTimeout = Number(env['SHALE_REGISTRY_TIMEOUT']);
-    const timeoutMs = options.timeoutMs ?? (envTimeout > 0 ? envTimeout * 1000 : 120_000);
-    const httpOptions: ConstructorParameters<typeof Http>[0] = { userAgent: options.userAgent ?? 'shale/0.1', timeoutMs, trust: { caFiles: options.caFiles ?? [], env } };
+    const timeoutMs = options.timeoutMs ?? timeoutFromEnv(env);
+    const httpOptions: ConstructorParameters<typeof Http>[0] = {
+      userAgent: options.userAgent ?? 'shale/0.1',
+      timeoutMs,
+      trust: { caFiles: options.caFiles ?? [], env },
+    };
     if (options.signal) httpOptions.signal = options.signal;
     this.http = new Http(httpOptions);
     const credentials = new CredentialStore({ dockerConfigPath: options.dockerConfigPath ?? defaultDockerConfigPath(env), env });
@@ -111,8 +112,12 @@ export class RegistryClient {
     const action = `getting manifest ${name}`;
     return this.transport.retrying(action, async () => {
       const res = await this.transport.send({
-        registry, method: 'GET', target: manifestPath(repository, reference), scopes: [pullScope(repository)],
-        headers: { accept: accept.join(', ') }, followRedirects: true,
+        registry,
+        method: 'GET',
+        target: manifestPath(repository, reference),
+        scopes: [pullScope(repository)],
+        headers: { accept: accept.join(', ') },
+        followRedirects: true,
       });
       if (res.statusCode !== 200) throw await manifestError(res, action, registry, name);
       const bytes = await readBytes(res, MAX_MANIFEST_BYTES, registry);
@@ -130,8 +135,12 @@ export class RegistryClient {
     const action = `checking manifest ${name}`;
     const found = await this.transport.retrying(action, async () => {
       const res = await this.transport.send({
-        registry, method: 'HEAD', target: manifestPath(repository, reference), scopes: [pullScope(repository)],
-        headers: { accept: accept.join(', ') }, followRedirects: true,
+        registry,
+        method: 'HEAD',
+        target: manifestPath(repository, reference),
+        scopes: [pullScope(repository)],
+        headers: { accept: accept.join(', ') },
+        followRedirects: true,
       });
       if (res.statusCode === 404) {
         await discard(res);
@@ -156,12 +165,20 @@ export class RegistryClient {
    */
   async getBlob(registry: string, repository: string, digest: Digest, size?: number): Promise<Readable> {
     const what = `reading blob ${digest} from ${registry}/${repository}`;
-    const get = (from: number): Promise<HttpResponse> => this.transport.retrying(what, async () => {
-      const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
-      const r = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], headers, followRedirects: true });
-      if (r.statusCode !== 200 && r.statusCode !== 206) throw await blobError(r, what, registry, repository, digest);
-      return r;
-    });
+    const get = (from: number): Promise<HttpResponse> =>
+      this.transport.retrying(what, async () => {
+        const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
+        const r = await this.transport.send({
+          registry,
+          method: 'GET',
+          target: blobPath(repository, digest),
+          scopes: [pullScope(repository)],
+          headers,
+          followRedirects: true,
+        });
+        if (r.statusCode !== 200 && r.statusCode !== 206) throw await blobError(r, what, registry, repository, digest);
+        return r;
+      });
     const first = await get(0);
     // A connection that drops mid-body resumes where it stopped (Range), or restarts.
     const signal = this.transport.signal;
@@ -176,7 +193,13 @@ export class RegistryClient {
   async getBlobBytes(registry: string, repository: string, digest: Digest, maxBytes = 64 << 20): Promise<Buffer> {
     const what = `reading blob ${digest} from ${registry}/${repository}`;
     return this.transport.retrying(what, async () => {
-      const res = await this.transport.send({ registry, method: 'GET', target: blobPath(repository, digest), scopes: [pullScope(repository)], followRedirects: true });
+      const res = await this.transport.send({
+        registry,
+        method: 'GET',
+        target: blobPath(repository, digest),
+        scopes: [pullScope(repository)],
+        followRedirects: true,
+      });
       if (res.statusCode !== 200) throw await blobError(res, what, registry, repository, digest);
       const bytes = await readBytes(res, maxBytes, registry);
       const actual = sha256(bytes);
@@ -197,28 +220,35 @@ export class RegistryClient {
    */
   async mountBlob(registry: string, repository: string, digest: Digest, fromRepository: string): Promise<MountResult> {
     const action = `mounting blob ${digest} from ${fromRepository} into ${registry}/${repository}`;
-    return this.transport.retrying(action, async () => {
-      const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`;
-      const res = await this.transport.send({
-        registry, method: 'POST', target: `${uploadsPath(repository)}${query}`,
-        scopes: [pushScope(repository), pullScope(fromRepository)], headers: { 'content-length': '0' },
-      });
-      if (res.statusCode === 201) {
-        await discard(res);
-        return { mounted: true };
-      }
-      if (res.statusCode === 202) {
-        // The registry opened an upload session instead (it cannot or will not mount): the upload
-        // goes into it rather than into a second one opened by another POST.
-        const session = sessionOf(res);
-        await discard(res);
-        return session ? { mounted: false, session } : { mounted: false };
-      }
-      const err = await responseError(res, action);
-      // The source is gone or not visible to us: an upload still works.
-      if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return { mounted: false };
-      throw err;
-    }, { hint: BLOB_HINT });
+    return this.transport.retrying(
+      action,
+      async () => {
+        const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`;
+        const res = await this.transport.send({
+          registry,
+          method: 'POST',
+          target: `${uploadsPath(repository)}${query}`,
+          scopes: [pushScope(repository), pullScope(fromRepository)],
+          headers: { 'content-length': '0' },
+        });
+        if (res.statusCode === 201) {
+          await discard(res);
+          return { mounted: true };
+        }
+        if (res.statusCode === 202) {
+          // The registry opened an upload session instead (it cannot or will not mount): the upload
+          // goes into it rather than into a second one opened by another POST.
+          const session = sessionOf(res);
+          await discard(res);
+          return session ? { mounted: false, session } : { mounted: false };
+        }
+        const err = await responseError(res, action);
+        // The source is gone or not visible to us: an upload still works.
+        if (res.statusCode === 404 || err.hasCode('BLOB_UNKNOWN', 'NAME_UNKNOWN')) return { mounted: false };
+        throw err;
+      },
+      { hint: BLOB_HINT },
+    );
   }
 
   /**
@@ -230,8 +260,12 @@ export class RegistryClient {
    * was lost may have landed) in a fresh session. Returns the bytes sent, resent ones included.
    */
   async uploadBlob(
-    registry: string, repository: string, digest: Digest, size: number,
-    open: () => Promise<Readable>, options: { onProgress?: (bytes: number) => void; session?: UploadSession } = {},
+    registry: string,
+    repository: string,
+    digest: Digest,
+    size: number,
+    open: () => Promise<Readable>,
+    options: { onProgress?: (bytes: number) => void; session?: UploadSession } = {},
   ): Promise<number> {
     const action = `pushing blob ${digest} to ${registry}/${repository}`;
     const job = { registry, repository, digest, size, open, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
@@ -245,31 +279,37 @@ export class RegistryClient {
     if (isDigest(reference) && reference !== digest) {
       throw new ShaleError('SHALE_DIGEST_MISMATCH', `${action}: the manifest's bytes hash to ${digest}, not to the digest it is pushed as`);
     }
-    return this.transport.retrying(action, async () => {
-      const res = await this.transport.send({
-        registry, method: 'PUT', target: manifestPath(repository, reference), scopes: [pushScope(repository)],
-        headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, body: () => bytes,
-      });
-      if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 204) throw await responseError(res, action);
-      await discard(res);
-      const claimed = header(res, 'docker-content-digest');
-      if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(action, digest, claimed);
-      return digest;
-    }, { hint: PUSH_HINT });
+    return this.transport.retrying(
+      action,
+      async () => {
+        const res = await this.transport.send({
+          registry,
+          method: 'PUT',
+          target: manifestPath(repository, reference),
+          scopes: [pushScope(repository)],
+          headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+          body: () => bytes,
+        });
+        if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 204) throw await responseError(res, action);
+        await discard(res);
+        const claimed = header(res, 'docker-content-digest');
+        if (claimed?.startsWith('sha256:') && claimed !== digest) throw digestMismatch(action, digest, claimed);
+        return digest;
+      },
+      { hint: PUSH_HINT },
+    );
   }
 
   /** Closes pooled connections. */
   close(): Promise<void> {
     return this.http.close();
   }
-
 }
 
 const manifestPath = (repository: string, reference: string): string => `/v2/${repository}/manifests/${reference}`;
 const blobPath = (repository: string, digest: Digest): string => `/v2/${repository}/blobs/${digest}`;
 const uploadsPath = (repository: string): string => `/v2/${repository}/blobs/uploads/`;
-const refName = (registry: string, repository: string, reference: string): string =>
-  `${registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
+const refName = (registry: string, repository: string, reference: string): string => `${registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
 
 function contentType(res: HttpResponse): string | undefined {
   const ct = header(res, 'content-type')?.split(';')[0]?.trim();

@@ -21,12 +21,16 @@ export function runCredentialHelper(name: string, serverUrl: string, from: strin
         if (NOT_FOUND.test(said)) return resolve(undefined);
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
-          return reject(new ShaleError('SHALE_CREDENTIAL_HELPER', `${program} (${from}) is not installed or not on PATH; install it, or remove it from that file`));
+          return reject(
+            new ShaleError('SHALE_CREDENTIAL_HELPER', `${program} (${from}) is not installed or not on PATH; install it, or remove it from that file`),
+          );
         }
         // Only stderr goes into the message: stdout is where a helper puts secrets.
         const detail = stderr.trim().split('\n')[0]?.slice(0, 200) ?? '';
         const how = err.killed ? 'timed out' : `failed (exit ${String(err.code)})`;
-        return reject(new ShaleError('SHALE_CREDENTIAL_HELPER', `${source} (${from}) ${how} getting credentials for ${serverUrl}${detail ? `: ${detail}` : ''}`));
+        return reject(
+          new ShaleError('SHALE_CREDENTIAL_HELPER', `${source} (${from}) ${how} getting credentials for ${serverUrl}${detail ? `: ${detail}` : ''}`),
+        );
       }
       let out: { Username?: unknown; Secret?: unknown };
       try {

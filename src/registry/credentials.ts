@@ -102,7 +102,10 @@ function envCredential(registry: string, env: NodeJS.ProcessEnv): Credential | u
   const username = env['SHALE_REGISTRY_USER'];
   const password = env['SHALE_REGISTRY_PASSWORD'];
   if (!username || password === undefined) return undefined;
-  const hosts = (env['SHALE_REGISTRY_HOST'] ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const hosts = (env['SHALE_REGISTRY_HOST'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
   if (hosts.length > 0 && !hosts.some((h) => configKeys(registry).includes(normalizeKey(h)) || normalizeKey(h) === registry)) return undefined;
   return { username, password, source: 'SHALE_REGISTRY_USER/SHALE_REGISTRY_PASSWORD' };
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Events } from '../events.js';
-import { networkError, type HttpResponse } from './http.js';
+import { networkError, type HttpResponse } from '../http/client.js';
 import { RETRY_HINT, isTemporary, retryLine, type RetryBudget } from './retry.js';
 
 /** How a blob download recovers from a connection that drops mid-body. */

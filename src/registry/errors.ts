@@ -70,10 +70,5 @@ export function digestMismatch(what: string, expected: string, actual: string): 
   );
 }
 
-/** The user interrupted the run (Ctrl-C): no retry, no tag; the CLI exits 130 with a one-line message. */
-export class InterruptedError extends ShaleError {
-  constructor() {
-    super('SHALE_INTERRUPTED', 'interrupted; nothing was tagged, and the next run picks up where this one stopped');
-    this.name = 'InterruptedError';
-  }
-}
+/** Ctrl-C: defined with the HTTP layer (src/http), which every network wait watches. */
+export { InterruptedError } from '../http/errors.js';

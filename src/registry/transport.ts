@@ -6,10 +6,20 @@ import { accessDenied, loginRequired, refusedCredentials, type Authenticator } f
 import { parseChallenge, type Challenge } from './challenge.js';
 import { InterruptedError, RegistryError, parseErrorBody } from './errors.js';
 import {
-  NetworkError, discard, endpointCandidates, header, isTlsTrustError, readText,
-  type Endpoint, type Http, type HttpRequest, type HttpResponse, type Method,
-} from './http.js';
-import { wrongNameMessage } from './tls.js';
+  NetworkError,
+  discard,
+  endpointCandidates,
+  header,
+  isTlsTrustError,
+  readText,
+  type Endpoint,
+  type Http,
+  type HttpRequest,
+  type HttpResponse,
+  type Method,
+} from '../http/client.js';
+import { MAX_REDIRECTS, REDIRECT_STATUSES, credentialsMayGo } from '../http/redirect.js';
+import { wrongNameMessage } from '../http/tls.js';
 import { RETRY_HINT, RetryBudget, isTemporary, parseRetryAfter, retryLine, systemClock, type Clock, type RetryPolicy } from './retry.js';
 
 export { isTemporary, type RetryPolicy };
@@ -36,8 +46,6 @@ export interface RetryingOptions {
   budget?: RetryBudget;
   hint?: string;
 }
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * The registry connection: finds each registry's endpoint and auth challenge with one ping, then
@@ -94,7 +102,8 @@ export class RegistryTransport {
         continue;
       }
       if (res.statusCode === 200 || res.statusCode === 401) {
-        const challenge = res.statusCode === 401 ? (parseChallenge(header(res, 'www-authenticate')) ?? { scheme: 'basic' as const }) : { scheme: 'none' as const };
+        const challenge =
+          res.statusCode === 401 ? (parseChallenge(header(res, 'www-authenticate')) ?? { scheme: 'basic' as const }) : { scheme: 'none' as const };
         await discard(res);
         this.auth.setChallenge(registry, challenge);
         return { endpoint, challenge };
@@ -104,11 +113,12 @@ export class RegistryTransport {
       // A TLS server answers plain HTTP with 400: try the next way (HTTPS), or say why it failed there.
       if (plainToTls && more) continue;
       if (plainToTls && trustErr) throw trustErr;
-      const hint = res.statusCode === 404
-        ? ' (no /v2/ API there: is this a container registry?)'
-        : plainToTls
-          ? ` (it may speak only HTTPS; give its CA with --registry-ca FILE, or for a test registry pass --insecure-registry ${host})`
-          : '';
+      const hint =
+        res.statusCode === 404
+          ? ' (no /v2/ API there: is this a container registry?)'
+          : plainToTls
+            ? ` (it may speak only HTTPS; give its CA with --registry-ca FILE, or for a test registry pass --insecure-registry ${host})`
+            : '';
       const err = new RegistryError(`contacting registry ${registry} at ${endpoint.origin}/v2/${hint}`, res.statusCode, errors);
       const wait = parseRetryAfter(header(res, 'retry-after'));
       if (wait !== undefined) err.retryAfterMs = wait;
@@ -123,8 +133,8 @@ export class RegistryTransport {
     let url = typeof x.target === 'string' ? new URL(x.target, endpoint.origin) : x.target;
     let scopes = x.scopes;
     let challenged = false;
-    for (let hops = 0; ; ) {
-      const sameOrigin = url.origin === endpoint.origin;
+    for (let hops = 0; ;) {
+      const sameOrigin = credentialsMayGo(endpoint.origin, url);
       const authz = sameOrigin ? await this.auth.authorization(x.registry, scopes) : {};
       const headers: Record<string, string> = { ...x.headers };
       if (authz.header) headers['authorization'] = authz.header;
@@ -152,10 +162,11 @@ export class RegistryTransport {
         if (!authz.credential) throw loginRequired(x.registry, scopes);
         throw challenge?.scheme === 'bearer' ? accessDenied(x.registry, scopes, authz.credential) : refusedCredentials(x.registry, authz.credential);
       }
-      if (x.followRedirects && REDIRECTS.has(res.statusCode)) {
+      if (x.followRedirects && REDIRECT_STATUSES.has(res.statusCode)) {
         const location = header(res, 'location');
         await discard(res);
-        if (!location || ++hops > 5) throw new ShaleError('SHALE_REGISTRY_REDIRECT', `registry ${x.registry} redirected ${x.method} ${url.pathname} too often or without a Location`);
+        if (!location || ++hops > MAX_REDIRECTS)
+          throw new ShaleError('SHALE_REGISTRY_REDIRECT', `registry ${x.registry} redirected ${x.method} ${url.pathname} too often or without a Location`);
         url = new URL(location, url);
         continue;
       }

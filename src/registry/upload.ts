@@ -5,7 +5,7 @@ import type { Digest } from '../oci/types.js';
 import { pushScope } from './challenge.js';
 import { ChunkSource } from './chunk-source.js';
 import { InterruptedError, RegistryError, digestMismatch } from './errors.js';
-import { discard, header, type HttpResponse } from './http.js';
+import { discard, header, type HttpResponse } from '../http/client.js';
 import { BLOB_HINT, isTemporary, retryLine, type RetryBudget } from './retry.js';
 import { responseError, type RegistryTransport } from './transport.js';
 
@@ -145,7 +145,7 @@ export class BlobUploader {
     }
     if (!st.session) {
       // A commit whose answer was lost may have landed: look before sending the blob again.
-      if (st.failed && await blobExists(this.transport, job)) return true;
+      if (st.failed && (await blobExists(this.transport, job))) return true;
       st.session = await this.openSession(job, action, scopes);
       budget.answered();
       st.offset = 0;
@@ -216,32 +216,47 @@ export class BlobUploader {
   }
 
   /** Sends `n` bytes of the blob from `st.offset` (a chunk, or the rest with the closing PUT), counted into `st.sent`. */
-  private send(job: UploadJob, method: 'PATCH' | 'PUT', target: string, scopes: string[], source: ChunkSource, st: UploadState, n: number, closing: boolean): Promise<HttpResponse> {
+  private send(
+    job: UploadJob,
+    method: 'PATCH' | 'PUT',
+    target: string,
+    scopes: string[],
+    source: ChunkSource,
+    st: UploadState,
+    n: number,
+    closing: boolean,
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'content-length': String(n) };
     if (n > 0) headers['content-type'] = 'application/octet-stream';
     // Content-Range names the chunk's bytes, inclusive (distribution spec); a whole-blob PUT needs none.
     if (n > 0 && (!closing || st.offset > 0)) headers['content-range'] = `${st.offset}-${st.offset + n - 1}`;
     const from = st.offset;
     return this.transport.send({
-      registry: job.registry, method, target, scopes, headers,
+      registry: job.registry,
+      method,
+      target,
+      scopes,
+      headers,
       ...(n >= EXPECT_CONTINUE_BYTES ? { expectContinue: true } : {}),
-      ...(n > 0 ? {
-        body: async (): Promise<Readable> => {
-          const piece = source.piece(from, n);
-          // Counted once the request took them (the generator resumes only when it reads on), so a
-          // body held back by 100-continue and never sent counts nothing.
-          async function* counting(): AsyncGenerator<Buffer> {
-            let done = 0;
-            for await (const b of piece) {
-              yield b as Buffer;
-              done += (b as Buffer).length;
-              st.sent += (b as Buffer).length;
-              job.onProgress?.(from + done);
-            }
+      ...(n > 0
+        ? {
+            body: async (): Promise<Readable> => {
+              const piece = source.piece(from, n);
+              // Counted once the request took them (the generator resumes only when it reads on), so a
+              // body held back by 100-continue and never sent counts nothing.
+              async function* counting(): AsyncGenerator<Buffer> {
+                let done = 0;
+                for await (const b of piece) {
+                  yield b as Buffer;
+                  done += (b as Buffer).length;
+                  st.sent += (b as Buffer).length;
+                  job.onProgress?.(from + done);
+                }
+              }
+              return Readable.from(counting(), { objectMode: false });
+            },
           }
-          return Readable.from(counting(), { objectMode: false });
-        },
-      } : {}),
+        : {}),
     });
   }
 
@@ -261,16 +276,29 @@ export class BlobUploader {
   /** A 413 for a body of `n` bytes: requests stay under half of it from now on (not below 256 KiB). */
   private learnLimit(job: UploadJob, action: string, n: number): void {
     if (n <= MIN_CHUNK_BYTES) {
-      throw new ShaleError('SHALE_REGISTRY_BODY_LIMIT', `${action}: the registry or a proxy in front of it refused a request of ${n} bytes (413); raise its body size limit`);
+      throw new ShaleError(
+        'SHALE_REGISTRY_BODY_LIMIT',
+        `${action}: the registry or a proxy in front of it refused a request of ${n} bytes (413); raise its body size limit`,
+      );
     }
     const next = Math.max(MIN_CHUNK_BYTES, Math.floor(Math.min(n, this.chunkBytes.get(job.registry) ?? n) / 2));
     this.chunkBytes.set(job.registry, next);
     this.monolithic.delete(job.registry);
-    this.events({ type: 'log', level: 'debug', message: `${action}: a request of ${n} bytes was refused as too large (413); uploading in chunks of ${next} bytes` });
+    this.events({
+      type: 'log',
+      level: 'debug',
+      message: `${action}: a request of ${n} bytes was refused as too large (413); uploading in chunks of ${next} bytes`,
+    });
   }
 
   private async openSession(job: UploadJob, action: string, scopes: string[]): Promise<UploadSession> {
-    const res = await this.transport.send({ registry: job.registry, method: 'POST', target: `/v2/${job.repository}/blobs/uploads/`, scopes, headers: { 'content-length': '0' } });
+    const res = await this.transport.send({
+      registry: job.registry,
+      method: 'POST',
+      target: `/v2/${job.repository}/blobs/uploads/`,
+      scopes,
+      headers: { 'content-length': '0' },
+    });
     if (res.statusCode !== 202 && res.statusCode !== 201) throw await responseError(res, action);
     const session = sessionOf(res);
     await discard(res);
@@ -289,7 +317,8 @@ export class BlobUploader {
       this.events({ type: 'log', level: 'debug', message: `${action}: the registry dropped the upload session; starting a fresh one` });
       return undefined;
     }
-    if (res.statusCode !== 204 && res.statusCode !== 202 && res.statusCode !== 200) throw await responseError(res, `${action} (asking where the upload stands)`);
+    if (res.statusCode !== 204 && res.statusCode !== 202 && res.statusCode !== 200)
+      throw await responseError(res, `${action} (asking where the upload stands)`);
     const end = rangeEnd(header(res, 'range'));
     const next = header(res, 'location') ?? location;
     await discard(res);
@@ -310,7 +339,13 @@ export class BlobUploader {
 /** One HEAD of a blob (no retry: the caller's budget decides): whether the repository has it. */
 export async function blobExists(transport: RegistryTransport, job: { registry: string; repository: string; digest: Digest }): Promise<boolean> {
   const action = `checking blob ${job.digest} in ${job.registry}/${job.repository}`;
-  const res = await transport.send({ registry: job.registry, method: 'HEAD', target: `/v2/${job.repository}/blobs/${job.digest}`, scopes: [pushScope(job.repository)], followRedirects: true });
+  const res = await transport.send({
+    registry: job.registry,
+    method: 'HEAD',
+    target: `/v2/${job.repository}/blobs/${job.digest}`,
+    scopes: [pushScope(job.repository)],
+    followRedirects: true,
+  });
   if (res.statusCode !== 200 && res.statusCode !== 404) throw await responseError(res, action, true);
   await discard(res);
   return res.statusCode === 200;

@@ -96,9 +96,11 @@ export async function writeStreamAtomic(
  */
 export function fileSink(tmp: string, what: string, dir: string): WriteStream {
   type Cb = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
-  const report = (cb: Cb) => (err: NodeJS.ErrnoException | null, ...rest: unknown[]): void => {
-    cb(err ? (writeFailure(err, what, dir) as NodeJS.ErrnoException) : null, ...rest);
-  };
+  const report =
+    (cb: Cb) =>
+    (err: NodeJS.ErrnoException | null, ...rest: unknown[]): void => {
+      cb(err ? (writeFailure(err, what, dir) as NodeJS.ErrnoException) : null, ...rest);
+    };
   const fs = {
     open: (path: string, flags: string, mode: number, cb: Cb) => openCb(path, flags, mode, report(cb)),
     write: (fd: number, buf: Buffer, off: number, len: number, pos: number | null, cb: Cb) => write(fd, buf, off, len, pos, report(cb)),

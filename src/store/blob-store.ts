@@ -88,10 +88,15 @@ export class FsBlobStore implements BlobStore {
     await this.ensureDir();
     // Until the content is hashed its name is unknown: stage beside the blobs, then rename.
     const place = { what: `a new blob in ${this.dir}`, dir: this.root };
-    return writeStreamAtomic(join(this.dir, 'incoming'), src, (w) => {
-      if (expect !== undefined && w.digest !== expect) throw digestMismatch(`storing a blob in ${this.root}`, expect, w.digest, w.size);
-      return this.path(w.digest);
-    }, place);
+    return writeStreamAtomic(
+      join(this.dir, 'incoming'),
+      src,
+      (w) => {
+        if (expect !== undefined && w.digest !== expect) throw digestMismatch(`storing a blob in ${this.root}`, expect, w.digest, w.size);
+        return this.path(w.digest);
+      },
+      place,
+    );
   }
 
   async putBytes(b: Buffer): Promise<WrittenBlob> {

@@ -25,6 +25,10 @@ export class DamageReport {
   damaged(path: string, what: string, problem: string): void {
     if (this.said.has(path)) return;
     this.said.add(path);
-    this.events?.({ type: 'log', level: 'warn', message: `ignoring the damaged ${what} ${path} (${problem}); it is treated as missing and written anew. A crash or a full disk can leave such a file; nothing needs doing.` });
+    this.events?.({
+      type: 'log',
+      level: 'warn',
+      message: `ignoring the damaged ${what} ${path} (${problem}); it is treated as missing and written anew. A crash or a full disk can leave such a file; nothing needs doing.`,
+    });
   }
 }

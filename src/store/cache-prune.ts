@@ -111,7 +111,8 @@ const itemDirs = (cacheDir: string): [CacheKind, string][] => [
   ['wheel-metadata', join(cacheDir, 'metadata')],
 ];
 /** Where the metadata lives (file-hashes.json aside); `libc` held base records before `base` did. */
-const metadataDirs = (cacheDir: string): string[] => ['index', 'records', 'base', 'libc', 'index-pages', 'resolutions', join('wheels', 'urls')].map((d) => join(cacheDir, d));
+const metadataDirs = (cacheDir: string): string[] =>
+  ['index', 'records', 'base', 'libc', 'index-pages', 'resolutions', join('wheels', 'urls')].map((d) => join(cacheDir, d));
 /** Where builds write temporary files: every one of those. */
 const tempDirs = (cacheDir: string): string[] => [...itemDirs(cacheDir).map(([, dir]) => dir), ...metadataDirs(cacheDir)];
 
@@ -192,7 +193,14 @@ export async function pruneCache(cacheDir: string, opts: PruneOptions = {}): Pro
   const now = opts.now ?? Date.now();
   const grace = opts.graceMs ?? 10 * 60 * 1000;
   const { items, temps } = await scan(cacheDir, now);
-  const removed: PruneResult['removed'] = { layers: zero(), wheels: zero(), 'built-wheels': zero(), 'wheel-metadata': zero(), stale: zero(), orphanIndexEntries: 0 };
+  const removed: PruneResult['removed'] = {
+    layers: zero(),
+    wheels: zero(),
+    'built-wheels': zero(),
+    'wheel-metadata': zero(),
+    stale: zero(),
+    orphanIndexEntries: 0,
+  };
   const remove = async (path: string): Promise<void> => {
     if (!opts.dryRun) await rm(path, { recursive: true, force: true });
   };
@@ -220,7 +228,12 @@ export async function pruneCache(cacheDir: string, opts: PruneOptions = {}): Pro
     removed[it.kind].files++;
     removed[it.kind].bytes += it.bytes;
   }
-  if (gone.size) removed.orphanIndexEntries = await dropOrphanIndexEntries(cacheDir, new Set([...gone].filter((it) => it.kind === 'layers').map((it) => it.path)), opts.dryRun === true);
+  if (gone.size)
+    removed.orphanIndexEntries = await dropOrphanIndexEntries(
+      cacheDir,
+      new Set([...gone].filter((it) => it.kind === 'layers').map((it) => it.path)),
+      opts.dryRun === true,
+    );
   const kept = items.filter((it) => !gone.has(it));
   return { removed, kept: { files: kept.length, bytes: kept.reduce((a, it) => a + it.bytes, 0) } };
 }
@@ -233,7 +246,10 @@ async function dropOrphanIndexEntries(cacheDir: string, removedBlobs: ReadonlySe
   for (const name of await list(dir)) {
     if (!name.endsWith('.json')) continue;
     const path = join(dir, name);
-    const digest = await readFile(path, 'utf8').then((t) => (JSON.parse(t) as { descriptor?: { digest?: unknown } }).descriptor?.digest, () => undefined);
+    const digest = await readFile(path, 'utf8').then(
+      (t) => (JSON.parse(t) as { descriptor?: { digest?: unknown } }).descriptor?.digest,
+      () => undefined,
+    );
     if (typeof digest !== 'string' || !removedBlobs.has(join(blobs, digest.replace(/^sha256:/, '')))) continue;
     if (!dryRun) await rm(path, { force: true });
     n++;

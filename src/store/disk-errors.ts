@@ -47,7 +47,9 @@ export function writeFailure(err: unknown, path: string, dir: string): unknown {
     );
   }
   if (code === 'EROFS') {
-    return new ShaleError('SHALE_READ_ONLY', `cannot write ${path}: ${dir} is on a read-only file system (EROFS). Use a directory on a writable disk.`, { cause: err });
+    return new ShaleError('SHALE_READ_ONLY', `cannot write ${path}: ${dir} is on a read-only file system (EROFS). Use a directory on a writable disk.`, {
+      cause: err,
+    });
   }
   return err;
 }
@@ -75,7 +77,10 @@ export async function makeDir(path: string, dir: string): Promise<void> {
 async function realCause(path: string, fallback: unknown): Promise<unknown> {
   const missing: string[] = [];
   for (let p = path; ; p = dirname(p)) {
-    const exists = await stat(p).then(() => true, () => false);
+    const exists = await stat(p).then(
+      () => true,
+      () => false,
+    );
     if (exists || dirname(p) === p) break;
     missing.unshift(p);
   }

@@ -125,4 +125,8 @@ export class FileHashes {
 }
 
 const isKnown = (v: unknown): v is Known =>
-  typeof v === 'object' && v !== null && typeof (v as Known).key === 'string' && typeof (v as Known).sha256 === 'string' && /^[0-9a-f]{64}$/.test((v as Known).sha256);
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Known).key === 'string' &&
+  typeof (v as Known).sha256 === 'string' &&
+  /^[0-9a-f]{64}$/.test((v as Known).sha256);

@@ -36,7 +36,11 @@ export class FingerprintIndex {
   private readonly dir: string;
   private readonly damage: DamageReport;
 
-  constructor(private readonly root: string, private readonly blobs: BlobStore, events?: Events) {
+  constructor(
+    private readonly root: string,
+    private readonly blobs: BlobStore,
+    events?: Events,
+  ) {
     this.dir = join(root, 'index');
     this.damage = new DamageReport(events);
   }
@@ -62,7 +66,10 @@ export class FingerprintIndex {
     if (!parsed || typeof parsed === 'string') return undefined;
     // A blob cut short (a crash mid-write outside our atomic rename, a full disk) is a miss.
     const blob = this.blobs.path(parsed.descriptor.digest);
-    const size = await stat(blob).then((s) => s.size, () => undefined);
+    const size = await stat(blob).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (size !== parsed.descriptor.size) return undefined;
     await touch(blob); // used now: `shale cache prune` removes the least recently used first
     return parsed;

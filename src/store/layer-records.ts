@@ -17,7 +17,10 @@ export class LayerRecords {
   private readonly dir: string;
   private readonly damage: DamageReport;
 
-  constructor(private readonly root: string, events?: Events) {
+  constructor(
+    private readonly root: string,
+    events?: Events,
+  ) {
     this.dir = join(root, 'records');
     this.damage = new DamageReport(events);
   }

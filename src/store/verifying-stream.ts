@@ -14,8 +14,5 @@ export function verifyingStream(expect: Digest, what: string, then: string, expe
 
 /** The error a writer raises when content does not match the digest it was promised. */
 export function digestMismatch(what: string, expect: Digest, got: Digest, gotSize: number): ShaleError {
-  return new ShaleError(
-    'SHALE_DIGEST_MISMATCH',
-    `${what}: expected ${expect} but the content (${gotSize} bytes) hashes to ${got}; nothing was stored.`,
-  );
+  return new ShaleError('SHALE_DIGEST_MISMATCH', `${what}: expected ${expect} but the content (${gotSize} bytes) hashes to ${got}; nothing was stored.`);
 }

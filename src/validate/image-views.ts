@@ -15,7 +15,11 @@ export async function imageViews(artifact: Artifact, where: string): Promise<Ima
   const images = artifactImages(artifact);
   const unique = new Map<string, Layer>();
   for (const img of images) for (const l of img.layers) unique.set(l.descriptor.digest, l);
-  const read = await mapLimit([...unique.values()], CONCURRENCY, async (l) => [l.descriptor.digest, await readLayerEntries(() => l.open(), `layer ${l.descriptor.digest} of ${where}`)] as const);
+  const read = await mapLimit(
+    [...unique.values()],
+    CONCURRENCY,
+    async (l) => [l.descriptor.digest, await readLayerEntries(() => l.open(), `layer ${l.descriptor.digest} of ${where}`)] as const,
+  );
   const entries = new Map<string, LayerEntry[]>(read);
   return images.map((img) => ({
     platform: imagePlatform(img),

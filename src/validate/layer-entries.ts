@@ -18,7 +18,17 @@ export interface LayerEntry {
   elf?: ElfHeader;
   /** sha256 (hex) of a regular file's bytes: two layers may ship the same file (namespace `__init__.py`). */
   sha256?: string;
+  /**
+   * The text of the few files the checks read (see {@link keepsText}): /etc/passwd and /etc/group
+   * whole, a `.dist-info/METADATA` up to the end of its headers.
+   */
+  text?: string;
 }
+
+/** Files whose text the checks read; larger ones are not kept. */
+const TEXT_LIMIT = 1 << 20;
+export const keepsText = (path: string): 'whole' | 'headers' | undefined =>
+  path === '/etc/passwd' || path === '/etc/group' ? 'whole' : /\.dist-info\/METADATA$/.test(path) ? 'headers' : undefined;
 
 /**
  * Lists a gzip'd layer's entries (through the one layer reader, `layer/read-entries.ts`), with
@@ -34,12 +44,18 @@ export async function readLayerEntries(open: () => Promise<Readable>, where: str
         const head: Buffer[] = [];
         let have = 0;
         const hash = createHash('sha256');
+        const keep = entry.size <= TEXT_LIMIT ? keepsText(entry.path) : undefined;
         for await (const chunk of entry.body) {
           hash.update(chunk);
-          if (have < ELF_HEAD_BYTES) {
+          if (have < ELF_HEAD_BYTES || keep) {
             head.push(chunk);
             have += chunk.length;
           }
+        }
+        if (keep) {
+          const text = Buffer.concat(head).toString('utf8');
+          const end = keep === 'headers' ? text.search(/\r?\n\r?\n/) : -1;
+          e.text = end < 0 ? text : text.slice(0, end + 1);
         }
         const elf = readElfHeader(Buffer.concat(head));
         if (elf) e.elf = elf;
@@ -48,7 +64,9 @@ export async function readLayerEntries(open: () => Promise<Readable>, where: str
       out.push(e);
     }
   } catch (err) {
-    throw new ShaleError('SHALE_BAD_LAYER', `reading ${where}: it is not a readable gzip'd tar (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new ShaleError('SHALE_BAD_LAYER', `reading ${where}: it is not a readable gzip'd tar (${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   }
   return out;
 }

@@ -23,7 +23,13 @@ export function checkNativeFiles(images: readonly ImageView[]): CheckResult {
       }
     }
     const files = n === 0 ? 'no ELF files' : n === 1 ? '1 ELF file' : `${n} ELF files`;
-    counts.push(want === undefined ? `${plat}: ${files}, machine not checked (unknown architecture)` : n === 0 ? `${plat}: ${files}` : `${plat}: ${files}, all ${machineName(want)}`);
+    counts.push(
+      want === undefined
+        ? `${plat}: ${files}, machine not checked (unknown architecture)`
+        : n === 0
+          ? `${plat}: ${files}`
+          : `${plat}: ${files}, all ${machineName(want)}`,
+    );
   }
   return verdict('native-files', problems, `native files in shale layers match their platform (${counts.join('; ')})`);
 }

@@ -7,12 +7,25 @@ import { verdict, type CheckResult } from './result.js';
  */
 export function checkReproducible(a: BuildResult, b: BuildResult): CheckResult {
   const problems: string[] = [];
-  const key = (l: BuildResult['layers'][number]): string => `${l.name} (${l.platform})`;
-  const second = new Map(b.layers.map((l) => [key(l), l.digest]));
-  for (const l of a.layers) {
-    const other = second.get(key(l));
-    if (other !== l.digest) problems.push(`layer ${key(l)} was ${l.digest} then ${other ?? 'missing'}`);
-  }
-  if (problems.length === 0 && a.digest !== b.digest) problems.push(`the layers match but the image was ${a.digest} then ${b.digest} (config or manifest differs)`);
+  // Layers are matched by name, platform and place among the layers of that name: a base has
+  // several layers all named "base".
+  const keys = (layers: BuildResult['layers']): string[] => {
+    const total = new Map<string, number>();
+    for (const l of layers) total.set(`${l.name} (${l.platform})`, (total.get(`${l.name} (${l.platform})`) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    return layers.map((l) => {
+      const k = `${l.name} (${l.platform})`;
+      seen.set(k, (seen.get(k) ?? 0) + 1);
+      return (total.get(k) ?? 0) > 1 ? `${l.name} #${seen.get(k) ?? 0} (${l.platform})` : k;
+    });
+  };
+  const second = new Map(keys(b.layers).map((k, i) => [k, b.layers[i]?.digest]));
+  keys(a.layers).forEach((k, i) => {
+    const digest = a.layers[i]?.digest;
+    const other = second.get(k);
+    if (other !== digest) problems.push(`layer ${k} was ${digest} then ${other ?? 'missing'}`);
+  });
+  if (problems.length === 0 && a.digest !== b.digest)
+    problems.push(`the layers match but the image was ${a.digest} then ${b.digest} (config or manifest differs)`);
   return verdict('reproducible', problems, `two --no-cache builds gave the same ${a.digest} (${a.layers.length} layers)`);
 }

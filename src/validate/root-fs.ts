@@ -41,7 +41,7 @@ export class RootFs {
   resolve(path: string): { path: string; entry: LayerEntry } | undefined {
     let parts = posix.normalize(path).split('/').filter(Boolean);
     let done: string[] = [];
-    for (let hops = 0; hops <= MAX_LINKS; ) {
+    for (let hops = 0; hops <= MAX_LINKS;) {
       if (parts.length === 0) return undefined;
       const [head, ...rest] = parts as [string, ...string[]];
       const here = `/${[...done, head].join('/')}`;
@@ -60,6 +60,33 @@ export class RootFs {
       parts = rest;
     }
     return undefined;
+  }
+
+  /** The names directly in directory `dir` (its real path, as `resolve` returns it). */
+  list(dir: string): string[] {
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const out: string[] = [];
+    for (const p of this.entries.keys()) if (p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) out.push(p.slice(prefix.length));
+    return out;
+  }
+
+  /** Whether `path` is a directory: listed as one (links followed), or with something below it. */
+  isDir(path: string): boolean {
+    const hit = this.resolve(path);
+    if (hit) return hit.entry.type === 'dir';
+    const prefix = `${posix.normalize(path).replace(/\/+$/, '')}/`;
+    for (const p of this.entries.keys()) if (p.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Every path held, in no order (for scans by pattern: `.dist-info` directories). */
+  paths(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** The entry at exactly `path` (no link followed), if any. */
+  at(path: string): LayerEntry | undefined {
+    return this.entries.get(path);
   }
 
   private hardLinkTarget(e: LayerEntry): LayerEntry {

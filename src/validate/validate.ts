@@ -8,6 +8,7 @@ import type { Events } from '../events.js';
 import { openArtifact } from '../image/open.js';
 import { loadArtifact } from '../image/opened.js';
 import { LayoutPublisher } from '../publish/layout.js';
+import { checkAppEntry } from './app-entry.js';
 import { checkConflicts } from './conflicts.js';
 import { checkEntrypoint } from './entrypoint.js';
 import { checkExcluded } from './excluded.js';
@@ -15,6 +16,9 @@ import { imageViews } from './image-views.js';
 import { checkNativeFiles } from './native-files.js';
 import { checkReproducible } from './reproducible.js';
 import { checkLayerOrder } from './layer-order.js';
+import { checkPythonSite } from './python-site.js';
+import { checkRequirements } from './requirements.js';
+import { checkUser } from './user.js';
 import type { ValidateReport } from './result.js';
 
 /** How to build for validation: the build's options without publishers or caches (validate picks its own). */
@@ -25,7 +29,9 @@ export type ValidateOptions = Omit<BuildOptions, 'publishers' | 'noCache'>;
  * back and runs the checks of README, "validate" on it: layers run from least to most often
  * changed, native files match their platform, no
  * path is written by two shale layers, no default-excluded file is in the app layer, the
- * entrypoint's program exists, and the two builds gave the same digests. The layout is removed.
+ * entrypoint's program exists, the script or module it runs is there, shale's packages are where
+ * the image's Python reads them and their requirements are met, the user exists, and the two
+ * builds gave the same digests. The layout is removed.
  */
 export async function validate(spec: BuildSpec, opts: ValidateOptions, events: Events): Promise<ValidateReport> {
   const dir = await mkdtemp(join(tmpdir(), 'shale-validate-'));
@@ -38,7 +44,18 @@ export async function validate(spec: BuildSpec, opts: ValidateOptions, events: E
     const second = await build(spec, into, events);
     events({ type: 'step', step: 'reading layers', detail: layout });
     const images = await imageViews(artifact, `the image built from ${spec.configFile}`);
-    const checks = [checkLayerOrder(first.layers), checkNativeFiles(images), checkConflicts(images), checkExcluded(images), checkEntrypoint(images), checkReproducible(first, second)];
+    const checks = [
+      checkLayerOrder(first.layers),
+      checkNativeFiles(images),
+      checkConflicts(images),
+      checkExcluded(images),
+      checkEntrypoint(images),
+      checkAppEntry(images),
+      checkPythonSite(images),
+      checkRequirements(images),
+      checkUser(images),
+      checkReproducible(first, second),
+    ];
     return { digest: first.digest, checks, ok: checks.every((c) => c.ok) };
   } finally {
     await rm(dir, { recursive: true, force: true });

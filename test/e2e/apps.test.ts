@@ -16,19 +16,23 @@ import { shaleJson } from './support/shale.js';
 
 const ctx = useRegistryWithBase();
 
-
 test('monorepo: explicit layers pip_deps → libs → app; the local library imports by name', async () => {
   const dir = join(repoRoot(), 'examples', 'monorepo');
   await run('sh', [join(dir, 'fetch-wheels.sh')]);
   const ref = `${ctx.reg.host}/demo/ledger-api:v1`;
   const out = await shaleJson(['build', dir, '--push', ref], ctx.env);
-  assert.deepEqual(out.layers.filter((l) => l.source !== 'base').map((l) => l.name), ['pip_deps', 'libs', 'app']);
+  assert.deepEqual(
+    out.layers.filter((l) => l.source !== 'base').map((l) => l.name),
+    ['pip_deps', 'libs', 'app'],
+  );
   const port = await freePort();
   await withImage(ref, { port }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as Record<string, unknown>;
     assert.equal(body.message, 'hello from shale');
     assert.equal(typeof body.ledger_core, 'string');
-    const meta = await podmanRun(ref, ['-c', 'import importlib.metadata as m, ledger_core; print(m.version("ledger-core"), ledger_core.__file__)'], { entrypoint: ['python3'] });
+    const meta = await podmanRun(ref, ['-c', 'import importlib.metadata as m, ledger_core; print(m.version("ledger-core"), ledger_core.__file__)'], {
+      entrypoint: ['python3'],
+    });
     assert.match(meta.stdout, /dist-packages\/ledger_core\/__init__\.py/);
   });
 });
@@ -59,13 +63,19 @@ test('an app with 100+ MB of real wheels (numpy, scipy, pydantic, Flask, boto3, 
   for (const w of await readdir(wheels.dir)) if (w.endsWith('.whl')) await copyFile(join(wheels.dir, w), join(dir, 'wheels', w));
   await copyFile(wheels.requirements, join(dir, 'requirements.txt'));
   await writeFile(join(dir, 'main.py'), BIG_APP);
-  await writeFile(join(dir, 'pyproject.toml'), '[tool.shale]\nname = "big"\ndomain = "demo"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\nfind-links = ["wheels"]\nno-index = true\nexclude = ["wheels/"]\n');
+  await writeFile(
+    join(dir, 'pyproject.toml'),
+    '[tool.shale]\nname = "big"\ndomain = "demo"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\nfind-links = ["wheels"]\nno-index = true\nexclude = ["wheels/"]\n',
+  );
   const ref = `${ctx.reg.host}/demo/big:v1`;
   const out = await shaleJson(['build', dir, '--push', ref], ctx.env);
   const ours = out.layers.filter((l) => l.source !== 'base');
   const total = ours.reduce((n, l) => n + l.size, 0);
   assert.ok(total > 50e6, `the dependency layers hold the wheels (${total} bytes compressed)`);
-  assert.ok(ours.some((l) => l.name === 'pkg-scipy') && ours.some((l) => l.name === 'pkg-numpy'), `large packages get their own layers: ${ours.map((l) => l.name).join(', ')}`);
+  assert.ok(
+    ours.some((l) => l.name === 'pkg-scipy') && ours.some((l) => l.name === 'pkg-numpy'),
+    `large packages get their own layers: ${ours.map((l) => l.name).join(', ')}`,
+  );
   const port = await freePort();
   await withImage(ref, { port, waitMs: 120_000 }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as Record<string, unknown>;

@@ -53,9 +53,27 @@ interface Case {
 
 const WHEELS = 'find-links = ["wheels"]\nno-index = true\nexclude = ["wheels/"]\n';
 const cases: Case[] = [
-  { name: 'invalid TOML', files: { 'pyproject.toml': '[tool.shale]\nname = "bad\n' }, args: (d) => ['build', d], exit: 2, message: /pyproject\.toml:2:\d+: invalid TOML/ },
-  { name: 'wrong key type', files: { 'pyproject.toml': CONFIG('ports = ["8000"]\n') }, args: (d) => ['build', d], exit: 2, message: /`\[tool\.shale\]\.ports\[0\]`: expected number/ },
-  { name: 'unknown key', files: { 'pyproject.toml': CONFIG('entry_point = ["x"]\n') }, args: (d) => ['build', d], exit: 2, message: /unknown key `entry_point` in \[tool\.shale\]/ },
+  {
+    name: 'invalid TOML',
+    files: { 'pyproject.toml': '[tool.shale]\nname = "bad\n' },
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /pyproject\.toml:2:\d+: invalid TOML/,
+  },
+  {
+    name: 'wrong key type',
+    files: { 'pyproject.toml': CONFIG('ports = ["8000"]\n') },
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /`\[tool\.shale\]\.ports\[0\]`: expected number/,
+  },
+  {
+    name: 'unknown key',
+    files: { 'pyproject.toml': CONFIG('entry_point = ["x"]\n') },
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /unknown key `entry_point` in \[tool\.shale\]/,
+  },
   {
     name: 'no version in the required range',
     files: { 'pyproject.toml': CONFIG(WHEELS), 'requirements.txt': 'fastapi>=99\n' },
@@ -88,9 +106,27 @@ const cases: Case[] = [
     exit: 2,
     message: /sniffio.*(hash|sha256)/is,
   },
-  { name: 'app path outside the project', files: { 'pyproject.toml': CONFIG('app = ["../../etc"]\n') }, args: (d) => ['build', d], exit: 2, message: /"\.\.\/\.\.\/etc" is outside the project directory/ },
-  { name: 'missing base tag', files: { 'pyproject.toml': CONFIG().replace('python:3.11-slim', 'python:3.99-nope') }, args: (d) => ['build', d], exit: 2, message: /python:3\.99-nope.*not found/ },
-  { name: 'invalid reference', files: { 'pyproject.toml': CONFIG() }, args: (d) => ['build', d, '--push', 'Not A Ref!!'], exit: 2, message: /--push.*Not A Ref!!/ },
+  {
+    name: 'app path outside the project',
+    files: { 'pyproject.toml': CONFIG('app = ["../../etc"]\n') },
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /"\.\.\/\.\.\/etc" is outside the project directory/,
+  },
+  {
+    name: 'missing base tag',
+    files: { 'pyproject.toml': CONFIG().replace('python:3.11-slim', 'python:3.99-nope') },
+    args: (d) => ['build', d],
+    exit: 2,
+    message: /python:3\.99-nope.*not found/,
+  },
+  {
+    name: 'invalid reference',
+    files: { 'pyproject.toml': CONFIG() },
+    args: (d) => ['build', d, '--push', 'Not A Ref!!'],
+    exit: 2,
+    message: /--push.*Not A Ref!!/,
+  },
   {
     name: 'a registry that refuses the credentials',
     files: { 'pyproject.toml': CONFIG() },
@@ -111,11 +147,19 @@ for (const c of cases) {
     const dir = c.dir ?? (await project(c.files ?? {}, c.withWheels));
     if (c.name === 'an incomplete lock') {
       // fastapi pinned with its hash, as pip-compile writes it, but none of what it requires.
-      const fastapi = (await readFile(join(repoRoot(), 'examples', 'hello_fastapi', 'requirements.txt'), 'utf8')).split('\n').find((l) => l.startsWith('fastapi=='));
+      const fastapi = (await readFile(join(repoRoot(), 'examples', 'hello_fastapi', 'requirements.txt'), 'utf8'))
+        .split('\n')
+        .find((l) => l.startsWith('fastapi=='));
       await writeFile(join(dir, 'requirements.txt'), `--require-hashes\n${fastapi ?? assert.fail('no fastapi pin in hello_fastapi')}\n`);
     }
     if (c.withWheels && c.name === 'no wheel for the platform') {
-      await copyFile(join(wheels, (await readdir(wheels)).find((w) => w.startsWith('sniffio'))!), join(dir, 'wheels', 'winonly-1.0-cp311-cp311-win_amd64.whl'));
+      await copyFile(
+        join(
+          wheels,
+          (await readdir(wheels)).find((w) => w.startsWith('sniffio'))!,
+        ),
+        join(dir, 'wheels', 'winonly-1.0-cp311-cp311-win_amd64.whl'),
+      );
     }
     const extra = c.env ? await c.env() : {};
     const r = await shale(c.args(dir), { ...ctx.env, ...extra });

@@ -17,12 +17,17 @@ const ctx = useRegistryWithBase();
 const example = (name: string) => join(repoRoot(), 'examples', name);
 const tmp = () => mkdtemp(join(tmpdir(), 'shale-e2e-'));
 
-
 test('hello_python: pushed, pulled by podman, answers HTTP; base layers mounted, not uploaded', async () => {
   const ref = `${ctx.reg.host}/demo/hello-python:v1`;
   const out = await shaleJson(['build', example('hello_python'), '--push', ref], ctx.env);
   assert.match(out.digest, /^sha256:[a-f0-9]{64}$/);
-  assert.deepEqual(out.layers.map((l) => [l.name, l.source]), [['base', 'base'], ['app', 'built']]);
+  assert.deepEqual(
+    out.layers.map((l) => [l.name, l.source]),
+    [
+      ['base', 'base'],
+      ['app', 'built'],
+    ],
+  );
   const base = out.layers.find((l) => l.source === 'base')!;
   assert.ok(out.pushed.bytes < base.size / 100, `pushed ${out.pushed.bytes} bytes; the base layer (${base.size}) must be mounted, not uploaded`);
   const inspect = await skopeoInspect(ref);
@@ -52,7 +57,10 @@ test('hello_python: the --tar output loads into podman and runs; the OCI layout 
   assert.equal(oci.Digest, b.digest);
   assert.equal(oci.Layers.length, 2);
   const stat_ = await umociStat(layout, 'latest');
-  assert.ok(stat_.history.some((h) => /shale: app/.test(h.created_by ?? '')), 'history names the app layer');
+  assert.ok(
+    stat_.history.some((h) => /shale: app/.test(h.created_by ?? '')),
+    'history names the app layer',
+  );
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -60,13 +68,23 @@ test('hello_fastapi: real wheels installed by shale import and serve with the im
   await run('sh', [join(example('hello_fastapi'), 'fetch-wheels.sh')]);
   const ref = `${ctx.reg.host}/demo/hello-fastapi:v1`;
   const out = await shaleJson(['build', example('hello_fastapi'), '--push', ref], ctx.env);
-  assert.ok(out.layers.some((l) => l.name.startsWith('deps-pure-')), 'third-party packages get their own layers');
+  assert.ok(
+    out.layers.some((l) => l.name.startsWith('deps-pure-')),
+    'third-party packages get their own layers',
+  );
   assert.equal(out.layers.at(-1)?.name, 'app', 'the app layer is last');
   const port = await freePort();
   await withImage(ref, { port, args: ['--port', String(port)] }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as { message: string };
     assert.equal(body.message, 'hello from shale');
-    const meta = await podmanRun(ref, ['-c', 'import importlib.metadata as m; print(sorted(d.metadata["Name"].lower() for d in m.distributions() if (d.read_text("INSTALLER") or "").strip() == "shale"))'], { entrypoint: ['python3'] });
+    const meta = await podmanRun(
+      ref,
+      [
+        '-c',
+        'import importlib.metadata as m; print(sorted(d.metadata["Name"].lower() for d in m.distributions() if (d.read_text("INSTALLER") or "").strip() == "shale"))',
+      ],
+      { entrypoint: ['python3'] },
+    );
     for (const pkg of ['fastapi', 'starlette', 'uvicorn', 'pydantic', 'anyio']) assert.match(meta.stdout, new RegExp(`'${pkg}'`));
     const script = await podmanRun(ref, ['--version'], { entrypoint: ['uvicorn'] });
     assert.match(script.stdout, /uvicorn 0\.17\.6/);
@@ -93,7 +111,10 @@ test('reproducible: the same inputs from other directories, mtimes and empty cac
   const ra = await shaleJson(['build', a], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   const rb = await shaleJson(['build', b], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.equal(ra.digest, rb.digest);
-  assert.deepEqual(ra.layers.map((l) => l.digest), rb.layers.map((l) => l.digest));
+  assert.deepEqual(
+    ra.layers.map((l) => l.digest),
+    rb.layers.map((l) => l.digest),
+  );
   const later = await shaleJson(['build', b], { ...ctx.env, SOURCE_DATE_EPOCH: '1700000000' });
   assert.notEqual(later.digest, rb.digest, 'SOURCE_DATE_EPOCH is an input');
   assert.ok((await stat(join(a, '.shale', 'image', 'index.json'))).isFile(), 'the default output is the OCI layout in DIR/.shale/image');
@@ -105,7 +126,10 @@ test('a push that fails does not move the tag', async () => {
   const app = await copyWithNewTimes(example('hello_python'), new Date());
   await cp(join(app, 'main.py'), join(app, 'extra.py'));
   // The same registry behind a proxy that refuses every blob upload: the new app layer cannot land.
-  const proxy = await startFaultProxy(ctx.reg.host, [{ method: 'PUT', path: /\/blobs\/uploads\//, status: 500 }, { method: 'PATCH', path: /\/blobs\/uploads\//, status: 500 }]);
+  const proxy = await startFaultProxy(ctx.reg.host, [
+    { method: 'PUT', path: /\/blobs\/uploads\//, status: 500 },
+    { method: 'PATCH', path: /\/blobs\/uploads\//, status: 500 },
+  ]);
   try {
     // A registry that never recovers: a short retry budget keeps the test quick.
     const failed = await shale(['build', app, '--push', `${proxy.host}/demo/tagged:live`], { ...ctx.env, SHALE_RETRY_BUDGET: '2' });

@@ -27,7 +27,11 @@ test('two builds sharing one cache at once both succeed with the same image', as
   ]);
   assert.equal(a.digest, b.digest);
   const leftovers = (await readdir(join(cache, 'blobs', 'sha256'))).filter((n) => !/^[a-f0-9]{64}$/.test(n));
-  assert.deepEqual(leftovers.filter((n) => n !== 'incoming'), [], 'no temp files left in the blob store');
+  assert.deepEqual(
+    leftovers.filter((n) => n !== 'incoming'),
+    [],
+    'no temp files left in the blob store',
+  );
 });
 
 test('a truncated cache entry is detected and rebuilt; a corrupted one is dropped and rebuilt', async () => {
@@ -70,11 +74,17 @@ test('shale cache info and prune: old layers go, the next build makes them again
   assert.match(dry.stdout, /would remove layers \d+/);
   const pruned = await shale(['cache', 'prune', '--unused-for', '30d'], env);
   assert.match(pruned.stdout, /removed layers \d+ \(.*\); kept 0/);
-  assert.deepEqual((await readdir(dir)).filter((n) => /^[a-f0-9]{64}$/.test(n)), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => /^[a-f0-9]{64}$/.test(n)),
+    [],
+  );
 
   const again = await shaleJson(['build', app(), '--oci', out], env);
   assert.equal(again.digest, first.digest);
-  assert.ok(again.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'), 'rebuilt, not read from a dangling index entry');
+  assert.ok(
+    again.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'),
+    'rebuilt, not read from a dangling index entry',
+  );
   const bad = await shale(['cache', 'prune', '--max-size', 'big'], env);
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--max-size: "big" is not a size/);

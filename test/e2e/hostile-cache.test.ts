@@ -67,7 +67,10 @@ test('damaged cache files (empty, truncated, garbage) fail no build, --no-cache 
   const first = await shaleJson(['build', app(), '--oci', out], env);
   const damaged = await cacheJsonFiles(cache);
   for (const kind of ['file-hashes.json', '/index/', '/records/', '/base/']) {
-    assert.ok(damaged.some((p) => p.includes(kind)), `the build left a ${kind} to damage`);
+    assert.ok(
+      damaged.some((p) => p.includes(kind)),
+      `the build left a ${kind} to damage`,
+    );
   }
   for (const [kind, text] of Object.entries(DAMAGE)) {
     for (const flags of [['--no-cache'], []]) {
@@ -103,59 +106,79 @@ test('each damaged cache file is warned about once per build, naming it', async 
   for (const p of entries) assert.equal(said(p), 1, `${p}:\n${r.stderr}`);
 });
 
-test('a cache on a disk that fills up: exit 1 naming the cache directory, no temporary files left, and a normal cache then works', { skip: isRoot ? false : 'needs root to mount a tmpfs' }, async () => {
-  const big = await bigApp();
-  const small = await tmpfs('2m');
-  try {
-    for (let i = 0; i < 2; i++) {
-      const r = await shale(['build', big, '--cache-dir', small.dir, '--oci', join(big, 'out')], ctx.env);
-      assert.equal(r.exitCode, 1, r.stderr);
-      assert.doesNotMatch(r.stderr, /looks like a bug/);
-      assert.match(r.stderr, /^error: .*no space is left on the device \(ENOSPC\)/m);
-      assert.ok(r.stderr.includes(`Free space in ${small.dir} `), r.stderr);
-      assert.deepEqual(await tempFiles(small.dir), [], `run ${i + 1}: no temporary file keeps the disk full`);
+test(
+  'a cache on a disk that fills up: exit 1 naming the cache directory, no temporary files left, and a normal cache then works',
+  { skip: isRoot ? false : 'needs root to mount a tmpfs' },
+  async () => {
+    const big = await bigApp();
+    const small = await tmpfs('2m');
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await shale(['build', big, '--cache-dir', small.dir, '--oci', join(big, 'out')], ctx.env);
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.doesNotMatch(r.stderr, /looks like a bug/);
+        assert.match(r.stderr, /^error: .*no space is left on the device \(ENOSPC\)/m);
+        assert.ok(r.stderr.includes(`Free space in ${small.dir} `), r.stderr);
+        assert.deepEqual(await tempFiles(small.dir), [], `run ${i + 1}: no temporary file keeps the disk full`);
+      }
+    } finally {
+      await small.unmount();
     }
-  } finally {
-    await small.unmount();
-  }
-  const ok = await shale(['build', big, '--cache-dir', await freshCache(), '--oci', join(big, 'out')], ctx.env);
-  assert.equal(ok.exitCode, 0, ok.stderr);
-});
+    const ok = await shale(['build', big, '--cache-dir', await freshCache(), '--oci', join(big, 'out')], ctx.env);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+  },
+);
 
-test('outputs that cannot be written: a full disk for --tar and --oci, a read-only directory: exit 1 naming them', { skip: isRoot ? false : 'needs root to mount a tmpfs' }, async () => {
-  const big = await bigApp();
-  const env = { ...ctx.env, SHALE_CACHE_DIR: await freshCache() };
-  const small = await tmpfs('2m');
-  try {
-    const tar = join(small.dir, 'image.tar');
-    const t = await shale(['build', big, '--tar', tar], env);
-    assert.equal(t.exitCode, 1, t.stderr);
-    assert.ok(t.stderr.includes(`cannot write ${tar}: no space is left on the device`), t.stderr);
-    assert.ok(t.stderr.includes(`Free space in ${small.dir} `), t.stderr);
-    assert.deepEqual(await readdir(small.dir), []);
+test(
+  'outputs that cannot be written: a full disk for --tar and --oci, a read-only directory: exit 1 naming them',
+  { skip: isRoot ? false : 'needs root to mount a tmpfs' },
+  async () => {
+    const big = await bigApp();
+    const env = { ...ctx.env, SHALE_CACHE_DIR: await freshCache() };
+    const small = await tmpfs('2m');
+    try {
+      const tar = join(small.dir, 'image.tar');
+      const t = await shale(['build', big, '--tar', tar], env);
+      assert.equal(t.exitCode, 1, t.stderr);
+      assert.ok(t.stderr.includes(`cannot write ${tar}: no space is left on the device`), t.stderr);
+      assert.ok(t.stderr.includes(`Free space in ${small.dir} `), t.stderr);
+      assert.deepEqual(await readdir(small.dir), []);
 
-    const layout = join(small.dir, 'layout');
-    const o = await shale(['build', big, '--oci', layout], env);
-    assert.equal(o.exitCode, 1, o.stderr);
-    assert.match(o.stderr, new RegExp(`^error: writing layer \\S+ sha256:[0-9a-f]{64} to OCI layout ${layout}: cannot write a new blob in ${layout}/blobs/sha256: no space is left`, 'm'));
-    assert.deepEqual(await tempFiles(small.dir), []);
-  } finally {
-    await small.unmount();
-  }
+      const layout = join(small.dir, 'layout');
+      const o = await shale(['build', big, '--oci', layout], env);
+      assert.equal(o.exitCode, 1, o.stderr);
+      assert.match(
+        o.stderr,
+        new RegExp(
+          `^error: writing layer \\S+ sha256:[0-9a-f]{64} to OCI layout ${layout}: cannot write a new blob in ${layout}/blobs/sha256: no space is left`,
+          'm',
+        ),
+      );
+      assert.deepEqual(await tempFiles(small.dir), []);
+    } finally {
+      await small.unmount();
+    }
 
-  // Root may write anywhere: the read-only case runs as nobody, into a directory owned by root.
-  const locked = await mkdtemp(join(tmpdir(), 'shale-locked-'));
-  await mkdir(join(locked, 'out'));
-  await chmod(locked, 0o755);
-  const cache = await mkdtemp(join(tmpdir(), 'shale-nobody-cache-'));
-  await chmod(cache, 0o777);
-  const tar = join(locked, 'out', 'image.tar');
-  const r = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'shale'), 'build', app(), '--tar', tar, '--cache-dir', cache], {
-    encoding: 'utf8', env: { ...process.env, ...ctx.env, HOME: cache }, uid: 65534, gid: 65534,
-  });
-  assert.equal(r.status, 1, r.stderr);
-  assert.ok(r.stderr.includes(`cannot write ${tar}: permission denied (EACCES). Give this user (uid 65534) write permission on ${join(locked, 'out')}`), r.stderr);
-});
+    // Root may write anywhere: the read-only case runs as nobody, into a directory owned by root.
+    const locked = await mkdtemp(join(tmpdir(), 'shale-locked-'));
+    await mkdir(join(locked, 'out'));
+    await chmod(locked, 0o755);
+    const cache = await mkdtemp(join(tmpdir(), 'shale-nobody-cache-'));
+    await chmod(cache, 0o777);
+    const tar = join(locked, 'out', 'image.tar');
+    const r = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'shale'), 'build', app(), '--tar', tar, '--cache-dir', cache], {
+      encoding: 'utf8',
+      env: { ...process.env, ...ctx.env, HOME: cache },
+      uid: 65534,
+      gid: 65534,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(
+      r.stderr.includes(`cannot write ${tar}: permission denied (EACCES). Give this user (uid 65534) write permission on ${join(locked, 'out')}`),
+      r.stderr,
+    );
+  },
+);
 
 test('shale cache prune --unused-for 0s / 0 / 0d: everything not used in the last 10 minutes', async () => {
   const cache = await freshCache();

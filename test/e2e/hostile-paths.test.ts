@@ -112,7 +112,11 @@ test('3000 files under `ulimit -n 256`: the build succeeds', async () => {
   for (let i = 0; i < 3000; i++) files[`pkg${Math.floor(i / 500)}/m${i}.py`] = `X = ${i}\n`;
   const dir = await project('', files);
   const out = join(dir, 'out');
-  const r = await run('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, shaleBin(), 'build', dir, '--oci', out], { env: ctx.env, allowFailure: true, timeoutMs: 5 * 60_000 });
+  const r = await run('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, shaleBin(), 'build', dir, '--oci', out], {
+    env: ctx.env,
+    allowFailure: true,
+    timeoutMs: 5 * 60_000,
+  });
   assert.equal(r.exitCode, 0, r.stderr);
   const listing = await appLayerListing(out);
   assert.equal(listing.split('\n').filter((l) => / app\/pkg\d\/m\d+\.py$/.test(l)).length, 3000);

@@ -29,15 +29,25 @@ async function project(wheels: WheelSpec[], main: string, config: string): Promi
   }
   await writeFile(join(dir, 'requirements.txt'), reqs);
   await writeFile(join(dir, 'main.py'), main);
-  await writeFile(join(dir, 'shale.toml'), `name = "conflicts"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n${config}`);
+  await writeFile(
+    join(dir, 'shale.toml'),
+    `name = "conflicts"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n${config}`,
+  );
   return dir;
 }
 
 const SIX: WheelSpec = { name: 'six', version: '1.16.0', files: [{ name: 'six.py', data: '__version__ = "1.16.0"\n' }] };
-const EVIL: WheelSpec = { name: 'evil_six', version: '1.0', files: [{ name: 'six.py', data: '__version__ = "evil"\n' }, { name: 'evil_six/__init__.py', data: '' }] };
+const EVIL: WheelSpec = {
+  name: 'evil_six',
+  version: '1.0',
+  files: [
+    { name: 'six.py', data: '__version__ = "evil"\n' },
+    { name: 'evil_six/__init__.py', data: '' },
+  ],
+};
 const LAYERS = '[[layers]]\nname = "deps"\npackages = ["six"]\n[[layers]]\nname = "extras"\npackages = "all"\n';
 
-test('a package shipping another package\'s module in another layer: exit 2 naming both and the path, nothing written', async () => {
+test("a package shipping another package's module in another layer: exit 2 naming both and the path, nothing written", async () => {
   const ref = `${ctx.reg.host}/demo/conflicts:evil`;
   const cache = await freshCache();
   const dir = await project([SIX], 'import six\nprint(six.__version__)\n', LAYERS);
@@ -45,11 +55,21 @@ test('a package shipping another package\'s module in another layer: exit 2 nami
 
   // Now evil-six joins, in its own layer; six's layer is reused (local cache, then registry).
   const evil = makeWheel(join(dir, 'wheels'), EVIL);
-  await writeFile(join(dir, 'requirements.txt'), `six==1.16.0 --hash=sha256:${await hashFile(join(dir, 'wheels', 'six-1.16.0-py3-none-any.whl'))}\nevil-six==1.0 --hash=sha256:${await hashFile(evil.path)}\n`);
-  for (const [how, env] of [['local cache', { ...ctx.env, SHALE_CACHE_DIR: cache }], ['registry, empty cache', { ...ctx.env, SHALE_CACHE_DIR: await freshCache() }]] as const) {
+  await writeFile(
+    join(dir, 'requirements.txt'),
+    `six==1.16.0 --hash=sha256:${await hashFile(join(dir, 'wheels', 'six-1.16.0-py3-none-any.whl'))}\nevil-six==1.0 --hash=sha256:${await hashFile(evil.path)}\n`,
+  );
+  for (const [how, env] of [
+    ['local cache', { ...ctx.env, SHALE_CACHE_DIR: cache }],
+    ['registry, empty cache', { ...ctx.env, SHALE_CACHE_DIR: await freshCache() }],
+  ] as const) {
     const r = await shale(['build', dir, '--push', ref], env);
     assert.equal(r.exitCode, 2, `${how}: ${r.stderr}`);
-    assert.match(r.stderr, /six 1\.16\.0 \(layer "deps"\) and evil-six 1\.0 \(layer "extras"\) both write \/usr\/local\/lib\/python3\.11\/(site|dist)-packages\/six\.py, with different contents/, how);
+    assert.match(
+      r.stderr,
+      /six 1\.16\.0 \(layer "deps"\) and evil-six 1\.0 \(layer "extras"\) both write \/usr\/local\/lib\/python3\.11\/(site|dist)-packages\/six\.py, with different contents/,
+      how,
+    );
     assert.match(r.stderr, /drop one of the packages/, how);
     assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
     assert.equal(r.stdout, '', 'nothing on stdout');
@@ -57,7 +77,10 @@ test('a package shipping another package\'s module in another layer: exit 2 nami
   }
 
   // Automatic layering, to an OCI layout: the same error, whichever buckets the names fall in; no layout.
-  await writeFile(join(dir, 'shale.toml'), 'name = "conflicts"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n');
+  await writeFile(
+    join(dir, 'shale.toml'),
+    'name = "conflicts"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n',
+  );
   const r = await shale(['build', dir], ctx.env);
   assert.equal(r.exitCode, 2, r.stderr);
   assert.match(r.stderr, /evil-six 1\.0.*six\.py|six 1\.16\.0.*evil-six 1\.0.*six\.py/);
@@ -70,7 +93,8 @@ test('namespace packages sharing an identical __init__.py build, in two layers o
     { name: 'nspkg_alpha', version: '1.0', files: [init, { name: 'nspkg/alpha/__init__.py', data: 'NAME = "alpha"\n' }] },
     { name: 'nspkg_beta', version: '1.0', files: [init, { name: 'nspkg/beta/__init__.py', data: 'NAME = "beta"\n' }] },
   ];
-  const main = 'import os, nspkg.alpha, nspkg.beta, importlib.util as u\nprint(nspkg.alpha.NAME, nspkg.beta.NAME, os.path.isfile(u.cache_from_source(nspkg.__file__)))\n';
+  const main =
+    'import os, nspkg.alpha, nspkg.beta, importlib.util as u\nprint(nspkg.alpha.NAME, nspkg.beta.NAME, os.path.isfile(u.cache_from_source(nspkg.__file__)))\n';
   const cases = [
     ['two layers', 'False', '[[layers]]\nname = "alpha"\npackages = ["nspkg-alpha"]\n[[layers]]\nname = "beta"\npackages = ["nspkg-beta"]\n'],
     ['one layer, compiled', 'True', 'compile-bytecode = true\n[[layers]]\nname = "ns"\npackages = "all"\n'],
@@ -79,7 +103,10 @@ test('namespace packages sharing an identical __init__.py build, in two layers o
     const dir = await project(wheels, main, config);
     const ref = `${ctx.reg.host}/demo/conflicts:ns-${how.split(/\W/)[0]}`;
     const out = await shaleJson(['build', dir, '--push', ref], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
-    assert.ok(out.layers.some((l) => l.name === (how === 'two layers' ? 'beta' : 'ns')), how);
+    assert.ok(
+      out.layers.some((l) => l.name === (how === 'two layers' ? 'beta' : 'ns')),
+      how,
+    );
     // Python must not write .pyc files itself here: only the ones shale compiled may be found.
     const r = await podmanRun(ref, [], { env: { PYTHONDONTWRITEBYTECODE: '1' } });
     assert.equal(r.stdout.trim(), `alpha beta ${pyc}`, how);

@@ -120,11 +120,20 @@ test('two platforms: an OCI index; app and pure layers shared, native layer per 
   assert.equal(armConfig.os, 'linux');
 
   const repoUrl = `${reg.url}/v2/demo/multi`;
-  for (const [platform, m] of [['linux/amd64', amd], ['linux/arm64', arm]] as const) {
+  for (const [platform, m] of [
+    ['linux/amd64', amd],
+    ['linux/arm64', arm],
+  ] as const) {
     const machines = await elfMachines(repoUrl, byName(m, 'deps-native').digest);
     const names = [...machines.keys()];
-    assert.ok(names.some((n) => /yaml\/_yaml\.cpython-311-.*\.so$/.test(n)), `${platform}: the C extension is in the layer (${names.join(', ')})`);
-    assert.ok(names.some((n) => n.endsWith('PyYAML.libs/libyaml-0.so.2')), `${platform}: vendored libyaml is in the layer`);
+    assert.ok(
+      names.some((n) => /yaml\/_yaml\.cpython-311-.*\.so$/.test(n)),
+      `${platform}: the C extension is in the layer (${names.join(', ')})`,
+    );
+    assert.ok(
+      names.some((n) => n.endsWith('PyYAML.libs/libyaml-0.so.2')),
+      `${platform}: vendored libyaml is in the layer`,
+    );
     for (const [name, em] of machines) assert.equal(em, MACHINE[platform], `${platform}: ${name} has e_machine ${em}`);
   }
 
@@ -198,11 +207,14 @@ test('--tar: two platforms keep both in index.json, manifest.json is the host pl
   await rm(dir, { recursive: true, force: true });
 });
 
-test('validate on two platforms: each platform\'s ELF files (and base python3) are for its machine', async () => {
+test("validate on two platforms: each platform's ELF files (and base python3) are for its machine", async () => {
   const r = await shale(['validate', app], env);
   assert.equal(r.exitCode, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^PASS native-files: .*linux\/amd64: 2 ELF files, all x86-64; linux\/arm64: 2 ELF files, all AArch64/m);
-  assert.match(r.stdout, /^PASS entrypoint: linux\/amd64: .*\(x86-64 ELF\); linux\/arm64: python3 is \/usr\/bin\/python3 → \/usr\/bin\/python3\.11 \(AArch64 ELF\)$/m);
+  assert.match(
+    r.stdout,
+    /^PASS entrypoint: linux\/amd64: .*\(x86-64 ELF\); linux\/arm64: python3 is \/usr\/bin\/python3 → \/usr\/bin\/python3\.11 \(AArch64 ELF\)$/m,
+  );
   assert.match(r.stdout, /^PASS reproducible: /m);
 });
 
@@ -217,7 +229,10 @@ test('validate: an x86-64 wheel mislabelled linux_aarch64 fails native-files (ex
   await copyFile(join(app, 'requirements.txt'), join(dir, 'app', 'requirements.txt'));
   const r = await shale(['validate', join(dir, 'app')], env);
   assert.equal(r.exitCode, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, /^FAIL native-files: linux\/arm64: \/usr\/local\/lib\/python3\.11\/dist-packages\/(yaml\/_yaml\.cpython-311-x86_64-linux-gnu\.so|PyYAML\.libs\/libyaml-0\.so\.2) \(layer deps-native-\d+\) is x86-64, not AArch64/m);
+  assert.match(
+    r.stdout,
+    /^FAIL native-files: linux\/arm64: \/usr\/local\/lib\/python3\.11\/dist-packages\/(yaml\/_yaml\.cpython-311-x86_64-linux-gnu\.so|PyYAML\.libs\/libyaml-0\.so\.2) \(layer deps-native-\d+\) is x86-64, not AArch64/m,
+  );
   assert.doesNotMatch(r.stdout, /linux\/amd64: \/usr/);
   await rm(dir, { recursive: true, force: true });
 });

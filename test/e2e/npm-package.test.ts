@@ -30,7 +30,9 @@ test('npm pack → npm install -g into an empty prefix → shale --version, shal
   assert.deepEqual(stray, [], 'no sources, tests or maps in the package');
 
   const prefix = join(dir, 'prefix');
-  await run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, info?.filename ?? '')], { timeoutMs: 120_000 });
+  await run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, info?.filename ?? '')], {
+    timeoutMs: 120_000,
+  });
   const shale = join(prefix, 'bin', 'shale');
   assert.equal((await run(shale, ['--version'])).stdout.trim(), version);
 
@@ -45,6 +47,10 @@ test('npm pack → npm install -g into an empty prefix → shale --version, shal
   } finally {
     if (name) await removeImages(name);
   }
-  const lib = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(join(prefix, 'lib', 'node_modules', 'shale', 'dist', 'lib.mjs'))}); console.log(typeof m.build, typeof m.loadBuildSpec)`]);
+  const lib = await run(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `const m = await import(${JSON.stringify(join(prefix, 'lib', 'node_modules', 'shale', 'dist', 'lib.mjs'))}); console.log(typeof m.build, typeof m.loadBuildSpec)`,
+  ]);
   assert.equal(lib.stdout.trim(), 'function function');
 });

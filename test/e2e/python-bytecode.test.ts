@@ -45,7 +45,10 @@ test('compile-bytecode and ca-certs: the image uses the .pyc files and the CA bu
   const first = await shaleJson(['build', dir, '--push', ref1], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   const second = await shaleJson(['build', dir, '--push', ref2], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.equal(second.digest, first.digest, 'the same inputs give the same image');
-  assert.ok(second.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'), 'the second build compiled again');
+  assert.ok(
+    second.layers.filter((l) => l.source !== 'base').every((l) => l.source === 'built'),
+    'the second build compiled again',
+  );
 
   const names = first.layers.filter((l) => l.source !== 'base').map((l) => l.name);
   assert.equal(names[0], 'ca-certs', `ca-certs comes first above the base: ${names.join(', ')}`);
@@ -60,7 +63,12 @@ test('compile-bytecode and ca-certs: the image uses the .pyc files and the CA bu
     assert.equal(found, 'True True');
     assert.equal(flags, '1', 'hash-based, unchecked');
     assert.equal(ssl, '/etc/ssl/certs/ca-certificates.crt True');
-    assert.equal(bundle, createHash('sha256').update(await readFile('/etc/ssl/certs/ca-certificates.crt')).digest('hex'));
+    assert.equal(
+      bundle,
+      createHash('sha256')
+        .update(await readFile('/etc/ssl/certs/ca-certificates.crt'))
+        .digest('hex'),
+    );
   } finally {
     await removeImages(ref1);
   }

@@ -25,7 +25,8 @@ let mirror: SimpleIndex;
 const PACKAGES = 'python:3.11-slim';
 const shaleToml = (name: string, extra = ''): string =>
   `name = "${name}"\nbase = "${PACKAGES}"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\n${extra}`;
-const IMPORTS = 'import flask, werkzeug, jinja2, markupsafe, itsdangerous, click, blinker, numpy, pydantic, pydantic_core, boto3, botocore, s3transfer, jmespath, dateutil, urllib3\nprint("imports ok", flask.__version__)\n';
+const IMPORTS =
+  'import flask, werkzeug, jinja2, markupsafe, itsdangerous, click, blinker, numpy, pydantic, pydantic_core, boto3, botocore, s3transfer, jmespath, dateutil, urllib3\nprint("imports ok", flask.__version__)\n';
 
 /** `dev.shale.python.packages` of a pushed single-platform image. */
 async function packagesOf(ref: string): Promise<string[]> {
@@ -62,7 +63,10 @@ describe('top-level requirements.txt through a PEP 691 mirror', () => {
     assert.match(r.stderr, /requirements\.txt: resolved \d+ package\(s\) it does not pin with ==.*shale lock/);
     const pkgs = await packagesOf(ref('v1'));
     for (const p of ['flask==3.1.3', 'werkzeug==', 'jinja2==', 'markupsafe==', 'botocore==', 'urllib3==', 'pydantic-core==', 'typing-extensions==']) {
-      assert.ok(pkgs.some((x) => x.startsWith(p)), `${p} in ${pkgs.join(' ')}`);
+      assert.ok(
+        pkgs.some((x) => x.startsWith(p)),
+        `${p} in ${pkgs.join(' ')}`,
+      );
     }
     // Not required by anything asked for: left out, as pip would.
     assert.ok(!pkgs.some((x) => x.startsWith('scipy==') || x.startsWith('requests==') || x.startsWith('pyyaml==')), pkgs.join(' '));
@@ -99,11 +103,22 @@ describe('top-level requirements.txt through a PEP 691 mirror', () => {
     const plain = await startSimpleIndex([wheels.dir], { metadata: false, range: false, json: false });
     try {
       const dir = await writeProject({ 'shale.toml': shaleToml('deps-plain'), 'requirements.txt': 'flask==3.1.3\n', 'main.py': 'import flask, werkzeug\n' });
-      const a = await shaleJson(['build', dir, '--push', `${ctx.reg.host}/demo/deps-plain:a`], { ...ctx.env, SHALE_CACHE_DIR: await freshCache(), PIP_INDEX_URL: plain.url });
-      const b = await shaleJson(['build', dir, '--push', `${ctx.reg.host}/demo/deps-plain:b`], { ...ctx.env, SHALE_CACHE_DIR: await freshCache(), PIP_INDEX_URL: mirror.url });
+      const a = await shaleJson(['build', dir, '--push', `${ctx.reg.host}/demo/deps-plain:a`], {
+        ...ctx.env,
+        SHALE_CACHE_DIR: await freshCache(),
+        PIP_INDEX_URL: plain.url,
+      });
+      const b = await shaleJson(['build', dir, '--push', `${ctx.reg.host}/demo/deps-plain:b`], {
+        ...ctx.env,
+        SHALE_CACHE_DIR: await freshCache(),
+        PIP_INDEX_URL: mirror.url,
+      });
       assert.equal(a.digest, b.digest);
       assert.ok(!plain.requests.some((r) => r.path.endsWith('.metadata')));
-      assert.ok(plain.requests.some((r) => r.path.endsWith('.whl') && r.method === 'GET'), 'the plain index served whole wheels');
+      assert.ok(
+        plain.requests.some((r) => r.path.endsWith('.whl') && r.method === 'GET'),
+        'the plain index served whole wheels',
+      );
     } finally {
       await plain.close();
     }
@@ -121,18 +136,28 @@ describe('locks and inputs as their tools write them', () => {
     });
     const r = await shale(['build', dir, '--oci', join(dir, 'out')], ctx.env);
     assert.equal(r.exitCode, 2, r.stderr);
-    assert.match(r.stderr, /requirements\.txt does not make a working environment for linux\/amd64.*flask 3\.1\.3 requires werkzeug>=3\.1(\.0)?, which requirements\.txt does not have/s);
+    assert.match(
+      r.stderr,
+      /requirements\.txt does not make a working environment for linux\/amd64.*flask 3\.1\.3 requires werkzeug>=3\.1(\.0)?, which requirements\.txt does not have/s,
+    );
     assert.match(r.stderr, /shale lock/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('a conflict is explained in the words of the requirements', async () => {
-    const dir = await writeProject({ 'shale.toml': shaleToml('deps-conflict', `find-links = ["old", ${JSON.stringify(wheels.dir)}]\nno-index = true\n`), 'requirements.txt': 'flask==3.1.3\nwerkzeug<3\n', 'main.py': '' });
+    const dir = await writeProject({
+      'shale.toml': shaleToml('deps-conflict', `find-links = ["old", ${JSON.stringify(wheels.dir)}]\nno-index = true\n`),
+      'requirements.txt': 'flask==3.1.3\nwerkzeug<3\n',
+      'main.py': '',
+    });
     await mkdir(join(dir, 'old'));
     makeWheel(join(dir, 'old'), { name: 'werkzeug', version: '2.0.3', files: [{ name: 'werkzeug/__init__.py', data: '' }] });
     const r = await shale(['build', dir, '--oci', join(dir, 'out')], ctx.env);
     assert.equal(r.exitCode, 2, r.stderr);
-    assert.match(r.stderr, /flask 3\.1\.3 requires werkzeug>=3\.1(\.0)?, but requirements\.txt:2 requires werkzeug<3.*Versions of werkzeug available: 3\.1\.8, 2\.0\.3/);
+    assert.match(
+      r.stderr,
+      /flask 3\.1\.3 requires werkzeug>=3\.1(\.0)?, but requirements\.txt:2 requires werkzeug<3.*Versions of werkzeug available: 3\.1\.8, 2\.0\.3/,
+    );
   });
 
   it('poetry.lock (files named only by hash) installs from find-links and the walk follows the lock', async () => {
@@ -156,7 +181,10 @@ describe('locks and inputs as their tools write them', () => {
 
   it('uv.lock naming PyPI URLs builds offline: the same files in find-links are used (the hash decides)', async () => {
     const names = ['requests', 'certifi', 'idna', 'charset-normalizer', 'urllib3'];
-    const dir = await writeProject({ 'shale.toml': shaleToml('deps-uv', 'find-links = ["wheels"]\n'), 'main.py': 'import requests\nprint("uv ok", requests.__version__)\n' });
+    const dir = await writeProject({
+      'shale.toml': shaleToml('deps-uv', 'find-links = ["wheels"]\n'),
+      'main.py': 'import requests\nprint("uv ok", requests.__version__)\n',
+    });
     await mkdir(join(dir, 'wheels'));
     const pins = await wheelPins(wheels.dir, names);
     for (const p of pins) await copyFile(join(wheels.dir, p.file), join(dir, 'wheels', p.file));
@@ -205,7 +233,17 @@ describe('pyproject dependencies, an extra, and markers that differ per platform
     const w = join(dir, 'wheels');
     await mkdir(w);
     const mod = (name: string) => [{ name: `${name}/__init__.py`, data: `NAME = "${name}"\n` }];
-    makeWheel(w, { name: 'demo_core', version: '1.2', files: mod('demo_core'), metadata: ['Provides-Extra: speed', 'Requires-Dist: demo-speedups>=2; extra == "speed"', 'Requires-Dist: demo-x86; platform_machine == "x86_64"', 'Requires-Dist: demo-arm; platform_machine == "aarch64"'] });
+    makeWheel(w, {
+      name: 'demo_core',
+      version: '1.2',
+      files: mod('demo_core'),
+      metadata: [
+        'Provides-Extra: speed',
+        'Requires-Dist: demo-speedups>=2; extra == "speed"',
+        'Requires-Dist: demo-x86; platform_machine == "x86_64"',
+        'Requires-Dist: demo-arm; platform_machine == "aarch64"',
+      ],
+    });
     makeWheel(w, { name: 'demo_core', version: '0.9', files: mod('demo_core') });
     makeWheel(w, { name: 'demo_speedups', version: '2.0', files: mod('demo_speedups') });
     makeWheel(w, { name: 'demo_x86', version: '1.0', files: mod('demo_x86') });
@@ -249,7 +287,11 @@ async function wheelPins(dir: string, names: string[]): Promise<WheelPin[]> {
     const line = req.split('\n').find((l) => norm(l.split('==')[0] ?? '') === norm(n)) ?? assert.fail(`no ${n} in the wheel set`);
     const [, version = '', sha256 = ''] = /^\S+==(\S+) --hash=sha256:([0-9a-f]{64})/.exec(line) ?? [];
     const file = files.find((f) => f.endsWith('.whl') && norm(f.split('-')[0] ?? '') === norm(n)) ?? assert.fail(`no wheel of ${n}`);
-    const size = Number(execFileSync('stat', ['-c', '%s', join(dir, file)]).toString().trim());
+    const size = Number(
+      execFileSync('stat', ['-c', '%s', join(dir, file)])
+        .toString()
+        .trim(),
+    );
     return { name: norm(n), version, file, sha256, size };
   });
 }
@@ -259,10 +301,12 @@ async function wheelPins(dir: string, names: string[]): Promise<WheelPin[]> {
  * files.pythonhosted.org (unreachable here), hashes and sizes, and the dependency edges.
  */
 function uvLockWithPypiUrls(pins: WheelPin[]): string {
-  let out = 'version = 1\nrevision = 2\nrequires-python = ">=3.11"\n\n[[package]]\nname = "deps-uv"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [\n    { name = "requests" },\n]\n';
+  let out =
+    'version = 1\nrevision = 2\nrequires-python = ">=3.11"\n\n[[package]]\nname = "deps-uv"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [\n    { name = "requests" },\n]\n';
   for (const p of pins) {
     out += `\n[[package]]\nname = "${p.name}"\nversion = "${p.version}"\nsource = { registry = "https://pypi.org/simple" }\n`;
-    if (p.name === 'requests') out += 'dependencies = [\n    { name = "certifi" },\n    { name = "charset-normalizer" },\n    { name = "idna" },\n    { name = "urllib3" },\n]\n';
+    if (p.name === 'requests')
+      out += 'dependencies = [\n    { name = "certifi" },\n    { name = "charset-normalizer" },\n    { name = "idna" },\n    { name = "urllib3" },\n]\n';
     out += `wheels = [\n    { url = "https://files.pythonhosted.org/packages/ab/cd/${p.sha256.slice(0, 40)}/${p.file}", hash = "sha256:${p.sha256}", size = ${p.size} },\n]\n`;
   }
   return out;

@@ -42,7 +42,9 @@ describe('compileBytecode', () => {
         { name: 'demo/py2_only.py', data: 'print "not python 3"\n' },
       ],
     });
-    const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
     dist = await installWheel({ path, filename, sha256, pure: true }, layout);
   });
   after(() => cleanup(dir));
@@ -87,7 +89,9 @@ describe('compileBytecode', () => {
     await materialize(out.entries, root);
     await writeFile(join(root, SITE, 'demo', 'mod.py'), 'VALUE = "changed"\n');
     const code = 'import demo.mod as m; print(sorted(m.VALUE)); print(m.where()); print(m.__cached__)';
-    const got = execFileSync(py.path, ['-B', '-c', code], { env: { ...process.env, PYTHONPATH: join(root, SITE) }, encoding: 'utf8' }).trim().split('\n');
+    const got = execFileSync(py.path, ['-B', '-c', code], { env: { ...process.env, PYTHONPATH: join(root, SITE) }, encoding: 'utf8' })
+      .trim()
+      .split('\n');
     // importlib sets co_filename to where the module was found (here the test root; in the image,
     // the image path that the .pyc already holds).
     assert.deepEqual(got, ["['a', 'b', 'c', 'd']", join(root, SITE, 'demo/mod.py'), join(root, SITE, 'demo/__pycache__/mod.cpython-311.pyc')]);
@@ -95,7 +99,7 @@ describe('compileBytecode', () => {
 });
 
 describe('findHostPython', () => {
-  it('finds this machine\'s python3.11 and says its cache tag and magic number', async () => {
+  it("finds this machine's python3.11 and says its cache tag and magic number", async () => {
     const py = await findHostPython('3.11');
     assert.match(py.version, /^3\.11\.\d+$/);
     assert.equal(py.cacheTag, 'cpython-311');
@@ -112,7 +116,10 @@ describe('findHostPython', () => {
   });
 
   it('uses only $SHALE_PYTHON when it is set, and says when it is the wrong version', async () => {
-    await assert.rejects(findHostPython('3.10', { ...process.env, SHALE_PYTHON: 'python3.11' }), /tried SHALE_PYTHON=python3\.11: python3\.11 \(Python 3\.11\.\d+\)/);
+    await assert.rejects(
+      findHostPython('3.10', { ...process.env, SHALE_PYTHON: 'python3.11' }),
+      /tried SHALE_PYTHON=python3\.11: python3\.11 \(Python 3\.11\.\d+\)/,
+    );
     assert.equal((await findHostPython('3.11', { ...process.env, SHALE_PYTHON: 'python3.11' })).path, 'python3.11');
   });
 });

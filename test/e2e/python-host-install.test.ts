@@ -26,7 +26,9 @@ describe('installWheel with real distributions (the machine python3 runs the res
 
   const install = async (dist: string): Promise<string> => {
     const { path, filename } = repackInstalled(dist, dir);
-    const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
     const d = await installWheel({ path, filename, sha256, pure: filename.endsWith('-none-any.whl') }, layout);
     const root = join(dir, 'root');
     await materialize(d.entries, root);
@@ -37,7 +39,10 @@ describe('installWheel with real distributions (the machine python3 runs the res
 
   it('six imports from the install and importlib.metadata lists it', async () => {
     const root = await install('six');
-    const out = python(root, 'import six, importlib.metadata as m; print(six.__version__, six.__file__, m.version("six"), m.distribution("six").read_text("INSTALLER").strip())');
+    const out = python(
+      root,
+      'import six, importlib.metadata as m; print(six.__version__, six.__file__, m.version("six"), m.distribution("six").read_text("INSTALLER").strip())',
+    );
     const [version, file, metaVersion, installer] = out.split(' ');
     assert.match(version ?? '', /^1\.\d+\.\d+$/);
     assert.equal(file, join(root, SITE, 'six.py'));
@@ -82,7 +87,10 @@ describe('installLocalLib: the machine python3 runs the result', () => {
     const root = join(dir, 'root1');
     await materialize(d.entries, root);
     const env = { ...process.env, PYTHONPATH: join(root, SITE), PYTHONDONTWRITEBYTECODE: '1' };
-    const out = execFileSync('python3', ['-c', 'import ledger_core, importlib.metadata as m; print(ledger_core.add(2, 3), m.version("ledger-core"))'], { encoding: 'utf8', env });
+    const out = execFileSync('python3', ['-c', 'import ledger_core, importlib.metadata as m; print(ledger_core.add(2, 3), m.version("ledger-core"))'], {
+      encoding: 'utf8',
+      env,
+    });
     assert.equal(out.trim(), '5 0.3.1');
     assert.equal(execFileSync('python3', [join(root, 'usr/local/bin/ledger')], { encoding: 'utf8', env }).trim(), 'ledger ok');
   });

@@ -38,7 +38,10 @@ test('bumping or adding one small package re-uploads one bucket layer, not the d
   const bump11 = await tinyWheel(wheels, 'tinybump', '1.1');
   const add = await tinyWheel(wheels, 'tinyadd', '1.0');
   await writeFile(join(dir, 'main.py'), 'import flask, requests, tinybump\nprint(tinybump.VERSION)\n');
-  await writeFile(join(dir, 'shale.toml'), 'name = "layering"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n');
+  await writeFile(
+    join(dir, 'shale.toml'),
+    'name = "layering"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n',
+  );
   const ref = `${ctx.reg.host}/demo/layering:main`;
   const build = async (reqs: string): Promise<BuildJson> => {
     await writeFile(join(dir, 'requirements.txt'), reqs);
@@ -51,7 +54,10 @@ test('bumping or adding one small package re-uploads one bucket layer, not the d
   assert.ok(deps.length >= 3, `several dependency layers: ${deps.map((l) => l.name).join(', ')}`);
 
   let last = v1;
-  for (const [what, reqs] of [['bump tinybump 1.0 → 1.1', base + bump11], ['add tinyadd', base + bump11 + add]] as const) {
+  for (const [what, reqs] of [
+    ['bump tinybump 1.0 → 1.1', base + bump11],
+    ['add tinyadd', base + bump11 + add],
+  ] as const) {
     const next = await build(reqs);
     const moved = changed(last, next);
     assert.equal(moved.length, 1, `${what}: one layer changed, got ${moved.map((l) => l.name).join(', ')}`);

@@ -53,7 +53,11 @@ test('glibc 2.36 read from the base: the manylinux_2_34 wheel is chosen and runs
 
     const run = await podmanRun(`${ctx.reg.host}/demo/crypto:v1`, []);
     assert.equal(run.stdout.trim(), 'sealed');
-    const tag = await podmanRun(`${ctx.reg.host}/demo/crypto:v1`, ['-c', 'import importlib.metadata as m; print(m.distribution("cryptography").read_text("WHEEL"))'], { entrypoint: ['python3'] });
+    const tag = await podmanRun(
+      `${ctx.reg.host}/demo/crypto:v1`,
+      ['-c', 'import importlib.metadata as m; print(m.distribution("cryptography").read_text("WHEEL"))'],
+      { entrypoint: ['python3'] },
+    );
     assert.match(tag.stdout, /Tag: cp311-abi3-manylinux_2_34_x86_64/);
 
     // A fresh runner (empty cache) builds the same app again: the C library comes from the

@@ -48,7 +48,8 @@ function pylock(ps: Pinned[]): string {
 
 /** uv.lock: the project depends on requests only; requests brings the rest (the graph is walked). */
 function uvLock(ps: Pinned[]): string {
-  let out = 'version = 1\nrevision = 2\nrequires-python = ">=3.11"\n\n[[package]]\nname = "locks-app"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [{ name = "requests" }]\n';
+  let out =
+    'version = 1\nrevision = 2\nrequires-python = ">=3.11"\n\n[[package]]\nname = "locks-app"\nversion = "0.1.0"\nsource = { virtual = "." }\ndependencies = [{ name = "requests" }]\n';
   for (const p of ps) {
     const deps = norm(p.name) === 'requests' ? ps.filter((q) => q !== p).map((q) => `{ name = "${norm(q.name)}" }`) : [];
     // A Windows-only edge the walk must skip, as uv writes for real packages.
@@ -84,14 +85,24 @@ test('requirements.txt, pylock.toml and uv.lock of the same app give the same im
       keys = 'lock = "uv.lock"\n';
     }
     // Only main.py goes into the app layer, so the three images can be compared whole.
-    await writeFile(join(dir, 'shale.toml'), `name = "locks"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\n${keys}`);
+    await writeFile(
+      join(dir, 'shale.toml'),
+      `name = "locks"\nbase = "python:3.11-slim"\npython = "3.11"\nentrypoint = ["python3", "main.py"]\napp = ["main.py"]\n${keys}`,
+    );
     const out = await shaleJson(['build', dir, '--push', ref(kind)], ctx.env);
     digests[kind] = out.digest;
   }
   assert.equal(digests['pylock'], digests['requirements'], 'pylock.toml gives the requirements.txt image');
   assert.equal(digests['uv'], digests['requirements'], 'uv.lock gives the requirements.txt image');
   try {
-    const r = await podmanRun(ref('uv'), ['-c', 'import importlib.metadata as m, requests, certifi, idna, charset_normalizer, urllib3; print(sorted(f"{d.metadata[\'Name\'].lower()}=={d.version}" for d in m.distributions() if (d.read_text("INSTALLER") or "").strip() == "shale"))'], { entrypoint: ['python3'] });
+    const r = await podmanRun(
+      ref('uv'),
+      [
+        '-c',
+        'import importlib.metadata as m, requests, certifi, idna, charset_normalizer, urllib3; print(sorted(f"{d.metadata[\'Name\'].lower()}=={d.version}" for d in m.distributions() if (d.read_text("INSTALLER") or "").strip() == "shale"))',
+      ],
+      { entrypoint: ['python3'] },
+    );
     const want = ps.map((p) => `'${p.name.toLowerCase()}==${p.version}'`).sort();
     for (const w of want) assert.ok(r.stdout.includes(w.replace(/-/g, '_')) || r.stdout.includes(w), `${w} in ${r.stdout}`);
   } finally {

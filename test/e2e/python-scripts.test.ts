@@ -28,12 +28,20 @@ async function scriptsApp(baseKeys: string): Promise<string> {
   const cli = makeWheel(wheels, {
     name: 'hello_cli',
     version: '1.2.3',
-    files: [{ name: 'hello_cli.py', data: 'import sys\ndef main():\n    if "--version" in sys.argv:\n        print("hello-cli 1.2.3 on", sys.executable)\n    return 0\n' }],
+    files: [
+      {
+        name: 'hello_cli.py',
+        data: 'import sys\ndef main():\n    if "--version" in sys.argv:\n        print("hello-cli 1.2.3 on", sys.executable)\n    return 0\n',
+      },
+    ],
     entryPoints: '[console_scripts]\nhello-cli = hello_cli:main\n',
   });
   await writeFile(join(dir, 'requirements.txt'), `${await readFile(set.requirements, 'utf8')}hello-cli==1.2.3 --hash=sha256:${await hashFile(cli.path)}\n`);
   await writeFile(join(dir, 'main.py'), 'print("ok")\n');
-  await writeFile(join(dir, 'shale.toml'), `name = "scripts"\n${baseKeys}entrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n`);
+  await writeFile(
+    join(dir, 'shale.toml'),
+    `name = "scripts"\n${baseKeys}entrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n`,
+  );
   return dir;
 }
 
@@ -43,7 +51,11 @@ async function checkScripts(ref: string, site: string, interpreter: string): Pro
     assert.match(flask.stdout, /Flask \d+\.\d+/);
     const hello = await podmanRun(ref, ['--version'], { entrypoint: ['hello-cli'] });
     assert.match(hello.stdout, /^hello-cli 1\.2\.3 on /);
-    const where = await podmanRun(ref, ['-c', 'import flask, hello_cli; print(flask.__file__); print(hello_cli.__file__); print(open("/usr/local/bin/flask").readline().strip())'], { entrypoint: ['python3'] });
+    const where = await podmanRun(
+      ref,
+      ['-c', 'import flask, hello_cli; print(flask.__file__); print(hello_cli.__file__); print(open("/usr/local/bin/flask").readline().strip())'],
+      { entrypoint: ['python3'] },
+    );
     const [flaskFile, cliFile, shebang] = where.stdout.trim().split('\n');
     assert.equal(flaskFile, `${site}/flask/__init__.py`);
     assert.equal(cliFile, `${site}/hello_cli.py`);

@@ -19,7 +19,10 @@ import { cleanup, entryText, tempDir, writeZip } from '../unit/python/helpers.js
 
 const amd64: TargetEnv = { python: '3.11', platform: { os: 'linux', architecture: 'amd64' }, libc: { kind: 'glibc', version: [2, 36] } };
 const pkg = (name: string, version = '1.0', hashes: string[] = []): LockedPackage => ({ name, version, hashes, source: { file: 'requirements.txt', line: 7 } });
-const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 /** A python that can build setuptools sdists without isolation (setuptools and wheel importable), if any. */
 function setuptoolsPython(): string | undefined {
@@ -50,7 +53,12 @@ describe('sdist-only packages: builds', () => {
     await writeTarGz(join(sdists, 'tinypkg-1.0.tar.gz'), sdistMembers('tinypkg'));
     await writeTarGz(join(sdists, 'nativepkg-1.0.tar.gz'), sdistMembers('nativepkg', 'cp311-cp311-linux_x86_64'));
     await writeTarGz(join(sdists, 'failpkg-1.0.tar.gz'), sdistMembers('failpkg', 'py3-none-any', true));
-    writeZip(join(sdists, 'zippkg-1.0.zip'), sdistMembers('zippkg').filter((m) => m.type !== 'directory').map((m) => ({ name: m.name, data: m.data ?? '' })));
+    writeZip(
+      join(sdists, 'zippkg-1.0.zip'),
+      sdistMembers('zippkg')
+        .filter((m) => m.type !== 'directory')
+        .map((m) => ({ name: m.name, data: m.data ?? '' })),
+    );
     tinySha = await sha(join(sdists, 'tinypkg-1.0.tar.gz'));
   });
   after(() => cleanup(dir));
@@ -62,7 +70,7 @@ describe('sdist-only packages: builds', () => {
     assert.equal(choice.filename, 'tinypkg-1.0-py3-none-any.whl');
     assert.equal(choice.pure, true);
     const cached = join(cache, 'built-wheels', tinySha, choice.filename);
-    assert.equal(choice.sha256, await sha(cached), 'the fingerprint hash is the built wheel\'s own');
+    assert.equal(choice.sha256, await sha(cached), "the fingerprint hash is the built wheel's own");
     assert.equal((await readFile(`${cached}.sha256`, 'utf8')).trim(), choice.sha256);
     assert.equal(choice.size, (await readFile(cached)).length);
     // The backend saw a fixed SOURCE_DATE_EPOCH and PYTHONHASHSEED=0 (it writes them into dist-info/build-env).
@@ -75,7 +83,9 @@ describe('sdist-only packages: builds', () => {
 
   it('a second resolve uses the cached wheel: no pip run, no host python needed', async () => {
     const before = builds();
-    const again = await withPython('/nonexistent/python3.11', () => resolveWheel(pkg('tinypkg', '1.0'), amd64, sources(), Cache.open(join(dir, 'cache')), sink));
+    const again = await withPython('/nonexistent/python3.11', () =>
+      resolveWheel(pkg('tinypkg', '1.0'), amd64, sources(), Cache.open(join(dir, 'cache')), sink),
+    );
     assert.equal(builds(), before);
     assert.equal(again.sha256, await sha(join(dir, 'cache', 'built-wheels', tinySha, again.filename)));
     assert.equal((await again.fetch()).sha256, again.sha256);
@@ -108,7 +118,7 @@ describe('sdist-only packages: builds', () => {
     await assert.rejects(access(join(dir, 'cache', 'built-wheels', await sha(join(sdists, 'nativepkg-1.0.tar.gz')))), 'a native wheel is not cached');
   });
 
-  it('a failing build is an input error with the end of pip\'s output', async () => {
+  it("a failing build is an input error with the end of pip's output", async () => {
     await assert.rejects(resolveWheel(pkg('failpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), {
       code: 'SHALE_SDIST_BUILD',
       message: /failpkg==1\.0 from its sdist failpkg-1\.0\.tar\.gz failed.*pip wheel exited 1:.*failpkg: this build fails on purpose/s,
@@ -116,34 +126,51 @@ describe('sdist-only packages: builds', () => {
   });
 
   const stPy = setuptoolsPython();
-  it('a real setuptools sdist (pyproject.toml + src layout) builds a pure wheel', { skip: stPy ? false : 'no python3.11 with setuptools and wheel on this machine' }, async () => {
-    const st = join(dir, 'st');
-    await mkdir(st);
-    await writeTarGz(join(st, 'stpkg-1.0.tar.gz'), [
-      { name: 'stpkg-1.0/pyproject.toml', data: '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "stpkg"\nversion = "1.0"\n' },
-      { name: 'stpkg-1.0/src/stpkg/__init__.py', data: 'X = 1\n' },
-      { name: 'stpkg-1.0/PKG-INFO', data: 'Metadata-Version: 2.1\nName: stpkg\nVersion: 1.0\n' },
-    ]);
-    const choice = await withPython(stPy, () => resolveWheel(pkg('stpkg'), amd64, { findLinks: ['st'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache-st')), sink));
-    assert.equal(choice.filename, 'stpkg-1.0-py3-none-any.whl');
-    const dist = await installWheel(await choice.fetch(), pythonLayout('debian', '3.11'));
-    assert.ok(dist.files.includes('usr/local/lib/python3.11/dist-packages/stpkg/__init__.py'));
-  });
+  it(
+    'a real setuptools sdist (pyproject.toml + src layout) builds a pure wheel',
+    { skip: stPy ? false : 'no python3.11 with setuptools and wheel on this machine' },
+    async () => {
+      const st = join(dir, 'st');
+      await mkdir(st);
+      await writeTarGz(join(st, 'stpkg-1.0.tar.gz'), [
+        {
+          name: 'stpkg-1.0/pyproject.toml',
+          data: '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "stpkg"\nversion = "1.0"\n',
+        },
+        { name: 'stpkg-1.0/src/stpkg/__init__.py', data: 'X = 1\n' },
+        { name: 'stpkg-1.0/PKG-INFO', data: 'Metadata-Version: 2.1\nName: stpkg\nVersion: 1.0\n' },
+      ]);
+      const choice = await withPython(stPy, () =>
+        resolveWheel(pkg('stpkg'), amd64, { findLinks: ['st'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache-st')), sink),
+      );
+      assert.equal(choice.filename, 'stpkg-1.0-py3-none-any.whl');
+      const dist = await installWheel(await choice.fetch(), pythonLayout('debian', '3.11'));
+      assert.ok(dist.files.includes('usr/local/lib/python3.11/dist-packages/stpkg/__init__.py'));
+    },
+  );
 
-  it('a real setuptools sdist whose distribution has ext modules builds a platform wheel: native code', { skip: stPy ? false : 'no python3.11 with setuptools and wheel on this machine' }, async () => {
-    const st = join(dir, 'st-native');
-    await mkdir(st);
-    const setupPy = 'from setuptools import setup\nfrom setuptools.dist import Distribution\nclass D(Distribution):\n    def has_ext_modules(self):\n        return True\nsetup(name="stnative", version="1.0", packages=["stnative"], distclass=D)\n';
-    await writeTarGz(join(st, 'stnative-1.0.tar.gz'), [
-      { name: 'stnative-1.0/setup.py', data: setupPy },
-      { name: 'stnative-1.0/stnative/__init__.py', data: 'X = 1\n' },
-      { name: 'stnative-1.0/PKG-INFO', data: 'Metadata-Version: 2.1\nName: stnative\nVersion: 1.0\n' },
-    ]);
-    await withPython(stPy, () =>
-      assert.rejects(resolveWheel(pkg('stnative'), amd64, { findLinks: ['st-native'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache-st')), sink), {
-        code: 'SHALE_SDIST_NATIVE',
-        message: /stnative==1\.0 .*native code: building it here made stnative-1\.0-cp311-cp311-linux_\w+\.whl/,
-      }),
-    );
-  });
+  it(
+    'a real setuptools sdist whose distribution has ext modules builds a platform wheel: native code',
+    { skip: stPy ? false : 'no python3.11 with setuptools and wheel on this machine' },
+    async () => {
+      const st = join(dir, 'st-native');
+      await mkdir(st);
+      const setupPy =
+        'from setuptools import setup\nfrom setuptools.dist import Distribution\nclass D(Distribution):\n    def has_ext_modules(self):\n        return True\nsetup(name="stnative", version="1.0", packages=["stnative"], distclass=D)\n';
+      await writeTarGz(join(st, 'stnative-1.0.tar.gz'), [
+        { name: 'stnative-1.0/setup.py', data: setupPy },
+        { name: 'stnative-1.0/stnative/__init__.py', data: 'X = 1\n' },
+        { name: 'stnative-1.0/PKG-INFO', data: 'Metadata-Version: 2.1\nName: stnative\nVersion: 1.0\n' },
+      ]);
+      await withPython(stPy, () =>
+        assert.rejects(
+          resolveWheel(pkg('stnative'), amd64, { findLinks: ['st-native'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache-st')), sink),
+          {
+            code: 'SHALE_SDIST_NATIVE',
+            message: /stnative==1\.0 .*native code: building it here made stnative-1\.0-cp311-cp311-linux_\w+\.whl/,
+          },
+        ),
+      );
+    },
+  );
 });

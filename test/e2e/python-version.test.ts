@@ -26,7 +26,10 @@ async function greetingApp(keys: string): Promise<string> {
   const wheel = makeWheel(join(dir, 'wheels'), { name: 'greeting', version: '1.0', files: [{ name: 'greeting/__init__.py', data: 'WORD = "hello"\n' }] });
   await writeFile(join(dir, 'requirements.txt'), `greeting==1.0 --hash=sha256:${await hashFile(wheel.path)}\n`);
   await writeFile(join(dir, 'main.py'), 'import greeting\nprint(greeting.WORD)\n');
-  await writeFile(join(dir, 'shale.toml'), `name = "pyversion"\n${keys}entrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n`);
+  await writeFile(
+    join(dir, 'shale.toml'),
+    `name = "pyversion"\n${keys}entrypoint = ["python3", "main.py"]\napp = ["main.py"]\nfind-links = ["wheels"]\nno-index = true\n`,
+  );
   return dir;
 }
 
@@ -34,7 +37,9 @@ async function greetingApp(keys: string): Promise<string> {
 async function installedSite(layout: string): Promise<string> {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
   const blob = (d: string): string => join(layout, 'blobs', 'sha256', d.replace('sha256:', ''));
-  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), 'utf8')) as { layers: { digest: string; annotations?: Record<string, string> }[] };
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), 'utf8')) as {
+    layers: { digest: string; annotations?: Record<string, string> }[];
+  };
   for (const l of manifest.layers.filter((x) => x.annotations?.['dev.shale.layer.name'])) {
     const names = (await run('tar', ['-tzf', blob(l.digest)])).stdout.split('\n');
     const init = names.find((n) => n.endsWith('/greeting/__init__.py'));
@@ -92,12 +97,20 @@ test('python = "3.12" on a 3.11 base is an error naming both versions, on either
   const debian = await greetingApp('base = "python:3.11-slim"\npython = "3.12"\n');
   const r = await shale(['build', debian, '--oci', join(debian, 'out')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.equal(r.exitCode, 2, r.stderr);
-  assert.match(r.stderr, /python = "3\.12" in \[tool\.shale\], but base image docker\.io\/library\/python:3\.11-slim has Python 3\.11 \(\/usr\/bin\/python3 → \/usr\/bin\/python3\.11\)/);
+  assert.match(
+    r.stderr,
+    /python = "3\.12" in \[tool\.shale\], but base image docker\.io\/library\/python:3\.11-slim has Python 3\.11 \(\/usr\/bin\/python3 → \/usr\/bin\/python3\.11\)/,
+  );
   assert.doesNotMatch(r.stderr, /looks like a bug/);
 
   await ensureOfficialLikeBase(ctx.reg.host);
   const official = await greetingApp('base = "python:3.11-official"\npython = "3.12"\n');
   const r2 = await shale(['build', official, '--oci', join(official, 'out')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.equal(r2.exitCode, 2, r2.stderr);
-  assert.match(r2.stderr, new RegExp(`python = "3\\.12" in \\[tool\\.shale\\], but base image .*python:3\\.11-official has Python 3\\.11 \\(PYTHON_VERSION=${OFFICIAL_LIKE_PYTHON_VERSION.replace(/\./g, '\\.')}\\)`));
+  assert.match(
+    r2.stderr,
+    new RegExp(
+      `python = "3\\.12" in \\[tool\\.shale\\], but base image .*python:3\\.11-official has Python 3\\.11 \\(PYTHON_VERSION=${OFFICIAL_LIKE_PYTHON_VERSION.replace(/\./g, '\\.')}\\)`,
+    ),
+  );
 });

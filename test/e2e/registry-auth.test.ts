@@ -37,8 +37,14 @@ async function env(config: unknown, extra: Record<string, string> = {}): Promise
   const dir = await mkdtemp(join(tmpdir(), 'shale-docker-config-'));
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   return {
-    ...ctx.env, DOCKER_CONFIG: dir, XDG_RUNTIME_DIR: undefined, REGISTRY_AUTH_FILE: undefined,
-    SHALE_REGISTRY_USER: undefined, SHALE_REGISTRY_PASSWORD: undefined, SHALE_REGISTRY_HOST: undefined, ...extra,
+    ...ctx.env,
+    DOCKER_CONFIG: dir,
+    XDG_RUNTIME_DIR: undefined,
+    REGISTRY_AUTH_FILE: undefined,
+    SHALE_REGISTRY_USER: undefined,
+    SHALE_REGISTRY_PASSWORD: undefined,
+    SHALE_REGISTRY_HOST: undefined,
+    ...extra,
   };
 }
 const basic = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
@@ -54,7 +60,10 @@ test('htpasswd registry: config.json auths push; a wrong password and no login f
   const out = await shaleJson(['build', app, '--push', ref], await env({ auths: { [authReg.host]: { auth: basic(USER, PASSWORD) } } }));
   assert.equal((await skopeoInspect(ref, { creds })).Digest, out.digest);
 
-  const wrong = await shale(['build', app, '--push', `${authReg.host}/demo/auth:v2`, '--debug'], await env({ auths: { [authReg.host]: { username: USER, password: 'not-the-password' } } }));
+  const wrong = await shale(
+    ['build', app, '--push', `${authReg.host}/demo/auth:v2`, '--debug'],
+    await env({ auths: { [authReg.host]: { username: USER, password: 'not-the-password' } } }),
+  );
   assert.equal(wrong.exitCode, 1, wrong.stderr);
   assert.match(wrong.stderr, new RegExp(`refused the credentials for user '${USER}'`));
   assert.ok(!wrong.stderr.includes('not-the-password'));
@@ -69,9 +78,16 @@ test('credential helpers: credHelpers per host win over auths; "not found" is an
   const path = { PATH: helper.path };
   const ref = `${authReg.host}/demo/helper:v1`;
   // The auths entry is wrong on purpose: the per-host helper must win.
-  const out = await shaleJson(['build', app, '--push', ref], await env({
-    credHelpers: { [authReg.host]: helper.name }, auths: { [authReg.host]: { auth: basic(USER, 'stale') } },
-  }, path));
+  const out = await shaleJson(
+    ['build', app, '--push', ref],
+    await env(
+      {
+        credHelpers: { [authReg.host]: helper.name },
+        auths: { [authReg.host]: { auth: basic(USER, 'stale') } },
+      },
+      path,
+    ),
+  );
   assert.equal((await skopeoInspect(ref, { creds })).Digest, out.digest);
   assert.ok((await helper.calls()).includes(authReg.host), 'the helper was asked for the host');
 
@@ -83,7 +99,13 @@ test('credential helpers: credHelpers per host win over auths; "not found" is an
   await helper.answer({ [authReg.host]: 'fail' });
   const failing = await shale(['build', app, '--push', `${authReg.host}/demo/helper:v3`], await env({ credsStore: helper.name }, path));
   assert.equal(failing.exitCode, 1, failing.stderr);
-  assert.match(failing.stderr, new RegExp(`^error: credential helper docker-credential-${helper.name} \\(credsStore in .*config\\.json\\) failed \\(exit 3\\) getting credentials for ${authReg.host.replace(/\./g, '\\.')}: keychain is locked`, 'm'));
+  assert.match(
+    failing.stderr,
+    new RegExp(
+      `^error: credential helper docker-credential-${helper.name} \\(credsStore in .*config\\.json\\) failed \\(exit 3\\) getting credentials for ${authReg.host.replace(/\./g, '\\.')}: keychain is locked`,
+      'm',
+    ),
+  );
   assert.doesNotMatch(failing.stderr, /\n\s+at /, 'no stack trace');
 
   const missing = await shale(['build', app, '--push', `${authReg.host}/demo/helper:v3`], await env({ credHelpers: { [authReg.host]: 'nonexistent' } }, path));

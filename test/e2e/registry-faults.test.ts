@@ -50,7 +50,8 @@ test('5xx and 429 (Retry-After in seconds, as a date, and none) are retried and 
     { method: 'PUT', path: /\/manifests\//, status: 429, times: 1 },
   ];
   const { proxy, digest } = await pushThrough(faults, 'statuses');
-  for (const f of proxy.faults as (Fault & { hit: number })[]) assert.equal(f.hit, 1, `fault ${f.method} ${String(f.path)} was hit:\n${proxy.log.map((r) => `${r.method} ${r.path} ${r.status}`).join("\n")}`);
+  for (const f of proxy.faults as (Fault & { hit: number })[])
+    assert.equal(f.hit, 1, `fault ${f.method} ${String(f.path)} was hit:\n${proxy.log.map((r) => `${r.method} ${r.path} ${r.status}`).join('\n')}`);
   const i = proxy.log.findIndex((r) => r.status === 429 && r.method === 'GET');
   const next = proxy.log.slice(i + 1).find((r) => r.method === 'GET' && r.path === proxy.log[i]?.path);
   assert.ok(next && next.at - (proxy.log[i]?.at ?? 0) >= 950, 'waited the Retry-After second before asking again');
@@ -78,12 +79,21 @@ test('connections cut mid-body, a stalled request and refused mounts (202, uploa
   assert.ok(refused.length >= 1);
   for (const m of refused) {
     const session = new URL(m.location ?? assert.fail('a 202 carries a Location'), 'http://x').pathname;
-    assert.ok(proxy.log.some((r) => r.at >= m.at && (r.method === 'PUT' || r.method === 'PATCH') && r.path.startsWith(session)), `the session ${session} was used`);
+    assert.ok(
+      proxy.log.some((r) => r.at >= m.at && (r.method === 'PUT' || r.method === 'PATCH') && r.path.startsWith(session)),
+      `the session ${session} was used`,
+    );
   }
   const cut = proxy.log.find((r) => r.fault === 'reset-request') ?? assert.fail('a cut upload');
   const cutSession = new URL(cut.path, 'http://x').pathname;
-  assert.ok(proxy.log.some((r) => r.at >= cut.at && r.method === 'GET' && r.path.startsWith(cutSession) && r.status === 204), 'asked the cut upload\'s session where it stood');
-  assert.ok(proxy.log.some((r) => r.at > cut.at && r.method === 'PUT' && r.path.startsWith(cutSession) && r.status === 201), 'and finished the upload in it');
+  assert.ok(
+    proxy.log.some((r) => r.at >= cut.at && r.method === 'GET' && r.path.startsWith(cutSession) && r.status === 204),
+    "asked the cut upload's session where it stood",
+  );
+  assert.ok(
+    proxy.log.some((r) => r.at > cut.at && r.method === 'PUT' && r.path.startsWith(cutSession) && r.status === 201),
+    'and finished the upload in it',
+  );
   await assertRuns('resets', digest);
 });
 
@@ -100,9 +110,19 @@ test('a body-size limit (413) makes chunks smaller, which resume after a 416 and
   const patches = proxy.log.filter((r) => r.method === 'PATCH');
   assert.ok(patches.length >= 3, `uploaded in chunks (${patches.length} PATCHes)`);
   assert.equal(hits(proxy, 'too-large'), 2, 'learnt the limit, halving twice');
-  assert.equal(proxy.log.filter((r) => r.fault === 'too-large').reduce((a, r) => a + r.bodyBytes, 0), 0, 'the refused requests sent no body');
-  assert.ok(patches.filter((r) => r.status === 202).every((r) => r.bodyBytes <= 4 << 20), 'every chunk within the limit');
-  assert.ok(proxy.log.some((r) => r.method === 'GET' && /\/blobs\/uploads\//.test(r.path)), 'asked the upload status to resume');
+  assert.equal(
+    proxy.log.filter((r) => r.fault === 'too-large').reduce((a, r) => a + r.bodyBytes, 0),
+    0,
+    'the refused requests sent no body',
+  );
+  assert.ok(
+    patches.filter((r) => r.status === 202).every((r) => r.bodyBytes <= 4 << 20),
+    'every chunk within the limit',
+  );
+  assert.ok(
+    proxy.log.some((r) => r.method === 'GET' && /\/blobs\/uploads\//.test(r.path)),
+    'asked the upload status to resume',
+  );
   await assertRuns('chunked', digest);
 });
 
@@ -112,7 +132,13 @@ test('a registry that stays down: a clear error once the retry budget is spent, 
     const ref = `${proxy.host}/demo/faults:down`;
     const r = await shale(['build', app, '--push', ref], { ...ctx.env, SHALE_RETRY_BUDGET: '3' });
     assert.equal(r.exitCode, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^error: .*${proxy.host.replace(/\./g, '\\.')}/demo/faults.*registry answered 503.*gave up after \\d+ tries in \\d(\\.\\d)? s \\(retry budget 3 s, SHALE_RETRY_BUDGET\\); run the same command again`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: .*${proxy.host.replace(/\./g, '\\.')}/demo/faults.*registry answered 503.*gave up after \\d+ tries in \\d(\\.\\d)? s \\(retry budget 3 s, SHALE_RETRY_BUDGET\\); run the same command again`,
+        'm',
+      ),
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.ok(!proxy.log.some((e) => e.method === 'PUT' && e.path.includes('/manifests/') && e.status !== 503));
   } finally {

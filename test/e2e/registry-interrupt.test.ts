@@ -19,11 +19,19 @@ const app = join(repoRoot(), 'examples', 'hello_fastapi');
  * Starts `shale build --push ref` and sends `signal` once the proxy has seen `n` requests.
  * Resolves with the exit code, the signal that ended it and stderr.
  */
-function buildUntil(proxy: FaultProxy, ref: string, env: Record<string, string>, n: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function buildUntil(
+  proxy: FaultProxy,
+  ref: string,
+  env: Record<string, string>,
+  n: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [shaleBin(), 'build', app, '--push', ref], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8');
+    });
     const start = proxy.log.length;
     proxy.onRequest = (count) => {
       if (count - start === n) child.kill(signal);
@@ -66,7 +74,10 @@ test('kill -9 at several points of a push; the rerun with the same cache complet
 
 test('Ctrl-C during an upload: the upload session is DELETEd, exit 130, one line', async () => {
   // The blob PUT stalls, so the SIGINT surely arrives mid-upload.
-  const faults: Fault[] = [{ method: 'PUT', path: /\/blobs\/uploads\//, kind: 'stall' }, { method: 'POST', path: /[?&]mount=/, kind: 'mount-202' }];
+  const faults: Fault[] = [
+    { method: 'PUT', path: /\/blobs\/uploads\//, kind: 'stall' },
+    { method: 'POST', path: /[?&]mount=/, kind: 'mount-202' },
+  ];
   const proxy = await startFaultProxy(ctx.reg.host, faults);
   try {
     const env = { ...ctx.env, SHALE_REGISTRY_MIRRORS: `docker.io=${proxy.host}` };
@@ -79,9 +90,14 @@ test('Ctrl-C during an upload: the upload session is DELETEd, exit 130, one line
         }
       }, 20);
     });
-    const child = spawn(process.execPath, [shaleBin(), 'build', join(repoRoot(), 'examples', 'hello_python'), '--push', ref], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [shaleBin(), 'build', join(repoRoot(), 'examples', 'hello_python'), '--push', ref], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8');
+    });
     const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await firstPut;
     const sent = Date.now();
@@ -91,7 +107,10 @@ test('Ctrl-C during an upload: the upload session is DELETEd, exit 130, one line
     assert.ok(Date.now() - sent < 5_000, 'stopped promptly');
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
     assert.match(stderr, /^error: interrupted/);
-    assert.ok(proxy.log.some((r) => r.method === 'DELETE' && /\/blobs\/uploads\//.test(r.path)), 'the abandoned upload was DELETEd');
+    assert.ok(
+      proxy.log.some((r) => r.method === 'DELETE' && /\/blobs\/uploads\//.test(r.path)),
+      'the abandoned upload was DELETEd',
+    );
     assert.ok(!proxy.log.some((r) => r.method === 'PUT' && r.path.includes('/manifests/')), 'nothing tagged');
   } finally {
     await proxy.stop();

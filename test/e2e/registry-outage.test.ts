@@ -42,11 +42,15 @@ async function pullBack(target: Registry, repo: string, tag: string, digest: str
   assert.equal((await skopeoInspect(`${target.host}/${repo}:${tag}`)).Digest, digest);
   const dir = await mkdtemp(join(tmpdir(), 'shale-pulled-'));
   try {
-    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${target.host}/${repo}:${tag}`, `oci:${dir}:x`], { timeoutMs: 5 * 60_000 });
+    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${target.host}/${repo}:${tag}`, `oci:${dir}:x`], {
+      timeoutMs: 5 * 60_000,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const res = await fetch(`${target.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  const res = await fetch(`${target.url}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
   const m = (await res.json()) as { config: { size: number }; layers: { size: number }[] };
   return m.config.size + m.layers.reduce((a, l) => a + l.size, 0);
 }
@@ -60,10 +64,18 @@ test('500 on every 4th, a reset on every 6th and 429 on every 9th upload request
     const seconds = (Date.now() - started) / 1000;
     const imageBytes = await pullBack(target, 'demo/mix', 'v1', out.digest);
     const sent = proxy.uploadBytes();
-    t.diagnostic(`fault mix: ${seconds.toFixed(1)} s, ${sent} bytes sent for an image of ${imageBytes} (${(sent / imageBytes).toFixed(3)}×); faults: ${hits(proxy, 'status')} status, ${hits(proxy, 'reset-request')} resets, of ${proxy.log.filter((r) => UPLOADS.test(r.path)).length} upload requests`);
-    assert.ok(hits(proxy, 'reset-request') >= 1 && proxy.log.some((r) => r.status === 429) && proxy.log.some((r) => r.status === 500), 'every kind of fault happened');
+    t.diagnostic(
+      `fault mix: ${seconds.toFixed(1)} s, ${sent} bytes sent for an image of ${imageBytes} (${(sent / imageBytes).toFixed(3)}×); faults: ${hits(proxy, 'status')} status, ${hits(proxy, 'reset-request')} resets, of ${proxy.log.filter((r) => UPLOADS.test(r.path)).length} upload requests`,
+    );
+    assert.ok(
+      hits(proxy, 'reset-request') >= 1 && proxy.log.some((r) => r.status === 429) && proxy.log.some((r) => r.status === 500),
+      'every kind of fault happened',
+    );
     assert.ok(sent < 1.5 * imageBytes, `sent ${sent} bytes, ${(sent / imageBytes).toFixed(3)}× the image's ${imageBytes}`);
-    assert.ok(proxy.log.some((r) => r.method === 'GET' && UPLOADS.test(r.path) && r.status === 204), 'resumed from an upload session\'s status');
+    assert.ok(
+      proxy.log.some((r) => r.method === 'GET' && UPLOADS.test(r.path) && r.status === 204),
+      "resumed from an upload session's status",
+    );
   });
 });
 
@@ -80,7 +92,9 @@ test('a 30 s outage mid-push (every request 503, connections in flight cut): the
     assert.ok(seconds >= 30, `the push outlasted the outage (${seconds.toFixed(1)} s)`);
     const imageBytes = await pullBack(target, 'demo/outage', 'v1', out.digest);
     const sent = proxy.uploadBytes();
-    t.diagnostic(`30 s outage: ${seconds.toFixed(1)} s, ${sent} bytes sent for an image of ${imageBytes} (${(sent / imageBytes).toFixed(3)}×); ${down.length} requests refused during the outage`);
+    t.diagnostic(
+      `30 s outage: ${seconds.toFixed(1)} s, ${sent} bytes sent for an image of ${imageBytes} (${(sent / imageBytes).toFixed(3)}×); ${down.length} requests refused during the outage`,
+    );
   });
 });
 
@@ -88,7 +102,10 @@ test('a cut whose partial body reaches the registry (distribution then drops the
   await withTarget([{ method: 'PATCH', path: UPLOADS, kind: 'reset-forwarded', times: 1 }], async (target, proxy) => {
     const out = await shaleJson(['build', app, '--push', `${proxy.host}/demo/dropped:v1`], ctx.env);
     assert.equal(hits(proxy, 'reset-forwarded'), 1);
-    assert.ok(proxy.log.some((r) => r.method === 'GET' && UPLOADS.test(r.path) && r.status === 404), 'the registry no longer had the session');
+    assert.ok(
+      proxy.log.some((r) => r.method === 'GET' && UPLOADS.test(r.path) && r.status === 404),
+      'the registry no longer had the session',
+    );
     assert.ok(proxy.log.filter((r) => r.method === 'POST' && UPLOADS.test(r.path)).length >= 2, 'a fresh session was opened');
     await pullBack(target, 'demo/dropped', 'v1', out.digest);
   });
@@ -103,7 +120,10 @@ test('an outage longer than the retry budget: an error that says how long it tri
     const r = await shale(['build', app, '--push', ref], { ...ctx.env, SHALE_RETRY_BUDGET: '4' });
     assert.equal(r.exitCode, 1, r.stderr);
     assert.ok(Date.now() - started < 30_000, 'gave up after the budget, not later');
-    assert.match(r.stderr, /^error: pushing blob sha256:[a-f0-9]{64} to [^:]+:\d+\/demo\/budget( \(asking where the upload stands\))?: registry answered 503 \(UNAVAILABLE: injected fault\); gave up after \d+ tries in \d(\.\d)? s \(retry budget 4 s, SHALE_RETRY_BUDGET\); run the same command again: blobs already pushed are kept, and the tag was not moved$/m);
+    assert.match(
+      r.stderr,
+      /^error: pushing blob sha256:[a-f0-9]{64} to [^:]+:\d+\/demo\/budget( \(asking where the upload stands\))?: registry answered 503 \(UNAVAILABLE: injected fault\); gave up after \d+ tries in \d(\.\d)? s \(retry budget 4 s, SHALE_RETRY_BUDGET\); run the same command again: blobs already pushed are kept, and the tag was not moved$/m,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.ok(!proxy.log.some((e) => e.method === 'PUT' && e.path.includes('/manifests/')), 'no manifest was put');
     await assert.rejects(skopeoInspect(`${target.host}/demo/budget:v1`), 'no tag');

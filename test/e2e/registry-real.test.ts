@@ -35,18 +35,24 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
   let child: ChildProcess | undefined;
   const clients: RegistryClient[] = [];
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      { stdio: 'ignore' },
+    );
     execFileSync('htpasswd', ['-Bbc', join(dir, 'htpasswd'), 'shale', 'pa55word'], { stdio: 'ignore' });
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
-    await writeFile(join(dir, 'reg.yml'), [
-      'version: 0.1',
-      'log: { level: error }',
-      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
-      `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
-      `auth: { htpasswd: { realm: shale-test, path: ${join(dir, 'htpasswd')} } }`,
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'reg.yml'),
+      [
+        'version: 0.1',
+        'log: { level: error }',
+        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+        `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
+        `auth: { htpasswd: { realm: shale-test, path: ${join(dir, 'htpasswd')} } }`,
+      ].join('\n'),
+    );
     child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'reg.yml')], { stdio: 'ignore' });
 
     const good = join(dir, 'good.json');
@@ -73,7 +79,10 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
     const base = indexArtifact([{ name: 'base', bytes: baseBytes }], [], []);
     await pushArtifact(client, parseReference(`${host}/library/python:3.11-slim`), base);
     const artifact = indexArtifact(
-      [{ name: 'base', bytes: baseBytes, origin: { registry: host, repository: 'library/python' } }, { name: 'app', bytes: Buffer.from('app') }],
+      [
+        { name: 'base', bytes: baseBytes, origin: { registry: host, repository: 'library/python' } },
+        { name: 'app', bytes: Buffer.from('app') },
+      ],
       [{ name: 'amd', bytes: Buffer.from('amd64 only') }],
       [{ name: 'arm', bytes: Buffer.from('arm64 only') }],
     );
@@ -97,8 +106,10 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
     assert.deepEqual(await client.getBlobBytes(host, 'demo/app', child0.manifest.config.digest), child0.configBytes);
     await assert.rejects(client.getManifest(host, 'demo/app', 'v2'), (e: unknown) => e instanceof ShaleError && e.code === 'SHALE_MANIFEST_UNKNOWN');
 
-    await assert.rejects(refused.getManifest(host, 'demo/app', 'v1'), (e: unknown) =>
-      e instanceof ShaleError && /refused the credentials for user 'shale'/.test(e.message) && !e.message.includes('not-it'));
+    await assert.rejects(
+      refused.getManifest(host, 'demo/app', 'v1'),
+      (e: unknown) => e instanceof ShaleError && /refused the credentials for user 'shale'/.test(e.message) && !e.message.includes('not-it'),
+    );
     // Without --insecure-registry, a loopback registry is reached over plain HTTP, which this one refuses.
     await assert.rejects(verifying.ping(host), (e: unknown) => e instanceof ShaleError && e.message.includes('--insecure-registry'));
   } finally {
@@ -120,17 +131,40 @@ it('says a registry certificate is for other names when the CA is trusted but th
   let child: ChildProcess | undefined;
   const clients: RegistryClient[] = [];
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=registry.example', '-addext', 'subjectAltName=DNS:registry.example,DNS:mirror.example',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=registry.example',
+        '-addext',
+        'subjectAltName=DNS:registry.example,DNS:mirror.example',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
-    await writeFile(join(dir, 'reg.yml'), [
-      'version: 0.1',
-      'log: { level: error }',
-      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-      `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'reg.yml'),
+      [
+        'version: 0.1',
+        'log: { level: error }',
+        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
+        `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
+      ].join('\n'),
+    );
     child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'reg.yml')], { stdio: 'ignore' });
     const withCa = new RegistryClient({ caFiles: [join(dir, 'cert.pem')], env: {}, retry: { baseDelayMs: 1 } });
     const withoutCa = new RegistryClient({ env: {}, retry: { baseDelayMs: 1 } });
@@ -138,13 +172,19 @@ it('says a registry certificate is for other names when the CA is trusted but th
 
     let err: unknown;
     for (let i = 0; ; i++) {
-      err = await withCa.ping(host).then(() => undefined, (e: unknown) => e);
+      err = await withCa.ping(host).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (!(err instanceof ShaleError && /connection refused/.test(err.message)) || i > 100) break;
       await sleep(50);
     }
     assert.ok(err instanceof ShaleError, String(err));
     assert.equal(err.exitCode, 1);
-    assert.match(err.message, /^cannot reach registry 127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is for other names \(registry\.example, mirror\.example\)/);
+    assert.match(
+      err.message,
+      /^cannot reach registry 127\.0\.0\.1:\d+: the certificate of 127\.0\.0\.1 is for other names \(registry\.example, mirror\.example\)/,
+    );
     assert.match(err.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
     assert.match(err.message, /by a name its certificate lists, or have the certificate reissued with 127\.0\.0\.1 in its subjectAltName/);
     assert.doesNotMatch(err.message, /not trusted|--registry-ca/);

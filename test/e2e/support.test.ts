@@ -91,22 +91,27 @@ async function assertHashesMatch(set: WheelSet): Promise<void> {
   const wheels = (await readdir(set.dir)).filter((f) => f.endsWith('.whl'));
   assert.equal(wheels.length, hashes.size);
   for (const w of wheels) {
-    const hex = createHash('sha256').update(await readFile(join(set.dir, w))).digest('hex');
+    const hex = createHash('sha256')
+      .update(await readFile(join(set.dir, w)))
+      .digest('hex');
     assert.ok(hashes.has(hex), `${w} is not pinned by its hash in ${set.requirements}`);
   }
 }
 
 describe('e2e support: real wheels', () => {
-  it('repacks the machine\'s distributions, native tags kept', async () => {
+  it("repacks the machine's distributions, native tags kept", async () => {
     const set = await ensureRealWheels();
     assert.equal((await pins(set)).length, REAL_WHEEL_NAMES.length);
     await assertHashesMatch(set);
     const files = await readdir(set.dir);
-    assert.ok(files.some((f) => /^numpy-.*-cp3\d+-cp3\d+-manylinux.*x86_64.*\.whl$/.test(f)), files.join(' '));
+    assert.ok(
+      files.some((f) => /^numpy-.*-cp3\d+-cp3\d+-manylinux.*x86_64.*\.whl$/.test(f)),
+      files.join(' '),
+    );
     assert.ok(files.some((f) => /^flask-.*-py3-none-any\.whl$/.test(f)));
   });
 
-  it('makes FastAPI wheels from Debian that run under the base image\'s python', async () => {
+  it("makes FastAPI wheels from Debian that run under the base image's python", async () => {
     const set = await ensureFastapiWheels();
     const names = (await pins(set)).map((p) => p[0]);
     for (const n of ['fastapi', 'starlette', 'uvicorn', 'pydantic', 'anyio', 'h11']) assert.ok(names.includes(n), n);
@@ -117,8 +122,20 @@ describe('e2e support: real wheels', () => {
     const registry = await startRegistry();
     try {
       await run('python3', [
-        '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-index', '--no-compile',
-        '--find-links', set.dir, '--target', site, '--require-hashes', '-r', set.requirements,
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--no-index',
+        '--no-compile',
+        '--find-links',
+        set.dir,
+        '--target',
+        site,
+        '--require-hashes',
+        '-r',
+        set.requirements,
       ]);
       const base = await ensureBaseImage(registry.host);
       const r = await podmanRun(base.ref, ['python3', '-c', 'import fastapi, uvicorn, pydantic; print(fastapi.__version__, pydantic.VERSION)'], {

@@ -99,7 +99,7 @@ function zipMembers(b: Buffer, file: string): { names: string[]; read(name: stri
     let offset = b.readUInt32LE(p + 42);
     const name = b.subarray(p + 46, p + 46 + nameLen).toString(flags & 0x800 ? 'utf8' : 'latin1');
     // zip64 extended information: the fields that are 0xffffffff above, in this order.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen;) {
       const id = b.readUInt16LE(e);
       const size = b.readUInt16LE(e + 2);
       if (id === 0x0001) {
@@ -156,7 +156,15 @@ async function scan(dirs: string[]): Promise<Dist[]> {
       const path = join(dir, filename);
       const bytes = await readFile(path);
       const st = await stat(path);
-      const d: Dist = { filename, path, project: normalizeName(w ? w.name : (s?.[1] ?? '')), version: w ? w.version : (s?.[2] ?? ''), sha256: sha256(bytes), size: bytes.length, mtime: st.mtime };
+      const d: Dist = {
+        filename,
+        path,
+        project: normalizeName(w ? w.name : (s?.[1] ?? '')),
+        version: w ? w.version : (s?.[2] ?? ''),
+        sha256: sha256(bytes),
+        size: bytes.length,
+        mtime: st.mtime,
+      };
       const md = filename.endsWith('.whl') ? wheelMetadata(bytes, path, d.project) : undefined;
       if (md) d.metadata = md;
       out.push(d);
@@ -172,12 +180,16 @@ function wantsJson(accept: string | undefined): boolean {
   let json = 0;
   let html = 0;
   for (const part of (accept ?? '').split(',')) {
-    const [type = '', ...params] = part.trim().split(';').map((x) => x.trim());
+    const [type = '', ...params] = part
+      .trim()
+      .split(';')
+      .map((x) => x.trim());
     const qp = params.find((p) => p.startsWith('q='));
     const q = qp ? Number(qp.slice(2)) || 0 : 1;
     const t = type.toLowerCase();
     if (t === 'application/vnd.pypi.simple.v1+json' || t === 'application/vnd.pypi.simple.latest+json') json = Math.max(json, q);
-    else if (t === 'application/vnd.pypi.simple.v1+html' || t === 'application/vnd.pypi.simple.latest+html' || t === 'text/html' || t === '*/*') html = Math.max(html, q);
+    else if (t === 'application/vnd.pypi.simple.v1+html' || t === 'application/vnd.pypi.simple.latest+html' || t === 'text/html' || t === '*/*')
+      html = Math.max(html, q);
   }
   return json > 0 && json >= html;
 }
@@ -297,9 +309,22 @@ export async function startSimpleIndex(dirs: string[], opts: SimpleIndexOptions 
     if (decoded === '/simple' || decoded === '/simple/') {
       if (decoded === '/simple') return send(res, 301, 'text/plain', '', { location: '/simple/' });
       const names = [...projects.keys()].sort();
-      if (json) return send(res, 200, 'application/vnd.pypi.simple.v1+json', JSON.stringify({ meta: { 'api-version': '1.1' }, projects: names.map((name) => ({ name })) }), vary);
+      if (json)
+        return send(
+          res,
+          200,
+          'application/vnd.pypi.simple.v1+json',
+          JSON.stringify({ meta: { 'api-version': '1.1' }, projects: names.map((name) => ({ name })) }),
+          vary,
+        );
       const links = names.map((n) => `    <a href="${encodeURIComponent(n)}/">${escapeHtml(n)}</a><br/>`).join('\n');
-      return send(res, 200, 'text/html; charset=utf-8', `<!DOCTYPE html>\n<html>\n  <head><meta name="pypi:repository-version" content="1.1"><title>Simple index</title></head>\n  <body>\n${links}\n  </body>\n</html>\n`, vary);
+      return send(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        `<!DOCTYPE html>\n<html>\n  <head><meta name="pypi:repository-version" content="1.1"><title>Simple index</title></head>\n  <body>\n${links}\n  </body>\n</html>\n`,
+        vary,
+      );
     }
     const page = /^\/simple\/([^/]+)(\/?)$/.exec(decoded);
     if (page) {

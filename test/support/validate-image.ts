@@ -30,10 +30,17 @@ export async function imageProblems(img: Image, where = `image ${img.digest}`): 
   const say = (p: string): number => problems.push(`${where}: ${p}`);
   if (sha256(img.manifestBytes) !== img.digest) say(`the manifest bytes hash to ${sha256(img.manifestBytes)}, not its digest`);
   const manifest = JSON.parse(img.manifestBytes.toString('utf8')) as { config?: { digest?: string; size?: number }; layers?: unknown[] };
-  if (manifest.config?.digest !== img.manifest.config.digest || manifest.config.size !== img.manifest.config.size) say('the manifest bytes name another config than the manifest object');
+  if (manifest.config?.digest !== img.manifest.config.digest || manifest.config.size !== img.manifest.config.size)
+    say('the manifest bytes name another config than the manifest object');
   if (sha256(img.configBytes) !== img.manifest.config.digest) say(`the config bytes hash to ${sha256(img.configBytes)}, not ${img.manifest.config.digest}`);
-  if (img.configBytes.length !== img.manifest.config.size) say(`the config has ${img.configBytes.length} bytes, its descriptor says ${img.manifest.config.size}`);
-  const config = JSON.parse(img.configBytes.toString('utf8')) as { os?: unknown; architecture?: unknown; rootfs?: { diff_ids?: string[] }; history?: { empty_layer?: boolean }[] };
+  if (img.configBytes.length !== img.manifest.config.size)
+    say(`the config has ${img.configBytes.length} bytes, its descriptor says ${img.manifest.config.size}`);
+  const config = JSON.parse(img.configBytes.toString('utf8')) as {
+    os?: unknown;
+    architecture?: unknown;
+    rootfs?: { diff_ids?: string[] };
+    history?: { empty_layer?: boolean }[];
+  };
   if (typeof config.os !== 'string' || typeof config.architecture !== 'string') say('the config names no os and architecture');
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers = img.manifest.layers;
@@ -46,7 +53,8 @@ export async function imageProblems(img: Image, where = `image ${img.digest}`): 
   }
   for (const [i, layer] of img.layers.entries()) {
     const d = layers[i];
-    if (d && (d.digest !== layer.descriptor.digest || d.size !== layer.descriptor.size || d.mediaType !== layer.descriptor.mediaType)) say(`layer ${i}'s descriptor is not the manifest's`);
+    if (d && (d.digest !== layer.descriptor.digest || d.size !== layer.descriptor.size || d.mediaType !== layer.descriptor.mediaType))
+      say(`layer ${i}'s descriptor is not the manifest's`);
     if (layer.diffId !== diffIds[i]) say(`layer ${i}'s diff_id ${layer.diffId} is not the config's ${diffIds[i] ?? '(none)'}`);
     let got: Awaited<ReturnType<typeof measure>>;
     try {
@@ -67,7 +75,12 @@ export async function indexProblems(index: Index, where = `index ${index.digest}
   const problems: string[] = [];
   const say = (p: string): number => problems.push(`${where}: ${p}`);
   if (sha256(index.indexBytes) !== index.digest) say(`the index bytes hash to ${sha256(index.indexBytes)}, not its digest`);
-  const entries = (JSON.parse(index.indexBytes.toString('utf8')) as { manifests?: { digest: string; size: number; mediaType: string; platform?: { os: string; architecture: string; variant?: string } }[] }).manifests ?? [];
+  const entries =
+    (
+      JSON.parse(index.indexBytes.toString('utf8')) as {
+        manifests?: { digest: string; size: number; mediaType: string; platform?: { os: string; architecture: string; variant?: string } }[];
+      }
+    ).manifests ?? [];
   for (const entry of entries.filter((e) => e.platform?.os !== 'unknown')) {
     const img = index.images.find((i) => i.digest === entry.digest);
     if (!img) {
@@ -77,7 +90,8 @@ export async function indexProblems(index: Index, where = `index ${index.digest}
     if (entry.size !== img.manifestBytes.length) say(`entry ${entry.digest} says ${entry.size} bytes, the manifest has ${img.manifestBytes.length}`);
     if (entry.mediaType !== img.manifest.mediaType) say(`entry ${entry.digest} says ${entry.mediaType}, the manifest is ${img.manifest.mediaType}`);
     const p = entry.platform;
-    if (p && (p.os !== img.config.os || p.architecture !== img.config.architecture || (p.variant ?? '') !== (img.config.variant ?? ''))) say(`entry ${entry.digest} is for another platform than its image's config`);
+    if (p && (p.os !== img.config.os || p.architecture !== img.config.architecture || (p.variant ?? '') !== (img.config.variant ?? '')))
+      say(`entry ${entry.digest} is for another platform than its image's config`);
   }
   for (const img of index.images) {
     if (!entries.some((e) => e.digest === img.digest)) say(`image ${img.digest} is not listed in the index`);

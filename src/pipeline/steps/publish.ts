@@ -1,6 +1,6 @@
 import type { Artifact } from '../../oci/image.js';
 import type { PublishReport, Publisher } from '../../publish/publisher.js';
-import { referenceString } from '../../ref/reference.js';
+import { referenceString, repoString } from '../../ref/reference.js';
 import type { BuildRun } from '../build-run.js';
 import type { RemoteLayers } from '../registry-cache.js';
 
@@ -10,7 +10,12 @@ import type { RemoteLayers } from '../registry-cache.js';
  * early (a registry uploads them while the rest are built) and know what the target holds.
  */
 export function startPublishing(run: BuildRun, publisher: Publisher, earlier: RemoteLayers): void {
-  publisher.start?.({ client: run.client, events: run.events, current: (ref) => earlier.current.get(referenceString(ref)) });
+  publisher.start?.({
+    client: run.client,
+    events: run.events,
+    current: (ref) => earlier.current.get(referenceString(ref)),
+    held: (ref) => earlier.held.get(repoString(ref)),
+  });
 }
 
 /** Step 6: the finished artifact handed to the publishers, in their order; what they did comes back. */

@@ -35,6 +35,8 @@ export interface PlatformBase {
   layout: InstallLayout;
   /** Python version, platform and C library: what wheel tags are matched against. */
   env: TargetEnv;
+  /** What an earlier image in the registry recorded of this base (`dev.shale.base.*`), for later steps. */
+  earlierFacts?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -48,9 +50,20 @@ export async function platformBase(run: BuildRun, resolved: BaseImage, platform:
   const deps = (await run.resolver.dependencies()) !== undefined;
   const want = { libc: deps, python: deps || run.resolver.hasLibs() };
   const facts = await learnBase(resolved, { libc: spec.libc, python: spec.python }, want, {
-    records: cache.base, noCache: opts.noCache, registry: earlier.baseFacts.get(resolved.digest), events,
+    records: cache.base,
+    noCache: opts.noCache,
+    registry: earlier.baseFacts.get(resolved.digest),
+    events,
   });
   const python = facts.python ?? UNUSED_PYTHON;
   const base: BaseImage = { ...resolved, facts: factAnnotations(facts) };
-  return { platform, name: platformString(platform), base, python, layout: installLayout(python), env: { python: python.version, platform, libc: facts.libc ?? UNUSED_LIBC } };
+  return {
+    platform,
+    name: platformString(platform),
+    base,
+    python,
+    layout: installLayout(python),
+    env: { python: python.version, platform, libc: facts.libc ?? UNUSED_LIBC },
+    earlierFacts: earlier.baseFacts.get(resolved.digest),
+  };
 }

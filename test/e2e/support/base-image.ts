@@ -102,7 +102,11 @@ export interface RootfsImage {
  * (gzip level 6, reproducible config), then deletes the tar. Independent of shale's code, so
  * the tests' base image is not made by the code under test. Returns the manifest and sizes.
  */
-export async function layoutFromRootfs(tmp: string, rootfs: string, image: RootfsImage): Promise<{ manifest: BlobDesc; rootfsBytes: number; layerBytes: number }> {
+export async function layoutFromRootfs(
+  tmp: string,
+  rootfs: string,
+  image: RootfsImage,
+): Promise<{ manifest: BlobDesc; rootfsBytes: number; layerBytes: number }> {
   const layout = join(tmp, 'layout');
   const blobs = join(layout, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
@@ -183,18 +187,12 @@ export async function ensureBaseLayout(): Promise<BaseLayout> {
  * Makes sure `registryHost` serves the base image as `HOST/library/python:3.11-slim` (or the
  * repository/tag given) and returns its reference and manifest digest.
  */
-export async function ensureBaseImage(
-  registryHost: string,
-  opts: BaseImageOptions = {},
-): Promise<{ ref: string; digest: string }> {
+export async function ensureBaseImage(registryHost: string, opts: BaseImageOptions = {}): Promise<{ ref: string; digest: string }> {
   requireTools('skopeo');
   const layout = await ensureBaseLayout();
   const ref = `${registryHost}/${opts.repository ?? 'library/python'}:${opts.tag ?? TAG}`;
   const digestFile = join(tmpdir(), `shale-base-push-${process.pid}-${Date.now()}.digest`);
-  const args = [
-    '--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false',
-    '--digestfile', digestFile,
-  ];
+  const args = ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile];
   if (opts.creds) args.push('--dest-creds', `${opts.creds.user}:${opts.creds.password}`);
   args.push(`oci:${layout.dir}:${layout.tag}`, `docker://${ref}`);
   try {

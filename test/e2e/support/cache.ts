@@ -68,7 +68,10 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeou
       } catch {
         // the owner has made the directory but not yet written its pid
       }
-      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lockPath).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if ((Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) || (Number.isNaN(owner) && age > 60_000)) {
         await rm(lockPath, { recursive: true, force: true });
         continue;

@@ -107,11 +107,13 @@ export async function startFaultProxy(target: string, faults: Fault[]): Promise<
     set faults(f: Fault[]) {
       rules = f.map((x) => ({ ...x, seen: 0, hit: 0 }));
     },
-    uploadBytes: () => proxy.log.filter((e) => (e.method === 'PATCH' || e.method === 'PUT') && e.path.includes('/blobs/uploads/')).reduce((a, e) => a + e.bodyBytes, 0),
-    stop: () => new Promise<void>((ok) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => ok());
-    }),
+    uploadBytes: () =>
+      proxy.log.filter((e) => (e.method === 'PATCH' || e.method === 'PUT') && e.path.includes('/blobs/uploads/')).reduce((a, e) => a + e.bodyBytes, 0),
+    stop: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
   };
 
   const matches = (r: Rule, method: string, path: string): boolean => (!r.method || r.method === method) && r.path.test(path);

@@ -33,8 +33,20 @@ async function buildArm64Layout(tmp: string): Promise<void> {
   const started = Date.now();
   const rootfs = join(tmp, 'rootfs.tar');
   await run('mmdebstrap', [...MMDEBSTRAP_ARM64_ARGS, rootfs], { env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }, timeoutMs: 20 * 60_000 });
-  const made = await layoutFromRootfs(tmp, rootfs, { createdBy: `mmdebstrap ${MMDEBSTRAP_ARM64_ARGS.join(' ')}`, comment: 'shale e2e base image (arm64)', tag: TAG, architecture: 'arm64', variant: 'v8' });
-  const info = { digest: made.manifest.digest, tag: TAG, buildSeconds: (Date.now() - started) / 1000, rootfsBytes: made.rootfsBytes, layerBytes: made.layerBytes };
+  const made = await layoutFromRootfs(tmp, rootfs, {
+    createdBy: `mmdebstrap ${MMDEBSTRAP_ARM64_ARGS.join(' ')}`,
+    comment: 'shale e2e base image (arm64)',
+    tag: TAG,
+    architecture: 'arm64',
+    variant: 'v8',
+  });
+  const info = {
+    digest: made.manifest.digest,
+    tag: TAG,
+    buildSeconds: (Date.now() - started) / 1000,
+    rootfsBytes: made.rootfsBytes,
+    layerBytes: made.layerBytes,
+  };
   await writeFile(join(tmp, 'info.json'), JSON.stringify(info, null, 2) + '\n');
 }
 
@@ -44,7 +56,8 @@ export async function ensureArm64BaseLayout(): Promise<BaseLayout> {
   const dir = await cachedDir(`base-image/bookworm-python3-arm64-${key}`, buildArm64Layout);
   const info = JSON.parse(await readFile(join(dir, 'info.json'), 'utf8')) as Record<string, unknown>;
   const { digest, buildSeconds, layerBytes } = info;
-  if (typeof digest !== 'string' || typeof buildSeconds !== 'number' || typeof layerBytes !== 'number') throw new Error(`corrupt base image cache ${dir}; delete it`);
+  if (typeof digest !== 'string' || typeof buildSeconds !== 'number' || typeof layerBytes !== 'number')
+    throw new Error(`corrupt base image cache ${dir}; delete it`);
   return { dir: join(dir, 'layout'), tag: TAG, digest, buildSeconds, layerBytes };
 }
 
@@ -94,12 +107,33 @@ export async function ensureMultiArchBase(registryHost: string, opts: { reposito
     const index = await writeJsonBlob(layout, INDEX_TYPE, {
       schemaVersion: 2,
       mediaType: INDEX_TYPE,
-      manifests: [await manifestDesc(amd64, { architecture: 'amd64', os: 'linux' }), await manifestDesc(arm64, { architecture: 'arm64', os: 'linux', variant: 'v8' })],
+      manifests: [
+        await manifestDesc(amd64, { architecture: 'amd64', os: 'linux' }),
+        await manifestDesc(arm64, { architecture: 'arm64', os: 'linux', variant: 'v8' }),
+      ],
     });
     await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...index, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }));
+    await writeFile(
+      join(layout, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...index, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }),
+    );
     const digestFile = join(tmp, 'digest');
-    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--all', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile, `oci:${layout}:${TAG}`, `docker://${ref}`], { timeoutMs: 5 * 60_000 });
+    await run(
+      'skopeo',
+      [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--all',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        '--digestfile',
+        digestFile,
+        `oci:${layout}:${TAG}`,
+        `docker://${ref}`,
+      ],
+      { timeoutMs: 5 * 60_000 },
+    );
     const pushed = readFileSync(digestFile, 'utf8').trim();
     if (pushed !== index.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, but the index is ${index.digest}`);
     return { ref, digest: index.digest, manifests: { 'linux/amd64': amd64.digest, 'linux/arm64': arm64.digest } };

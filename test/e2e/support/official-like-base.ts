@@ -66,10 +66,19 @@ export async function ensureOfficialLikeBase(registryHost: string): Promise<{ re
     const blobs = join(layout, 'blobs', 'sha256');
     await mkdir(blobs, { recursive: true });
     for (const name of await readdir(join(debian.dir, 'blobs', 'sha256'))) {
-      await link(join(debian.dir, 'blobs', 'sha256', name), join(blobs, name)).catch(() => copyFile(join(debian.dir, 'blobs', 'sha256', name), join(blobs, name)));
+      await link(join(debian.dir, 'blobs', 'sha256', name), join(blobs, name)).catch(() =>
+        copyFile(join(debian.dir, 'blobs', 'sha256', name), join(blobs, name)),
+      );
     }
-    const baseManifest = JSON.parse(await readFile(join(blobs, debian.digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: { mediaType: string; digest: string; size: number }[] };
-    const baseConfig = JSON.parse(await readFile(join(blobs, baseManifest.config.digest.slice(7)), 'utf8')) as { created: string; rootfs: { diff_ids: string[] }; history: unknown[] };
+    const baseManifest = JSON.parse(await readFile(join(blobs, debian.digest.slice(7)), 'utf8')) as {
+      config: { digest: string };
+      layers: { mediaType: string; digest: string; size: number }[];
+    };
+    const baseConfig = JSON.parse(await readFile(join(blobs, baseManifest.config.digest.slice(7)), 'utf8')) as {
+      created: string;
+      rootfs: { diff_ids: string[] };
+      history: unknown[];
+    };
     const tar = await extraLayer();
     const gz = gzipSync(tar, { level: 6 });
     await writeFile(join(blobs, sha(gz)), gz);
@@ -77,9 +86,19 @@ export async function ensureOfficialLikeBase(registryHost: string): Promise<{ re
       created: baseConfig.created,
       architecture: 'amd64',
       os: 'linux',
-      config: { Env: ['PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', `PYTHON_VERSION=${OFFICIAL_LIKE_PYTHON_VERSION}`], Cmd: ['python3'] },
+      config: {
+        Env: ['PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', `PYTHON_VERSION=${OFFICIAL_LIKE_PYTHON_VERSION}`],
+        Cmd: ['python3'],
+      },
       rootfs: { type: 'layers', diff_ids: [...baseConfig.rootfs.diff_ids, `sha256:${sha(tar)}`] },
-      history: [...baseConfig.history, { created: baseConfig.created, created_by: 'python in /usr/local, as the official images have it (symlinks to Debian python3.11, site-packages via .pth)', comment: 'shale e2e base image' }],
+      history: [
+        ...baseConfig.history,
+        {
+          created: baseConfig.created,
+          created_by: 'python in /usr/local, as the official images have it (symlinks to Debian python3.11, site-packages via .pth)',
+          comment: 'shale e2e base image',
+        },
+      ],
     });
     const manifest = await writeJsonBlob(layout, MANIFEST_TYPE, {
       schemaVersion: 2,
@@ -88,10 +107,27 @@ export async function ensureOfficialLikeBase(registryHost: string): Promise<{ re
       layers: [...baseManifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha(gz)}`, size: gz.length }],
     });
     await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }));
+    await writeFile(
+      join(layout, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }),
+    );
     const ref = `${registryHost}/library/python:${TAG}`;
     const digestFile = join(tmp, 'digest');
-    await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile, `oci:${layout}:${TAG}`, `docker://${ref}`], { timeoutMs: 5 * 60_000 });
+    await run(
+      'skopeo',
+      [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        '--digestfile',
+        digestFile,
+        `oci:${layout}:${TAG}`,
+        `docker://${ref}`,
+      ],
+      { timeoutMs: 5 * 60_000 },
+    );
     const pushed = readFileSync(digestFile, 'utf8').trim();
     if (pushed !== manifest.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, but the manifest is ${manifest.digest}`);
     return { ref, digest: manifest.digest };

@@ -259,7 +259,14 @@ export async function skopeoConfig(ref: string): Promise<Record<string, unknown>
 
 /** What `umoci stat --json` prints: one history entry per config history line. */
 export interface UmociStat {
-  history: { layer: { mediaType: string; digest: string; size: number } | null; diff_id?: string; created?: string; created_by?: string; comment?: string; empty_layer: boolean }[];
+  history: {
+    layer: { mediaType: string; digest: string; size: number } | null;
+    diff_id?: string;
+    created?: string;
+    created_by?: string;
+    comment?: string;
+    empty_layer: boolean;
+  }[];
 }
 
 /** `umoci stat --json --image DIR:TAG`: reads an OCI layout independently of shale. */

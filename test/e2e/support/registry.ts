@@ -57,9 +57,7 @@ function probe(url: string, ca: Buffer | undefined): Promise<number> {
       res.resume();
       resolve(res.statusCode ?? 0);
     };
-    const req = url.startsWith('https:')
-      ? httpsRequest(url, ca === undefined ? {} : { ca }, done)
-      : httpRequest(url, done);
+    const req = url.startsWith('https:') ? httpsRequest(url, ca === undefined ? {} : { ca }, done) : httpRequest(url, done);
     req.setTimeout(2_000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -71,10 +69,23 @@ async function makeCertificate(dir: string): Promise<{ cert: string; key: string
   const cert = join(dir, 'registry.crt');
   const key = join(dir, 'registry.key');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout', key, '-out', cert,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout',
+    key,
+    '-out',
+    cert,
   ]);
   return { cert, key };
 }

@@ -9,7 +9,11 @@ export const shaleBin = (): string => join(repoRoot(), 'bin', 'shale');
 
 /** Runs `bin/shale ARGS` to completion without throwing on a non-zero exit. */
 export function shale(args: readonly string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<RunResult> {
-  const opts: { env: Record<string, string | undefined>; allowFailure: true; timeoutMs: number; cwd?: string } = { env, allowFailure: true, timeoutMs: 9 * 60_000 };
+  const opts: { env: Record<string, string | undefined>; allowFailure: true; timeoutMs: number; cwd?: string } = {
+    env,
+    allowFailure: true,
+    timeoutMs: 9 * 60_000,
+  };
   if (cwd !== undefined) opts.cwd = cwd;
   return run(process.execPath, [shaleBin(), ...args], opts);
 }

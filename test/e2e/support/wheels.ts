@@ -12,12 +12,32 @@ import { requireTools, run } from './exec.js';
  * and pure packages, with every dependency, so `pip install --no-index -r` of it succeeds.
  */
 export const REAL_WHEEL_NAMES: readonly string[] = [
-  'numpy', 'scipy',
-  'boto3', 'botocore', 's3transfer', 'jmespath', 'python-dateutil', 'six', 'urllib3',
-  'pydantic', 'pydantic_core', 'annotated-types', 'typing_extensions', 'typing-inspection',
-  'Flask', 'Werkzeug', 'Jinja2', 'MarkupSafe', 'itsdangerous', 'click', 'blinker',
+  'numpy',
+  'scipy',
+  'boto3',
+  'botocore',
+  's3transfer',
+  'jmespath',
+  'python-dateutil',
+  'six',
+  'urllib3',
+  'pydantic',
+  'pydantic_core',
+  'annotated-types',
+  'typing_extensions',
+  'typing-inspection',
+  'Flask',
+  'Werkzeug',
+  'Jinja2',
+  'MarkupSafe',
+  'itsdangerous',
+  'click',
+  'blinker',
   'PyYAML',
-  'requests', 'certifi', 'idna', 'charset-normalizer',
+  'requests',
+  'certifi',
+  'idna',
+  'charset-normalizer',
 ];
 
 export interface WheelSet {

@@ -13,8 +13,18 @@ import { DEBIAN_PYTHON, layer, type Item } from './layers.js';
 
 const GLIBC_236 = 'GLIBC_2.34\0GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\n\0';
 
-async function base(items: readonly Item[], opened: string[], digest: string, env: string[] = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']): Promise<BaseSource> {
-  return { name: 'docker.io/library/python:3.11-slim', digest, config: { architecture: 'amd64', os: 'linux', config: { Env: env }, rootfs: { type: 'layers', diff_ids: [] } }, layers: [await layer(items, opened, digest)] };
+async function base(
+  items: readonly Item[],
+  opened: string[],
+  digest: string,
+  env: string[] = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+): Promise<BaseSource> {
+  return {
+    name: 'docker.io/library/python:3.11-slim',
+    digest,
+    config: { architecture: 'amd64', os: 'linux', config: { Env: env }, rootfs: { type: 'layers', diff_ids: [] } },
+    layers: [await layer(items, opened, digest)],
+  };
 }
 
 const both = { libc: true, python: true };
@@ -50,7 +60,11 @@ describe('learnBase', () => {
     await withCache(async (_cache, src) => {
       const opened: string[] = [];
       const b = await base([], opened, 'sha256:bb', ['PYTHON_VERSION=3.11.9']);
-      assert.deepEqual((await learnBase(b, {}, { libc: false, python: true }, src())).python, { version: '3.11', kind: 'official', evidence: 'PYTHON_VERSION=3.11.9' });
+      assert.deepEqual((await learnBase(b, {}, { libc: false, python: true }, src())).python, {
+        version: '3.11',
+        kind: 'official',
+        evidence: 'PYTHON_VERSION=3.11.9',
+      });
       await assert.rejects(learnBase(b, { python: '3.12' }, { libc: false, python: true }, src()), {
         code: 'SHALE_PYTHON_MISMATCH',
         message: /^python = "3\.12" in \[tool\.shale\], but base image docker\.io\/library\/python:3\.11-slim has Python 3\.11 \(PYTHON_VERSION=3\.11\.9\)/,
@@ -63,14 +77,20 @@ describe('learnBase', () => {
     await withCache(async (_cache, src) => {
       const opened: string[] = [];
       const b = await base(DEBIAN_PYTHON, opened, 'sha256:cc');
-      await assert.rejects(learnBase(b, { python: '3.12' }, { libc: false, python: false }, src()), { code: 'SHALE_PYTHON_MISMATCH', message: /"3\.12".*Python 3\.11 \(\/usr\/bin\/python3 → \/usr\/bin\/python3\.11\)/ });
+      await assert.rejects(learnBase(b, { python: '3.12' }, { libc: false, python: false }, src()), {
+        code: 'SHALE_PYTHON_MISMATCH',
+        message: /"3\.12".*Python 3\.11 \(\/usr\/bin\/python3 → \/usr\/bin\/python3\.11\)/,
+      });
       assert.deepEqual(opened, ['sha256:cc'], 'a set key is checked even when nothing is installed');
-      await assert.rejects(learnBase(b, { python: '3.12' }, { libc: false, python: true }, src()), { code: 'SHALE_PYTHON_MISMATCH', message: /as recorded for this base digest/ });
+      await assert.rejects(learnBase(b, { python: '3.12' }, { libc: false, python: true }, src()), {
+        code: 'SHALE_PYTHON_MISMATCH',
+        message: /as recorded for this base digest/,
+      });
       assert.deepEqual(opened, ['sha256:cc']);
     });
   });
 
-  it('an earlier image\'s annotations answer without reading layers, and are kept locally', async () => {
+  it("an earlier image's annotations answer without reading layers, and are kept locally", async () => {
     await withCache(async (cache, src) => {
       const opened: string[] = [];
       const b = await base(DEBIAN_PYTHON, opened, 'sha256:dd');
@@ -92,7 +112,7 @@ describe('learnBase', () => {
     });
   });
 
-  it('the libc key wins and is not recorded as the base\'s; --no-cache reads the layers again', async () => {
+  it("the libc key wins and is not recorded as the base's; --no-cache reads the layers again", async () => {
     await withCache(async (cache, src) => {
       const opened: string[] = [];
       const b = await base(DEBIAN_PYTHON, opened, 'sha256:ff');
@@ -101,14 +121,21 @@ describe('learnBase', () => {
       assert.deepEqual(await cache.base.get('sha256:ff'), { 'dev.shale.base.python': '3.11 debian' });
       await learnBase(b, {}, both, src({ noCache: true }));
       assert.deepEqual(opened, ['sha256:ff', 'sha256:ff']);
-      assert.deepEqual(await cache.base.get('sha256:ff'), { 'dev.shale.base.python': '3.11 debian', 'dev.shale.base.libc': 'glibc 2.36' }, '/etc/debian_version of 12');
+      assert.deepEqual(
+        await cache.base.get('sha256:ff'),
+        { 'dev.shale.base.python': '3.11 debian', 'dev.shale.base.libc': 'glibc 2.36' },
+        '/etc/debian_version of 12',
+      );
     });
   });
 
   it('no Python where one is needed: an InputError naming the configured version', async () => {
     await withCache(async (_cache, src) => {
       const b = await base([{ name: 'etc/debian_version', data: '12.7\n' }], [], 'sha256:11');
-      await assert.rejects(learnBase(b, { python: '3.12' }, both, src()), { code: 'SHALE_PYTHON_MISSING', message: /^python = "3\.12" in \[tool\.shale\], but base image .* has no Python: / });
+      await assert.rejects(learnBase(b, { python: '3.12' }, both, src()), {
+        code: 'SHALE_PYTHON_MISSING',
+        message: /^python = "3\.12" in \[tool\.shale\], but base image .* has no Python: /,
+      });
       await assert.rejects(learnBase(b, {}, { libc: false, python: true }, src()), { code: 'SHALE_PYTHON_MISSING' });
     });
   });

@@ -13,7 +13,11 @@ type TarItem = { name: string; data?: Buffer | string; linkname?: string };
 
 /** A tar (not compressed) of the given files and symlinks. */
 function tarOf(items: TarItem[]): Promise<Buffer> {
-  return tarBuffer(items.map((it) => (it.linkname !== undefined ? { header: { name: it.name, type: 'symlink', linkname: it.linkname } } : { header: { name: it.name }, data: it.data ?? '' })));
+  return tarBuffer(
+    items.map((it) =>
+      it.linkname !== undefined ? { header: { name: it.name, type: 'symlink', linkname: it.linkname } } : { header: { name: it.name }, data: it.data ?? '' },
+    ),
+  );
 }
 
 /** A gzip layer whose opens are counted (to tell which layers were read). */
@@ -22,7 +26,10 @@ async function layer(items: TarItem[], opened: string[], label: string): Promise
   return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', bytes, open: async () => (opened.push(label), Readable.from([bytes])) };
 }
 
-const GLIBC_236 = Buffer.concat([Buffer.alloc(4096, 1), Buffer.from('GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.36\0GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\n\0')]);
+const GLIBC_236 = Buffer.concat([
+  Buffer.alloc(4096, 1),
+  Buffer.from('GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.36\0GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\n\0'),
+]);
 
 describe('libc config form', () => {
   it('parses and formats "glibc 2.36" and "musl 1.2"', () => {
@@ -47,7 +54,10 @@ describe('isLibcPath / libcFromBytes', () => {
     assert.deepEqual(libcFromBytes('lib/libc.so.6', GLIBC_236), { libc: { kind: 'glibc', version: [2, 36] }, certain: true });
   });
   it('without a banner, the highest GLIBC_2.NN symbol is a lower bound', () => {
-    assert.deepEqual(libcFromBytes('lib/libc.so.6', Buffer.from('GLIBC_2.17\0GLIBC_2.28\0GLIBC_2.3\0GLIBC_PRIVATE')), { libc: { kind: 'glibc', version: [2, 28] }, certain: false });
+    assert.deepEqual(libcFromBytes('lib/libc.so.6', Buffer.from('GLIBC_2.17\0GLIBC_2.28\0GLIBC_2.3\0GLIBC_PRIVATE')), {
+      libc: { kind: 'glibc', version: [2, 28] },
+      certain: false,
+    });
   });
   it('an old glibc names its version in the file name', () => {
     assert.deepEqual(libcFromBytes('lib/x86_64-linux-gnu/libc-2.28.so', Buffer.alloc(0))?.libc, { kind: 'glibc', version: [2, 28] });
@@ -62,7 +72,14 @@ describe('detectLibc', () => {
   it('reads layers from the top down and stops at the first that has libc', async () => {
     const opened: string[] = [];
     const bottom = await layer([{ name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: 'GNU C Library stable release version 2.28.' }], opened, 'bottom');
-    const top = await layer([{ name: 'etc/hostname', data: 'x' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }], opened, 'top');
+    const top = await layer(
+      [
+        { name: 'etc/hostname', data: 'x' },
+        { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 },
+      ],
+      opened,
+      'top',
+    );
     const app = await layer([{ name: 'app/main.py', data: 'print(1)' }], opened, 'app');
     assert.deepEqual(await detectLibc([bottom, top, app], 'test base'), { kind: 'glibc', version: [2, 36] });
     assert.deepEqual(opened, ['app', 'top'], 'the bottom layer was never read');
@@ -70,7 +87,14 @@ describe('detectLibc', () => {
   it('stops reading a layer as soon as libc is found', async () => {
     const opened: string[] = [];
     const big = randomBytes(4 << 20);
-    const l = await layer([{ name: 'lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }, { name: 'usr/share/big.bin', data: big }], opened, 'one');
+    const l = await layer(
+      [
+        { name: 'lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 },
+        { name: 'usr/share/big.bin', data: big },
+      ],
+      opened,
+      'one',
+    );
     let read = 0;
     const counted: LayerBlob = {
       mediaType: l.mediaType,
@@ -78,12 +102,14 @@ describe('detectLibc', () => {
         // One byte at a time would be slow: 64 KiB chunks, counted.
         const chunks: Buffer[] = [];
         for (let i = 0; i < l.bytes.length; i += 65536) chunks.push(l.bytes.subarray(i, i + 65536));
-        return Readable.from((function* () {
-          for (const c of chunks) {
-            read += c.length;
-            yield c;
-          }
-        })());
+        return Readable.from(
+          (function* () {
+            for (const c of chunks) {
+              read += c.length;
+              yield c;
+            }
+          })(),
+        );
       },
     };
     assert.deepEqual(await detectLibc([counted], 'test base'), { kind: 'glibc', version: [2, 36] });
@@ -94,7 +120,14 @@ describe('detectLibc', () => {
     assert.deepEqual(await detectLibc([l], 'test base'), { kind: 'glibc', version: [2, 28] });
   });
   it('finds musl', async () => {
-    const l = await layer([{ name: 'lib/ld-musl-aarch64.so.1', data: 'musl\x001.2.4\x00' }, { name: 'lib/libc.musl-aarch64.so.1', linkname: 'ld-musl-aarch64.so.1' }], [], 'l');
+    const l = await layer(
+      [
+        { name: 'lib/ld-musl-aarch64.so.1', data: 'musl\x001.2.4\x00' },
+        { name: 'lib/libc.musl-aarch64.so.1', linkname: 'ld-musl-aarch64.so.1' },
+      ],
+      [],
+      'l',
+    );
     assert.deepEqual(await detectLibc([l], 'test base'), { kind: 'musl', version: [1, 2] });
   });
   it('reads an uncompressed tar layer too', async () => {
@@ -125,9 +158,23 @@ describe('Debian release shortcut', () => {
   it('stops at etc/debian_version, before the libc near the end of the layer', async () => {
     const opened: string[] = [];
     // A libc that would say 2.40 sits after etc/: the scan must not need it.
-    const l = await layer([{ name: 'etc/debian_version', data: '12.7\n' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236.toString('latin1').replace('2.36.', '2.40.') }], opened, 'base');
+    const l = await layer(
+      [
+        { name: 'etc/debian_version', data: '12.7\n' },
+        { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236.toString('latin1').replace('2.36.', '2.40.') },
+      ],
+      opened,
+      'base',
+    );
     assert.deepEqual(await detectLibc([l], 'base image x'), { kind: 'glibc', version: [2, 36] });
-    const ubuntu = await layer([{ name: 'etc/debian_version', data: 'bookworm/sid\n' }, { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 }], opened, 'ubuntu');
+    const ubuntu = await layer(
+      [
+        { name: 'etc/debian_version', data: 'bookworm/sid\n' },
+        { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', data: GLIBC_236 },
+      ],
+      opened,
+      'ubuntu',
+    );
     assert.deepEqual(await detectLibc([ubuntu], 'base image y'), { kind: 'glibc', version: [2, 36] });
   });
 });

@@ -44,7 +44,12 @@ async function outside(dir: string, key: RegExp, written: string, resolved: stri
 test('app entries that are symlinks out of the project are refused (string and {from, to}, and through a parent)', async () => {
   const h = await host();
   await outside(await project('app = ["etclink"]\n', { etclink: '/etc' }), /`\[tool\.shale\]\.app\[0\]`/, 'etclink', '/etc');
-  await outside(await project('app = ["main.py", { from = "cfg/shadow", to = "/etc/x" }]\n', { 'cfg/shadow': join(h, 'shadow') }), /`\[tool\.shale\]\.app\[1\]`/, 'cfg/shadow', join(h, 'shadow'));
+  await outside(
+    await project('app = ["main.py", { from = "cfg/shadow", to = "/etc/x" }]\n', { 'cfg/shadow': join(h, 'shadow') }),
+    /`\[tool\.shale\]\.app\[1\]`/,
+    'cfg/shadow',
+    join(h, 'shadow'),
+  );
   await outside(await project('app = ["hostdir/shadow"]\n', { hostdir: h }), /`\[tool\.shale\]\.app\[0\]`/, 'hostdir/shadow', join(h, 'shadow'));
 });
 
@@ -58,14 +63,30 @@ test('app entries that are symlinks inside the project are followed; the image n
 });
 
 test('a dangling or looping app entry is a clear error', async () => {
-  await assert.rejects(loadBuildSpec(await project('app = ["gone"]\n', { gone: 'nowhere' })), { code: 'SHALE_APP_MISSING', message: /`\[tool\.shale\]\.app\[0\]` path "gone" is a symlink to "nowhere", which does not exist/ });
-  await assert.rejects(loadBuildSpec(await project('app = ["a"]\n', { a: 'b', b: 'a' })), { code: 'SHALE_SYMLINK_LOOP', message: /`\[tool\.shale\]\.app\[0\]` path "a" is a symlink to "b" that never resolves/ });
+  await assert.rejects(loadBuildSpec(await project('app = ["gone"]\n', { gone: 'nowhere' })), {
+    code: 'SHALE_APP_MISSING',
+    message: /`\[tool\.shale\]\.app\[0\]` path "gone" is a symlink to "nowhere", which does not exist/,
+  });
+  await assert.rejects(loadBuildSpec(await project('app = ["a"]\n', { a: 'b', b: 'a' })), {
+    code: 'SHALE_SYMLINK_LOOP',
+    message: /`\[tool\.shale\]\.app\[0\]` path "a" is a symlink to "b" that never resolves/,
+  });
 });
 
 test('a lock that is a symlink out of the project is refused before it is read, given or found by default', async () => {
   const h = await host();
-  await outside(await project('lock = "requirements.txt"\n', { 'requirements.txt': join(h, 'shadow') }), /`\[tool\.shale\]\.lock`/, 'requirements.txt', join(h, 'shadow'));
-  await outside(await project('', { 'requirements.txt': join(h, 'shadow') }), /the default lock \(no `lock` key; found requirements\.txt\)/, 'requirements.txt', join(h, 'shadow'));
+  await outside(
+    await project('lock = "requirements.txt"\n', { 'requirements.txt': join(h, 'shadow') }),
+    /`\[tool\.shale\]\.lock`/,
+    'requirements.txt',
+    join(h, 'shadow'),
+  );
+  await outside(
+    await project('', { 'requirements.txt': join(h, 'shadow') }),
+    /the default lock \(no `lock` key; found requirements\.txt\)/,
+    'requirements.txt',
+    join(h, 'shadow'),
+  );
   // Inside the project, a symlinked lock is fine.
   const ok = await project('', { 'requirements.txt': 'locks/prod.txt' }, { 'locks/prod.txt': 'six==1.17.0\n' });
   assert.equal((await loadBuildSpec(ok)).lock, join(ok, 'locks/prod.txt'));
@@ -73,7 +94,12 @@ test('a lock that is a symlink out of the project is refused before it is read, 
 
 test('layer paths that are symlinks out of the project are refused', async () => {
   const h = await host();
-  await outside(await project('[[tool.shale.layers]]\nname = "libs"\npaths = ["libs/core"]\n', { 'libs/core': join(h, 'lib') }), /`\[tool\.shale\]\.layers\[0\]\.paths\[0\]`/, 'libs/core', join(h, 'lib'));
+  await outside(
+    await project('[[tool.shale.layers]]\nname = "libs"\npaths = ["libs/core"]\n', { 'libs/core': join(h, 'lib') }),
+    /`\[tool\.shale\]\.layers\[0\]\.paths\[0\]`/,
+    'libs/core',
+    join(h, 'lib'),
+  );
 });
 
 test('relative find-links directories must stay inside; absolute paths and URLs name wheels anywhere on purpose', async () => {

@@ -30,10 +30,21 @@ test('a minimal [tool.shale] gets the documented defaults', async () => {
 });
 
 test('domain prefixes the repository; shale.toml works at the top level; requirements.txt is the default lock', async () => {
-  const dir = await project({ 'shale.toml': 'name = "api"\ndomain = "payments"\nbase = "python:3.11-slim"\napp = ["main.py", { from = "static", to = "/srv/static" }]\n', 'main.py': '', 'static/a.css': '', 'requirements.txt': 'six==1.17.0\n' });
+  const dir = await project({
+    'shale.toml': 'name = "api"\ndomain = "payments"\nbase = "python:3.11-slim"\napp = ["main.py", { from = "static", to = "/srv/static" }]\n',
+    'main.py': '',
+    'static/a.css': '',
+    'requirements.txt': 'six==1.17.0\n',
+  });
   const spec = await loadBuildSpec(dir);
   assert.equal(spec.repository, 'payments-api');
-  assert.deepEqual(spec.app.map((a) => [a.to, a.kind]), [['/app/main.py', 'file'], ['/srv/static', 'dir']]);
+  assert.deepEqual(
+    spec.app.map((a) => [a.to, a.kind]),
+    [
+      ['/app/main.py', 'file'],
+      ['/srv/static', 'dir'],
+    ],
+  );
   assert.equal(spec.lock, join(dir, 'requirements.txt'));
 });
 
@@ -48,7 +59,10 @@ test('a wrong type names the key', async () => {
 
 test('an unknown key is named', async () => {
   await inputError(await project({ 'pyproject.toml': `${minimal}entry_point = ["x"]\n` }), /unknown key `entry_point` in \[tool\.shale\]/);
-  await inputError(await project({ 'pyproject.toml': `${minimal}[[tool.shale.layers]]\nname = "deps"\npackage = "all"\n` }), /unknown key `package` in \[tool\.shale\]\.layers\[0\]/);
+  await inputError(
+    await project({ 'pyproject.toml': `${minimal}[[tool.shale.layers]]\nname = "deps"\npackage = "all"\n` }),
+    /unknown key `package` in \[tool\.shale\]\.layers\[0\]/,
+  );
 });
 
 test('a missing required key is named', async () => {
@@ -56,7 +70,10 @@ test('a missing required key is named', async () => {
 });
 
 test('an app path outside the project is refused', async () => {
-  await inputError(await project({ 'pyproject.toml': `${minimal}app = ["../secrets"]\n` }), /`\[tool\.shale\]\.app\[0\]` path "\.\.\/secrets" is outside the project directory/);
+  await inputError(
+    await project({ 'pyproject.toml': `${minimal}app = ["../secrets"]\n` }),
+    /`\[tool\.shale\]\.app\[0\]` path "\.\.\/secrets" is outside the project directory/,
+  );
 });
 
 test('a missing project directory, a missing config and a bad platform are clear', async () => {

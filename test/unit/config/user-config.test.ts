@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { registryMirrors, userConfigPath } from '../../../src/config/user-config.js';
 
 test('registry-mirrors in the user config file, after SHALE_REGISTRY_MIRRORS', async () => {
-  const dir = await writeProject({ 'shale/config.toml': 'registry-mirrors = { "docker.io" = ["mirror.local:5000", "127.0.0.1:5001"], "ghcr.io" = "gh.mirror" }\n' });
+  const dir = await writeProject({
+    'shale/config.toml': 'registry-mirrors = { "docker.io" = ["mirror.local:5000", "127.0.0.1:5001"], "ghcr.io" = "gh.mirror" }\n',
+  });
   const env = { XDG_CONFIG_HOME: dir, SHALE_REGISTRY_MIRRORS: 'docker.io=127.0.0.1:5000' };
   assert.equal(userConfigPath(env), join(dir, 'shale', 'config.toml'));
   const m = registryMirrors(env);

@@ -12,7 +12,10 @@ const IMAGE: PinnedImage = { registry: 'myacr.azurecr.io', repository: 'demo/hel
 const PINNED = `myacr.azurecr.io/demo/hello@${DIGEST}`;
 
 const failure = async (p: Promise<unknown>): Promise<ShaleError> => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ShaleError, String(err));
   return err;
 };
@@ -31,7 +34,18 @@ describe('deploy azure-containerapp', () => {
   it('--container adds --container-name', async () => {
     const fake = await fakeTools();
     await deployContainerApp(IMAGE, { name: 'hello', resourceGroup: 'rg', container: 'api' }, { env: fake.env() });
-    assert.deepEqual((await fake.calls())[0]?.argv, ['containerapp', 'update', '--name', 'hello', '--resource-group', 'rg', '--image', PINNED, '--container-name', 'api']);
+    assert.deepEqual((await fake.calls())[0]?.argv, [
+      'containerapp',
+      'update',
+      '--name',
+      'hello',
+      '--resource-group',
+      'rg',
+      '--image',
+      PINNED,
+      '--container-name',
+      'api',
+    ]);
   });
 
   it('--dry-run returns the command and runs nothing', async () => {
@@ -43,10 +57,27 @@ describe('deploy azure-containerapp', () => {
 
   it('a failure is exit 1 with its stderr; a missing app is exit 2', async () => {
     const fake = await fakeTools();
-    const e1 = await failure(deployContainerApp(IMAGE, { name: 'hello', resourceGroup: 'rg' }, { env: fake.env({ FAKE_FAIL_ON: 'update', FAKE_FAIL_STDERR: "ERROR: Please run 'az login' to setup account.\n" }) }));
+    const e1 = await failure(
+      deployContainerApp(
+        IMAGE,
+        { name: 'hello', resourceGroup: 'rg' },
+        { env: fake.env({ FAKE_FAIL_ON: 'update', FAKE_FAIL_STDERR: "ERROR: Please run 'az login' to setup account.\n" }) },
+      ),
+    );
     assert.equal(e1.exitCode, 1);
     assert.match(e1.message, /`az containerapp update .*` exited with 3:\nERROR: Please run 'az login' to setup account\.$/);
-    const e2 = await failure(deployContainerApp(IMAGE, { name: 'nope', resourceGroup: 'rg' }, { env: fake.env({ FAKE_FAIL_ON: 'update', FAKE_FAIL_STDERR: "ERROR: (ResourceNotFound) The Resource 'Microsoft.App/containerApps/nope' under resource group 'rg' was not found.\n" }) }));
+    const e2 = await failure(
+      deployContainerApp(
+        IMAGE,
+        { name: 'nope', resourceGroup: 'rg' },
+        {
+          env: fake.env({
+            FAKE_FAIL_ON: 'update',
+            FAKE_FAIL_STDERR: "ERROR: (ResourceNotFound) The Resource 'Microsoft.App/containerApps/nope' under resource group 'rg' was not found.\n",
+          }),
+        },
+      ),
+    );
     assert.equal(e2.exitCode, 2);
     assert.match(e2.message, /the container app does not exist in that resource group; check --name and --resource-group/);
   });

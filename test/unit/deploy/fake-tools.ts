@@ -19,7 +19,12 @@ export interface FakeTools {
 
 /** The answer of `kubectl get deployment NAME -o json` for a deployment with these containers. */
 export const deploymentJson = (name: string, containers: readonly string[]): string =>
-  JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { template: { spec: { containers: containers.map((c) => ({ name: c, image: `old/${c}:1` })) } } } });
+  JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { template: { spec: { containers: containers.map((c) => ({ name: c, image: `old/${c}:1` })) } } },
+  });
 
 // CommonJS: the temp dir has no package.json saying "module".
 const SCRIPT = (tool: string): string => `#!${process.execPath}
@@ -59,6 +64,10 @@ export async function fakeTools(deployment?: string): Promise<FakeTools> {
   return {
     dir,
     env: (extra = {}) => ({ PATH: dir, FAKE_LOG: log, ...(deployment !== undefined ? { FAKE_DEPLOYMENT: answer } : {}), ...extra }),
-    calls: async () => (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { tool: string; argv: string[] }),
+    calls: async () =>
+      (await readFile(log, 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { tool: string; argv: string[] }),
   };
 }

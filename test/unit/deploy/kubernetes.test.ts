@@ -14,7 +14,10 @@ const PINNED = `127.0.0.1:5000/demo/hello@${DIGEST}`;
 
 /** Asserts `p` rejects with a ShaleError of this exit code whose message matches `re`. */
 async function rejectsWith(p: Promise<unknown>, exitCode: 1 | 2, re: RegExp): Promise<ShaleError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ShaleError, `expected a ShaleError, got ${String(err)}`);
   assert.equal(err.exitCode, exitCode, err.message);
   assert.match(err.message, re);
@@ -43,21 +46,35 @@ describe('deploy kubernetes', () => {
 
   it('several containers and none named: exit 2 listing them, nothing changed', async () => {
     const fake = await fakeTools(deploymentJson('web', ['app', 'envoy']));
-    await rejectsWith(deployKubernetes(IMAGE, { deployment: 'web' }, { env: fake.env() }), 2, /deployment web has 2 containers \(app, envoy\); say which to update with --container NAME/);
-    assert.deepEqual((await fake.calls()).map((c) => c.argv[0]), ['get']);
+    await rejectsWith(
+      deployKubernetes(IMAGE, { deployment: 'web' }, { env: fake.env() }),
+      2,
+      /deployment web has 2 containers \(app, envoy\); say which to update with --container NAME/,
+    );
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.argv[0]),
+      ['get'],
+    );
   });
 
   it('--wait runs rollout status after set image, with the timeout', async () => {
     const fake = await fakeTools(deploymentJson('web', ['app']));
     const events: string[] = [];
-    await deployKubernetes(IMAGE, { deployment: 'web', container: 'app', wait: true, timeout: '90s', namespace: 'prod' }, {
-      env: fake.env(),
-      events: (e) => events.push(e.type === 'step' ? `step ${e.detail ?? ''}` : e.type === 'log' ? `log ${e.message}` : e.type),
-    });
-    assert.deepEqual((await fake.calls()).map((c) => c.argv), [
-      ['set', 'image', 'deployment/web', `app=${PINNED}`, '--namespace=prod'],
-      ['rollout', 'status', 'deployment/web', '--timeout=90s', '--namespace=prod'],
-    ]);
+    await deployKubernetes(
+      IMAGE,
+      { deployment: 'web', container: 'app', wait: true, timeout: '90s', namespace: 'prod' },
+      {
+        env: fake.env(),
+        events: (e) => events.push(e.type === 'step' ? `step ${e.detail ?? ''}` : e.type === 'log' ? `log ${e.message}` : e.type),
+      },
+    );
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.argv),
+      [
+        ['set', 'image', 'deployment/web', `app=${PINNED}`, '--namespace=prod'],
+        ['rollout', 'status', 'deployment/web', '--timeout=90s', '--namespace=prod'],
+      ],
+    );
     assert.deepEqual(events, [
       `step kubectl set image deployment/web app=${PINNED} --namespace=prod`,
       'log deployment.apps/web image updated',
@@ -75,7 +92,10 @@ describe('deploy kubernetes', () => {
   it('--dry-run reads the deployment but never runs set image or rollout status', async () => {
     const fake = await fakeTools(deploymentJson('web', ['app']));
     const r = await deployKubernetes(IMAGE, { deployment: 'web', wait: true }, { env: fake.env(), dryRun: true });
-    assert.deepEqual((await fake.calls()).map((c) => c.argv[0]), ['get']);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.argv[0]),
+      ['get'],
+    );
     assert.deepEqual(r.commands, [
       { program: 'kubectl', args: ['set', 'image', 'deployment/web', `app=${PINNED}`] },
       { program: 'kubectl', args: ['rollout', 'status', 'deployment/web', '--timeout=5m'] },
@@ -90,7 +110,11 @@ describe('deploy kubernetes', () => {
 
   it('an unknown deployment is bad input (exit 2) naming the flags to check', async () => {
     const fake = await fakeTools();
-    await rejectsWith(deployKubernetes(IMAGE, { deployment: 'nope' }, { env: fake.env() }), 2, /does not exist; check --deployment, --namespace and --context\n.*deployments.apps "nope" not found/);
+    await rejectsWith(
+      deployKubernetes(IMAGE, { deployment: 'nope' }, { env: fake.env() }),
+      2,
+      /does not exist; check --deployment, --namespace and --context\n.*deployments.apps "nope" not found/,
+    );
   });
 
   it('a failing set image is a runtime error (exit 1) with the last lines of its stderr; no rollout follows', async () => {
@@ -98,23 +122,36 @@ describe('deploy kubernetes', () => {
     const stderr = Array.from({ length: 15 }, (_, i) => `line ${i + 1}`).join('\n');
     const err = await rejectsWith(
       deployKubernetes(IMAGE, { deployment: 'web', wait: true }, { env: fake.env({ FAKE_FAIL_ON: 'set image', FAKE_FAIL_STDERR: stderr }) }),
-      1, /^`kubectl set image deployment\/web app=.*` exited with 3:\nline 6\n[^]*line 15$/,
+      1,
+      /^`kubectl set image deployment\/web app=.*` exited with 3:\nline 6\n[^]*line 15$/,
     );
     assert.doesNotMatch(err.message, /line 5\n/);
-    assert.deepEqual((await fake.calls()).map((c) => c.argv[0]), ['get', 'set']);
+    assert.deepEqual(
+      (await fake.calls()).map((c) => c.argv[0]),
+      ['get', 'set'],
+    );
   });
 
   it('a failing rollout status fails the deploy (exit 1)', async () => {
     const fake = await fakeTools(deploymentJson('web', ['app']));
     await rejectsWith(
-      deployKubernetes(IMAGE, { deployment: 'web', wait: true }, { env: fake.env({ FAKE_FAIL_ON: 'rollout', FAKE_FAIL_STDERR: 'error: timed out waiting for the condition\n' }) }),
-      1, /rollout status .* exited with 3:\nerror: timed out waiting for the condition$/,
+      deployKubernetes(
+        IMAGE,
+        { deployment: 'web', wait: true },
+        { env: fake.env({ FAKE_FAIL_ON: 'rollout', FAKE_FAIL_STDERR: 'error: timed out waiting for the condition\n' }) },
+      ),
+      1,
+      /rollout status .* exited with 3:\nerror: timed out waiting for the condition$/,
     );
   });
 
   it('kubectl missing: says how to install it', async () => {
     const fake = await fakeTools();
-    const err = await rejectsWith(deployKubernetes(IMAGE, { deployment: 'web' }, { env: { PATH: `${fake.dir}/empty` } }), 1, /kubectl was not found on PATH: install kubectl \(https:\/\/kubernetes\.io\/docs\/tasks\/tools\/\)/);
+    const err = await rejectsWith(
+      deployKubernetes(IMAGE, { deployment: 'web' }, { env: { PATH: `${fake.dir}/empty` } }),
+      1,
+      /kubectl was not found on PATH: install kubectl \(https:\/\/kubernetes\.io\/docs\/tasks\/tools\/\)/,
+    );
     assert.equal(err.code, 'SHALE_TOOL_MISSING');
   });
 
@@ -122,7 +159,11 @@ describe('deploy kubernetes', () => {
     const fake = await fakeTools(deploymentJson('web', ['app']));
     await rejectsWith(deployKubernetes(IMAGE, { deployment: 'Web;rm' }, { env: fake.env() }), 2, /--deployment "Web;rm" is not a Kubernetes name/);
     await rejectsWith(deployKubernetes(IMAGE, { deployment: 'web', container: '--all' }, { env: fake.env() }), 2, /--container "--all" is not a valid name/);
-    await rejectsWith(deployKubernetes(IMAGE, { deployment: 'web', wait: true, timeout: 'soon' }, { env: fake.env() }), 2, /--timeout "soon" is not a duration/);
+    await rejectsWith(
+      deployKubernetes(IMAGE, { deployment: 'web', wait: true, timeout: 'soon' }, { env: fake.env() }),
+      2,
+      /--timeout "soon" is not a duration/,
+    );
     assert.deepEqual(await fake.calls(), []);
     await deployKubernetes(IMAGE, { deployment: 'web', container: 'app', context: 'ctx $(touch x); `y`' }, { env: fake.env() });
     assert.deepEqual((await fake.calls())[0]?.argv.at(-1), '--context=ctx $(touch x); `y`');

@@ -11,7 +11,10 @@ import { RegistryClient } from '../../../src/registry/client.js';
 import { FakeRegistry } from '../support/fake-registry.js';
 
 const failure = async (p: Promise<unknown>): Promise<ShaleError> => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ShaleError, String(err));
   return err;
 };

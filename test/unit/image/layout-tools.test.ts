@@ -14,7 +14,10 @@ test('skopeo reads the layout: digest, layers, and copies it with every blob ver
   await writeLayout(dir, art, { tag: 'v1' });
   const info = JSON.parse(run('skopeo', ['inspect', `oci:${dir}:v1`])) as { Digest: string; Layers: string[]; Architecture: string };
   assert.equal(info.Digest, art.image.digest);
-  assert.deepEqual(info.Layers, art.image.layers.map((l) => l.descriptor.digest));
+  assert.deepEqual(
+    info.Layers,
+    art.image.layers.map((l) => l.descriptor.digest),
+  );
   assert.equal(info.Architecture, 'amd64');
   const copy = await tmp();
   run('skopeo', ['copy', '--quiet', `oci:${dir}:v1`, `oci:${copy}:v1`]);
@@ -28,10 +31,17 @@ test('skopeo reads a multi-platform layout by platform', async (t) => {
   await writeLayout(dir, art, { tag: 'multi' });
   const raw = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${dir}:multi`])) as { manifests: unknown[] };
   assert.equal(raw.manifests.length, 2);
-  const arm = JSON.parse(run('skopeo', ['--override-arch', 'arm64', 'inspect', `oci:${dir}:multi`])) as { Digest: string; Architecture: string; Layers: string[] };
+  const arm = JSON.parse(run('skopeo', ['--override-arch', 'arm64', 'inspect', `oci:${dir}:multi`])) as {
+    Digest: string;
+    Architecture: string;
+    Layers: string[];
+  };
   assert.equal(arm.Digest, art.index.digest);
   assert.equal(arm.Architecture, 'arm64');
-  assert.deepEqual(arm.Layers, art.index.images[1]?.layers.map((l) => l.descriptor.digest));
+  assert.deepEqual(
+    arm.Layers,
+    art.index.images[1]?.layers.map((l) => l.descriptor.digest),
+  );
   const copy = await tmp();
   run('skopeo', ['copy', '--quiet', '--all', `oci:${dir}:multi`, `oci:${copy}:multi`]);
 });

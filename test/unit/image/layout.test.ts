@@ -32,7 +32,10 @@ test('writeLayout writes an OCI image layout that readLayout reads back unchange
   assert.deepEqual(back.image.manifestBytes, art.image.manifestBytes);
   assert.deepEqual(back.image.configBytes, art.image.configBytes);
   // Read back, a layer is what the image says of it: its descriptor (annotations included) and diff_id.
-  assert.deepEqual(back.image.layers.map((l) => [l.descriptor, l.diffId]), art.image.layers.map((l) => [l.descriptor, l.diffId]));
+  assert.deepEqual(
+    back.image.layers.map((l) => [l.descriptor, l.diffId]),
+    art.image.layers.map((l) => [l.descriptor, l.diffId]),
+  );
   for (const [i, l] of back.image.layers.entries()) {
     const want = art.image.layers[i] as Layer;
     assert.deepEqual(await bytesOf(await l.open()), await bytesOf(await want.open()));
@@ -52,7 +55,10 @@ test('writeLayout stores every platform of an index, shared layers once', async 
   const back = await readLayout(dir, 'multi');
   if (back.kind !== 'index') throw new Error(`read back a ${back.kind}`);
   assert.equal(back.index.digest, art.index.digest);
-  assert.deepEqual(back.index.images.map((i) => i.config.architecture), ['amd64', 'arm64']);
+  assert.deepEqual(
+    back.index.images.map((i) => i.config.architecture),
+    ['amd64', 'arm64'],
+  );
   await assertValidArtifact(back, 'the index read back from the layout');
 });
 
@@ -82,7 +88,10 @@ test('a new image under an existing tag replaces that entry and keeps the others
   const idx = await indexJson(dir);
   assert.deepEqual(
     idx.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest]).sort(),
-    [['v1', d3], ['v2', two.kind === 'image' ? two.image.digest : '']].sort(),
+    [
+      ['v1', d3],
+      ['v2', two.kind === 'image' ? two.image.digest : ''],
+    ].sort(),
   );
   await assert.rejects(readLayout(dir), { code: 'SHALE_AMBIGUOUS_REF' });
   await assert.rejects(readLayout(dir, 'v9'), (e: Error) => e.message.includes('no image named "v9"') && e.message.includes('v2'));
@@ -93,7 +102,13 @@ test('index.json is written last: no blob is written after it, and a failed writ
   // A layer that checks, when its bytes are asked for, that index.json does not exist yet.
   const real = await makeLayer('app', { 'a.txt': 'a' });
   let sawIndex = true;
-  const watching: Layer = { ...real, open: async () => { sawIndex = existsSync(join(dir, 'index.json')); return real.open(); } };
+  const watching: Layer = {
+    ...real,
+    open: async () => {
+      sawIndex = existsSync(join(dir, 'index.json'));
+      return real.open();
+    },
+  };
   await writeLayout(dir, { kind: 'image', image: makeImage([watching]) }, { tag: 'v1' });
   assert.equal(sawIndex, false);
 
@@ -102,7 +117,10 @@ test('index.json is written last: no blob is written after it, and a failed writ
   await assert.rejects(writeLayout(dir, broken, { tag: 'v1' }), /writing layer broken .*could not be built/);
   assert.deepEqual(await readFile(join(dir, 'index.json')), before);
   const names = await readdir(join(dir, 'blobs', 'sha256'));
-  assert.ok(names.every((n) => /^[a-f0-9]{64}$/.test(n)), `temporary files left: ${names.join(', ')}`);
+  assert.ok(
+    names.every((n) => /^[a-f0-9]{64}$/.test(n)),
+    `temporary files left: ${names.join(', ')}`,
+  );
 });
 
 test('a failed first write leaves no index.json at all', async () => {

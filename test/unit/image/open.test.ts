@@ -30,7 +30,13 @@ describe('openArtifact', () => {
     await pushArtifact(client, parseReference(`${reg.host}/demo/multi:v1`), index);
     // The same index with a build attestation, as BuildKit pushes them: platform unknown/unknown.
     if (index.kind !== 'index') throw new Error('fixture');
-    const attested: ImageIndex = { ...index.index.index, manifests: [...index.index.index.manifests, { mediaType: MediaType.OciManifest, digest: `sha256:${'e'.repeat(64)}`, size: 2, platform: { os: 'unknown', architecture: 'unknown' } }] };
+    const attested: ImageIndex = {
+      ...index.index.index,
+      manifests: [
+        ...index.index.index.manifests,
+        { mediaType: MediaType.OciManifest, digest: `sha256:${'e'.repeat(64)}`, size: 2, platform: { os: 'unknown', architecture: 'unknown' } },
+      ],
+    };
     reg.putManifest('demo/multi', canonicalBytes(attested), MediaType.OciIndex, 'attested');
   });
   after(async () => {
@@ -39,16 +45,23 @@ describe('openArtifact', () => {
   });
   const ref = (tag: string) => parseReference(`${reg.host}/demo/multi:${tag}`);
 
-  it('opens an index in a registry by reading its index only; a platform\'s image reads one manifest and one config', async () => {
+  it("opens an index in a registry by reading its index only; a platform's image reads one manifest and one config", async () => {
     const since = reg.log.length;
     const opened = await openArtifact(ref('v1'), { client });
     assert.equal(opened.kind, 'index');
-    assert.deepEqual(reg.log.slice(since).map((q) => q.method), ['GET'], 'the index, nothing else');
+    assert.deepEqual(
+      reg.log.slice(since).map((q) => q.method),
+      ['GET'],
+      'the index, nothing else',
+    );
 
     const arm = await openArtifact(ref('v1'), { client, platform: { os: 'linux', architecture: 'arm64' } });
     if (arm.kind !== 'image') throw new Error(`opened a ${arm.kind}`);
     assert.deepEqual(imagePlatform(arm.image), { os: 'linux', architecture: 'arm64' });
-    const gets = reg.log.slice(since + 1).filter((q) => q.method === 'GET').map((q) => q.path.replace(/sha256:[a-f0-9]+/, 'D'));
+    const gets = reg.log
+      .slice(since + 1)
+      .filter((q) => q.method === 'GET')
+      .map((q) => q.path.replace(/sha256:[a-f0-9]+/, 'D'));
     assert.deepEqual(gets, ['/v2/demo/multi/manifests/v1', '/v2/demo/multi/manifests/D', '/v2/demo/multi/blobs/D'], 'no layer was downloaded');
   });
 
@@ -63,7 +76,10 @@ describe('openArtifact', () => {
 
   it('loads every runnable image of an index, leaving attestations out', async () => {
     const all = await loadArtifact(await openArtifact(ref('attested'), { client }));
-    assert.deepEqual(artifactImages(all).map((i) => i.config.architecture), ['amd64', 'arm64']);
+    assert.deepEqual(
+      artifactImages(all).map((i) => i.config.architecture),
+      ['amd64', 'arm64'],
+    );
     assert.equal(artifactDigest(await loadArtifact(await openArtifact(ref('v1'), { client }))), artifactDigest(index));
   });
 
@@ -100,6 +116,9 @@ describe('openArtifact', () => {
     await assertValidArtifact(fromTar, 'the tarball opened by path');
     const amdFromTar = await openArtifact({ tarball: tar }, { platform: { os: 'linux', architecture: 'amd64' } });
     assert.equal(amdFromTar.kind === 'image' && amdFromTar.image.config.architecture, 'amd64');
-    await assert.rejects(openArtifact(layout, { ref: 'v1', platform: { os: 'linux', architecture: 'arm64' } }), /is a single linux\/amd64 image; it has no linux\/arm64 image/);
+    await assert.rejects(
+      openArtifact(layout, { ref: 'v1', platform: { os: 'linux', architecture: 'arm64' } }),
+      /is a single linux\/amd64 image; it has no linux\/arm64 image/,
+    );
   });
 });

@@ -14,7 +14,10 @@ test('skopeo reads the tarball both as a docker-archive and as an OCI archive', 
   await writeTarball(file, art, { repoTags: ['hello:1.0'] });
   const docker = JSON.parse(run('skopeo', ['inspect', `docker-archive:${file}`])) as { Layers: string[]; Architecture: string };
   // containers/image names docker-archive layers by their uncompressed digest (diff_id).
-  assert.deepEqual(docker.Layers, art.image.layers.map((l) => l.diffId));
+  assert.deepEqual(
+    docker.Layers,
+    art.image.layers.map((l) => l.diffId),
+  );
   assert.equal(docker.Architecture, 'amd64');
   const oci = JSON.parse(run('skopeo', ['inspect', `oci-archive:${file}`])) as { Digest: string };
   assert.equal(oci.Digest, art.image.digest);
@@ -33,7 +36,10 @@ test('podman load accepts the tarball and shows the image with the right layers'
     run('podman', ['load', '-q', '-i', file]);
     const [info] = JSON.parse(run('podman', ['image', 'inspect', name])) as { RootFS: { Layers: string[] }; Architecture: string }[];
     assert.ok(info);
-    assert.deepEqual(info.RootFS.Layers, art.image.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      info.RootFS.Layers,
+      art.image.layers.map((l) => l.diffId),
+    );
     assert.equal(info.Architecture, 'amd64');
   } finally {
     try {
@@ -54,7 +60,10 @@ test('podman load accepts a multi-platform tarball (manifest.json names one plat
   try {
     run('podman', ['load', '-q', '-i', file]);
     const [info] = JSON.parse(run('podman', ['image', 'inspect', name])) as { RootFS: { Layers: string[] } }[];
-    assert.deepEqual(info?.RootFS.Layers, art.index.images[0]?.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      info?.RootFS.Layers,
+      art.index.images[0]?.layers.map((l) => l.diffId),
+    );
   } finally {
     try {
       run('podman', ['rmi', '-f', name]);

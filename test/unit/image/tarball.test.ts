@@ -56,7 +56,10 @@ test('readTarball reads back what writeTarball wrote', async () => {
   const back = await readTarball(file);
   if (back.kind !== 'image') throw new Error(`read back a ${back.kind}`);
   assert.equal(back.image.digest, art.image.digest);
-  assert.deepEqual(back.image.layers.map((l) => l.descriptor), art.image.layers.map((l) => l.descriptor));
+  assert.deepEqual(
+    back.image.layers.map((l) => l.descriptor),
+    art.image.layers.map((l) => l.descriptor),
+  );
   for (const [i, l] of back.image.layers.entries()) {
     assert.deepEqual(await bytesOf(await l.open()), await bytesOf(await (art.image.layers[i] as Layer).open()));
   }
@@ -120,10 +123,13 @@ test('readTarball reads a classic docker-archive (manifest.json only, plain tar 
 
   const back = await readTarball(file);
   if (back.kind !== 'image') throw new Error(`read back a ${back.kind}`);
-  assert.deepEqual(back.image.layers.map((l) => [l.descriptor.mediaType, l.descriptor.digest, l.diffId]), [
-    ['application/vnd.oci.image.layer.v1.tar', diffId, diffId],
-    ['application/vnd.oci.image.layer.v1.tar', diffId, diffId],
-  ]);
+  assert.deepEqual(
+    back.image.layers.map((l) => [l.descriptor.mediaType, l.descriptor.digest, l.diffId]),
+    [
+      ['application/vnd.oci.image.layer.v1.tar', diffId, diffId],
+      ['application/vnd.oci.image.layer.v1.tar', diffId, diffId],
+    ],
+  );
   assert.deepEqual(await bytesOf(await (back.image.layers[1] as Layer).open()), layerTar);
   assert.equal(back.image.manifest.config.digest, sha256(config));
   await assert.rejects(readTarball(file, 'nope:1'), { code: 'SHALE_REF_NOT_FOUND' });

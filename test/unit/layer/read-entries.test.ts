@@ -1,4 +1,4 @@
-// The one layer reader: entries streamed through gunzip and tar-stream, bodies read or skipped,
+// The one layer reader: entries streamed through gunzip and tar-headers.ts, bodies read or skipped,
 // and stopping early stops the download.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,14 +8,15 @@ import { gzipSync } from 'node:zlib';
 import { layerCompression, layerEntries, normalizeTarPath } from '../../../src/layer/read-entries.js';
 import { tarBuffer } from '../../support/tar.js';
 
-const tar = () => tarBuffer([
-  { header: { name: './usr/', type: 'directory' } },
-  { header: { name: './usr/bin/python3', type: 'symlink', linkname: 'python3.11' } },
-  { header: { name: './usr/bin/python3.11', mode: 0o755 }, data: 'interpreter' },
-  { header: { name: './usr/bin/py', type: 'link', linkname: './usr/bin/python3.11' } },
-  { header: { name: './usr/share/big.bin' }, data: randomBytes(4 << 20) },
-  { header: { name: './usr/share/last.txt' }, data: 'last' },
-]);
+const tar = () =>
+  tarBuffer([
+    { header: { name: './usr/', type: 'directory' } },
+    { header: { name: './usr/bin/python3', type: 'symlink', linkname: 'python3.11' } },
+    { header: { name: './usr/bin/python3.11', mode: 0o755 }, data: 'interpreter' },
+    { header: { name: './usr/bin/py', type: 'link', linkname: './usr/bin/python3.11' } },
+    { header: { name: './usr/share/big.bin' }, data: randomBytes(4 << 20) },
+    { header: { name: './usr/share/last.txt' }, data: 'last' },
+  ]);
 
 describe('layerEntries', () => {
   it('lists paths (absolute, normalized), types, modes, sizes and link targets; unread bodies are skipped', async () => {
@@ -27,19 +28,29 @@ describe('layerEntries', () => {
       if (e.path === '/usr/bin/python3.11') assert.equal(e.mode, 0o755);
       if (e.path === '/usr/share/last.txt') last = (await e.bytes()).toString();
     }
-    assert.deepEqual(seen, ['dir /usr', 'symlink /usr/bin/python3 -> python3.11', 'file /usr/bin/python3.11', 'link /usr/bin/py -> /usr/bin/python3.11', 'file /usr/share/big.bin', 'file /usr/share/last.txt']);
+    assert.deepEqual(seen, [
+      'dir /usr',
+      'symlink /usr/bin/python3 -> python3.11',
+      'file /usr/bin/python3.11',
+      'link /usr/bin/py -> /usr/bin/python3.11',
+      'file /usr/share/big.bin',
+      'file /usr/share/last.txt',
+    ]);
     assert.equal(last, 'last');
   });
 
   it('breaking out stops the download', async () => {
     const gz = gzipSync(await tar());
     let read = 0;
-    const open = async () => Readable.from((function* () {
-      for (let i = 0; i < gz.length; i += 65536) {
-        read += Math.min(65536, gz.length - i);
-        yield gz.subarray(i, i + 65536);
-      }
-    })());
+    const open = async () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < gz.length; i += 65536) {
+            read += Math.min(65536, gz.length - i);
+            yield gz.subarray(i, i + 65536);
+          }
+        })(),
+      );
     for await (const e of layerEntries({ open })) if (e.path === '/usr/bin/python3.11') break;
     assert.ok(read < gz.length / 2, `read ${read} of ${gz.length} bytes`);
   });
@@ -51,9 +62,12 @@ describe('layerEntries', () => {
     assert.equal(names.length, 6);
     assert.equal(layerCompression('application/vnd.docker.image.rootfs.diff.tar.gzip'), 'gzip');
     assert.equal(layerCompression('application/vnd.oci.image.layer.v1.tar+zstd'), 'zstd');
-    await assert.rejects(async () => {
-      for await (const _ of layerEntries({ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', open: async () => Readable.from([plain]) })) void _;
-    }, { code: 'SHALE_LAYER_ZSTD' });
+    await assert.rejects(
+      async () => {
+        for await (const _ of layerEntries({ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', open: async () => Readable.from([plain]) })) void _;
+      },
+      { code: 'SHALE_LAYER_ZSTD' },
+    );
     await assert.rejects(async () => {
       for await (const _ of layerEntries({ open: async () => Readable.from([Buffer.from('not gzip')]) })) void _;
     });

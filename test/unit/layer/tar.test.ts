@@ -32,7 +32,17 @@ async function readTar(buf: Buffer) {
       const chunks: Buffer[] = [];
       for await (const c of e) chunks.push(c as Buffer);
       const h = e.header;
-      out.push({ name: h.name, type: h.type ?? '', mode: h.mode ?? 0, mtime: (h.mtime?.getTime() ?? -1) / 1000, uid: h.uid ?? -1, gid: h.gid ?? -1, uname: h.uname ?? '', gname: h.gname ?? '', body: Buffer.concat(chunks).toString() });
+      out.push({
+        name: h.name,
+        type: h.type ?? '',
+        mode: h.mode ?? 0,
+        mtime: (h.mtime?.getTime() ?? -1) / 1000,
+        uid: h.uid ?? -1,
+        gid: h.gid ?? -1,
+        uname: h.uname ?? '',
+        gname: h.gname ?? '',
+        body: Buffer.concat(chunks).toString(),
+      });
     }
   })();
   ex.end(buf);
@@ -53,7 +63,10 @@ test('entries get explicit parents, byte-order sorting and normalized modes', as
   const raw = gunzipSync(sink.blobs.get(blob.digest)!);
   assert.equal(sha256(raw), blob.diffId);
   const entries = await readTar(raw);
-  assert.deepEqual(entries.map((e) => e.name), ['app/', 'app/bin/', 'app/bin/run', 'app/link', 'app/main.py', 'usr/', 'usr/local/', 'usr/local/lib/', 'usr/local/lib/x.txt']);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ['app/', 'app/bin/', 'app/bin/run', 'app/link', 'app/main.py', 'usr/', 'usr/local/', 'usr/local/lib/', 'usr/local/lib/x.txt'],
+  );
   const byName = Object.fromEntries(entries.map((e) => [e.name, e]));
   assert.equal(byName['app/main.py']!.mode, 0o644);
   assert.equal(byName['app/bin/run']!.mode, 0o755);
@@ -92,7 +105,10 @@ test('long paths use PAX headers and survive', async () => {
   const long = `a/${'b'.repeat(120)}/${'c'.repeat(120)}.py`;
   const raw = await new Promise<Buffer>((res, rej) => {
     const chunks: Buffer[] = [];
-    tarStream([bufferEntry(long, 'x')], { mtime: 0 }).on('data', (c: Buffer) => chunks.push(c)).on('end', () => res(Buffer.concat(chunks))).on('error', rej);
+    tarStream([bufferEntry(long, 'x')], { mtime: 0 })
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => res(Buffer.concat(chunks)))
+      .on('error', rej);
   });
   const names = (await readTar(raw)).map((e) => e.name);
   assert.ok(names.includes(long));
@@ -116,11 +132,17 @@ test('files are opened ahead of the one being written; a failure to open one fai
   const opened: string[] = [];
   const entries: Entry[] = Array.from({ length: 60 }, (_, i) => {
     const path = `f/${String(i).padStart(2, '0')}.py`;
-    return { type: 'file', path, mode: 0o644, size: 1, open: async () => {
-      opened.push(path);
-      if (i === 40) throw new Error('cannot read f/40.py');
-      return Readable.from([Buffer.from('x')]);
-    } };
+    return {
+      type: 'file',
+      path,
+      mode: 0o644,
+      size: 1,
+      open: async () => {
+        opened.push(path);
+        if (i === 40) throw new Error('cannot read f/40.py');
+        return Readable.from([Buffer.from('x')]);
+      },
+    };
   });
   await assert.rejects(writeLayerBlob(entries, { mtime: 0 }, memorySink()), /cannot read f\/40\.py/);
   // Files after the failing one were already open (read ahead), and none was opened twice.
@@ -128,23 +150,33 @@ test('files are opened ahead of the one being written; a failure to open one fai
   assert.equal(new Set(opened).size, opened.length);
   const ok = entries.slice(0, 40);
   const blob = await writeLayerBlob(ok, { mtime: 0 }, memorySink());
-  const one = await writeLayerBlob(ok.map((e) => ({ ...e })), { mtime: 0 }, memorySink());
+  const one = await writeLayerBlob(
+    ok.map((e) => ({ ...e })),
+    { mtime: 0 },
+    memorySink(),
+  );
   assert.equal(blob.digest, one.digest);
 });
 
 test('a file opened ahead that fails while it waits fails the layer with its error (no crash, no hang)', async () => {
   const entries: Entry[] = Array.from({ length: 10 }, (_, i) => {
     const path = `g/${i}.py`;
-    return { type: 'file', path, mode: 0o644, size: 3, open: () => {
-      // The first file takes a while; the sixth fails meanwhile, while it waits its turn.
-      const s = new Readable({ read() {} });
-      if (i === 5) setTimeout(() => s.destroy(new Error('member g/5.py is damaged')), 10);
-      else {
-        s.push(Buffer.from('abc'));
-        setTimeout(() => s.push(null), i === 0 ? 60 : 0);
-      }
-      return s;
-    } };
+    return {
+      type: 'file',
+      path,
+      mode: 0o644,
+      size: 3,
+      open: () => {
+        // The first file takes a while; the sixth fails meanwhile, while it waits its turn.
+        const s = new Readable({ read() {} });
+        if (i === 5) setTimeout(() => s.destroy(new Error('member g/5.py is damaged')), 10);
+        else {
+          s.push(Buffer.from('abc'));
+          setTimeout(() => s.push(null), i === 0 ? 60 : 0);
+        }
+        return s;
+      },
+    };
   });
   await assert.rejects(writeLayerBlob(entries, { mtime: 0 }, memorySink()), /member g\/5\.py is damaged/);
 });

@@ -25,8 +25,10 @@ describe('oci/mutate', () => {
     assert.equal('annotations' in img.manifest, false);
   });
 
-  it('ociImage refuses a config whose diff_ids are not its layers\'', () => {
-    assert.throws(() => ociImage(config([d('2')]), [lazyLayer({ mediaType: MediaType.OciLayerGzip, digest: d('a'), size: 3 }, d('1'), never)]), { code: 'SHALE_IMAGE_INCONSISTENT' });
+  it("ociImage refuses a config whose diff_ids are not its layers'", () => {
+    assert.throws(() => ociImage(config([d('2')]), [lazyLayer({ mediaType: MediaType.OciLayerGzip, digest: d('a'), size: 3 }, d('1'), never)]), {
+      code: 'SHALE_IMAGE_INCONSISTENT',
+    });
   });
 
   it('appendLayers adds diff_ids and one history entry per layer; annotate and setConfig keep the rest', async () => {
@@ -35,14 +37,20 @@ describe('oci/mutate', () => {
     const start = annotate(ociImage({ ...config([base.diffId]), history: [{ created_by: 'base' }] }, [base]), { a: '1' });
     const appended = appendLayers(start, [{ layer: app, history: { created_by: 'shale: app' } }]);
     assert.deepEqual(appended.config.rootfs.diff_ids, [base.diffId, app.diffId]);
-    assert.deepEqual(appended.config.history?.map((h) => h.created_by), ['base', 'shale: app']);
+    assert.deepEqual(
+      appended.config.history?.map((h) => h.created_by),
+      ['base', 'shale: app'],
+    );
     assert.deepEqual(appended.manifest.annotations, { a: '1' });
     const renamed = annotate(appended, { a: '2', [Annotation.Created]: '1970-01-01T00:00:00Z' });
     assert.deepEqual(renamed.manifest.annotations, { a: '2', [Annotation.Created]: '1970-01-01T00:00:00Z' });
     assert.notEqual(renamed.digest, appended.digest);
     const configured = setConfig(renamed, { ...renamed.config, config: { Cmd: ['/bin/true'] } });
     assert.equal(configured.manifest.annotations?.['a'], '2');
-    assert.deepEqual(configured.layers.map((l) => l.descriptor.digest), [base.descriptor.digest, app.descriptor.digest]);
+    assert.deepEqual(
+      configured.layers.map((l) => l.descriptor.digest),
+      [base.descriptor.digest, app.descriptor.digest],
+    );
     await assertValidArtifact({ kind: 'image', image: configured });
     // The same parts give the same digest.
     assert.equal(appendLayers(start, [{ layer: app, history: { created_by: 'shale: app' } }]).digest, appended.digest);
@@ -53,7 +61,13 @@ describe('oci/mutate', () => {
     const arm = ociImage({ ...config([l.diffId]), architecture: 'arm64', variant: 'v8' }, [l]);
     const amd = ociImage(config([l.diffId]), [l]);
     const index = ociIndex([amd, arm], { [Annotation.Created]: 'now' });
-    assert.deepEqual(index.index.manifests.map((m) => m.platform), [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64', variant: 'v8' }]);
+    assert.deepEqual(
+      index.index.manifests.map((m) => m.platform),
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      ],
+    );
     await assertValidArtifact({ kind: 'index', index });
   });
 });

@@ -14,10 +14,25 @@ const d = (c: string): Digest => `sha256:${c.repeat(64)}`;
 const nothing = (): Promise<Readable> => Promise.reject(new Error('assembly never opens a layer'));
 
 const BASE_CONFIG = {
-  architecture: 'arm64', os: 'linux', variant: 'v8', created: '2024-01-02T03:04:05.123456789Z',
-  docker_version: '24.0.7', container: 'abc', container_config: { Hostname: 'abc' },
+  architecture: 'arm64',
+  os: 'linux',
+  variant: 'v8',
+  created: '2024-01-02T03:04:05.123456789Z',
+  docker_version: '24.0.7',
+  container: 'abc',
+  container_config: { Hostname: 'abc' },
   'moby.buildkit.buildinfo.v1': 'eyJ9',
-  config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'PYTHON_VERSION=3.11.9', 'LANG=C.UTF-8'], Cmd: ['python3'], Labels: null, ExposedPorts: null, OnBuild: null, ArgsEscaped: true, User: '', Volumes: null, WorkingDir: '' },
+  config: {
+    Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'PYTHON_VERSION=3.11.9', 'LANG=C.UTF-8'],
+    Cmd: ['python3'],
+    Labels: null,
+    ExposedPorts: null,
+    OnBuild: null,
+    ArgsEscaped: true,
+    User: '',
+    Volumes: null,
+    WorkingDir: '',
+  },
   rootfs: { type: 'layers', diff_ids: [d('1'), d('2')] },
   history: [
     { created: '2024-01-01T00:00:00Z', created_by: '/bin/sh -c #(nop) ADD file:abc in / ' },
@@ -44,13 +59,48 @@ function base(name: string, digest: Digest, config: object, facts?: Record<strin
 }
 
 const app: AppLayer[] = [
-  { layer: lazyLayer({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: d('c'), size: 10, annotations: { 'dev.shale.layer.name': 'packages', 'dev.shale.layer.inputs': d('e') } }, d('3'), nothing), createdBy: 'shale: packages (flask==3.1.3)' },
-  { layer: lazyLayer({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: d('f'), size: 11, annotations: { 'dev.shale.layer.name': 'app', 'dev.shale.layer.inputs': d('9') } }, d('4'), nothing), createdBy: 'shale: app' },
+  {
+    layer: lazyLayer(
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: d('c'),
+        size: 10,
+        annotations: { 'dev.shale.layer.name': 'packages', 'dev.shale.layer.inputs': d('e') },
+      },
+      d('3'),
+      nothing,
+    ),
+    createdBy: 'shale: packages (flask==3.1.3)',
+  },
+  {
+    layer: lazyLayer(
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: d('f'),
+        size: 11,
+        annotations: { 'dev.shale.layer.name': 'app', 'dev.shale.layer.inputs': d('9') },
+      },
+      d('4'),
+      nothing,
+    ),
+    createdBy: 'shale: app',
+  },
 ];
-const settingsA: ImageSettings = { entrypoint: ['python3', '-m', 'app'], cmd: [], env: { PORT: '8000', LANG: 'en_US.UTF-8' }, workdir: '/app', labels: { team: 'x' }, ports: [8000, 9000], user: '1000:1000' };
+const settingsA: ImageSettings = {
+  entrypoint: ['python3', '-m', 'app'],
+  cmd: [],
+  env: { PORT: '8000', LANG: 'en_US.UTF-8' },
+  workdir: '/app',
+  labels: { team: 'x' },
+  ports: [8000, 9000],
+  user: '1000:1000',
+};
 const settingsB: ImageSettings = { entrypoint: [], cmd: [], env: {}, workdir: '/srv', labels: {}, ports: [], user: '' };
 const baseA = base('docker.io/library/python:3.11-slim', d('7'), BASE_CONFIG, { 'dev.shale.base.libc': 'glibc 2.36' });
-const baseB = base('example.com/base:1', d('8'), { ...BASE_CONFIG, config: { ...BASE_CONFIG.config, ExposedPorts: { '80/tcp': {} }, Labels: { a: 'b' }, Entrypoint: ['/entry'] } });
+const baseB = base('example.com/base:1', d('8'), {
+  ...BASE_CONFIG,
+  config: { ...BASE_CONFIG.config, ExposedPorts: { '80/tcp': {} }, Labels: { a: 'b' }, Entrypoint: ['/entry'] },
+});
 
 describe('assembled images keep their golden digests', () => {
   const a = assembleImage(baseA, settingsA, app, { os: 'linux', architecture: 'arm64' }, 1700000000, { 'dev.shale.python.packages': 'flask==3.1.3' });
@@ -61,10 +111,13 @@ describe('assembled images keep their golden digests', () => {
     assert.equal(a.digest, 'sha256:ef49532444b229952ecef66bf5629624ebabf577bde94f3b6cbc13c0b8518221');
     assert.equal(a.manifest.config.digest, 'sha256:535dcf87f90b89eb7d4e028cf9c0b782e546a7e94b121822b9226676414d67c5');
     // The image's layers are described as its manifest lists them (Docker's gzip type become OCI's).
-    assert.deepEqual(a.layers.map((l) => l.descriptor), a.manifest.layers);
+    assert.deepEqual(
+      a.layers.map((l) => l.descriptor),
+      a.manifest.layers,
+    );
   });
 
-  it('no entrypoint, cmd, ports or user of its own: the base\'s kept; another variant', () => {
+  it("no entrypoint, cmd, ports or user of its own: the base's kept; another variant", () => {
     assert.equal(b.digest, 'sha256:5d27119e12a2c77ce56e9cadbe2ec07d7961cf7668fbcd04f72a6b3f6d612cd8');
   });
 

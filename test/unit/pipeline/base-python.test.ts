@@ -30,14 +30,16 @@ async function pushDebianBase(reg: FakeRegistry): Promise<{ ref: string; layer: 
   for await (const c of await layer.open()) chunks.push(c as Buffer);
   reg.putBlob('library/debian', Buffer.concat(chunks));
   const config: ImageConfig = {
-    architecture: 'amd64', os: 'linux',
+    architecture: 'amd64',
+    os: 'linux',
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] },
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
   };
   const configBytes = canonicalBytes(config);
   const configDigest = reg.putBlob('library/debian', configBytes);
   const manifest: Manifest = {
-    schemaVersion: 2, mediaType: MediaType.OciManifest,
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
     config: { mediaType: MediaType.OciConfig, digest: configDigest as Manifest['config']['digest'], size: configBytes.length },
     layers: [{ ...layer.descriptor, annotations: {} }],
   };
@@ -64,7 +66,7 @@ describe("the base's Python", () => {
     });
   });
 
-  it('without a python key, local libraries go where the base\'s python3.11 looks, and the image records it', async () => {
+  it("without a python key, local libraries go where the base's python3.11 looks, and the image records it", async () => {
     const spec = await project(`${appConfig(base)}[[layers]]\nname = "libs"\npaths = ["libs/ledger"]\n`, { 'main.py': 'import ledger\n' });
     await mkdir(join(spec.projectDir, 'libs', 'ledger', 'ledger'), { recursive: true });
     await writeFile(join(spec.projectDir, 'libs', 'ledger', 'ledger', '__init__.py'), 'X = 1\n');

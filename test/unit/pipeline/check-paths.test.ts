@@ -21,18 +21,39 @@ const SITE = 'usr/local/lib/python3.11/site-packages';
 
 function spec(layers?: BuildSpec['layers']): BuildSpec {
   return {
-    projectDir: '/p', configFile: '/p/shale.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-    app: [{ from: '/p', to: '/app', kind: 'dir' }], exclude: [], extras: [], groups: [], lock: '/p/requirements.txt', ...(layers ? { layers } : {}),
+    projectDir: '/p',
+    configFile: '/p/shale.toml',
+    name: 'x',
+    repository: 'x',
+    base: 'python:3.11-slim',
+    platforms: [{ os: 'linux', architecture: 'amd64' }],
+    workdir: '/app',
+    entrypoint: [],
+    cmd: [],
+    env: {},
+    ports: [],
+    user: '',
+    labels: {},
+    indexUrl: 'https://pypi.org/simple',
+    findLinks: [],
+    noIndex: false,
+    app: [{ from: '/p', to: '/app', kind: 'dir' }],
+    exclude: [],
+    extras: [],
+    groups: [],
+    lock: '/p/requirements.txt',
+    ...(layers ? { layers } : {}),
   };
 }
 
-const conflict = (...patterns: RegExp[]) => (e: Error & { code?: string; exitCode?: number }): boolean => {
-  assert.equal(e.code, 'SHALE_LAYER_CONFLICT', e.message);
-  assert.equal(e.exitCode, 2);
-  for (const p of patterns) assert.match(e.message, p);
-  return true;
-};
+const conflict =
+  (...patterns: RegExp[]) =>
+  (e: Error & { code?: string; exitCode?: number }): boolean => {
+    assert.equal(e.code, 'SHALE_LAYER_CONFLICT', e.message);
+    assert.equal(e.exitCode, 2);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  };
 
 describe('LayerMaker.checkPaths', () => {
   let dir = '';
@@ -50,19 +71,41 @@ describe('LayerMaker.checkPaths', () => {
     const cache: LayerCache = { blobs: local.blobs, index: local.layers, records: local.records, remote: new RemoteLayers() };
     return new LayerMaker(cache, { noCache, epoch: 0, events: noEvents, projectDir: '/p' });
   };
-  const check = async (m: LayerMaker, s: BuildSpec, packages: PackageInput[], app: Entry[] = [bufferEntry('app/main.py', 'import six\n')], libs: LibInput[] = []) => {
+  const check = async (
+    m: LayerMaker,
+    s: BuildSpec,
+    packages: PackageInput[],
+    app: Entry[] = [bufferEntry('app/main.py', 'import six\n')],
+    libs: LibInput[] = [],
+  ) => {
     const plans = await planLayers({ spec: s, layout, packages, libs, app, epoch: 0 });
     await m.checkPaths(plans, packages, layout, Cache.open(cacheDir));
   };
 
-  it('refuses a package that ships another package\'s module in another layer, naming both, their layers and the path', async () => {
+  it("refuses a package that ships another package's module in another layer, naming both, their layers and the path", async () => {
     cacheDir = join(dir, 'c1');
     const six = await wheelPackage(dir, { name: 'six', version: '1.16.0', files: [{ name: 'six.py', data: '# the real six\n' }] }, layout);
-    const evil = await wheelPackage(dir, { name: 'evil_six', version: '1.0', files: [{ name: 'six.py', data: '# not six\n' }, { name: 'evil_six/__init__.py', data: '' }] }, layout);
-    const layers = spec([{ name: 'base-deps', packages: ['six'] }, { name: 'extras', packages: ['evil-six'] }]);
+    const evil = await wheelPackage(
+      dir,
+      {
+        name: 'evil_six',
+        version: '1.0',
+        files: [
+          { name: 'six.py', data: '# not six\n' },
+          { name: 'evil_six/__init__.py', data: '' },
+        ],
+      },
+      layout,
+    );
+    const layers = spec([
+      { name: 'base-deps', packages: ['six'] },
+      { name: 'extras', packages: ['evil-six'] },
+    ]);
     await assert.rejects(
       check(maker(), layers, [six, evil]),
-      conflict(/^six 1\.16\.0 \(layer "base-deps"\) and evil-six 1\.0 \(layer "extras"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py, with different contents/),
+      conflict(
+        /^six 1\.16\.0 \(layer "base-deps"\) and evil-six 1\.0 \(layer "extras"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py, with different contents/,
+      ),
     );
     // Automatic layering too, whatever buckets the names fall in.
     await assert.rejects(check(maker(), spec(), [six, evil]), conflict(/six 1\.16\.0.*evil-six 1\.0|evil-six 1\.0.*six 1\.16\.0/, /site-packages\/six\.py/));
@@ -72,9 +115,16 @@ describe('LayerMaker.checkPaths', () => {
     cacheDir = join(dir, 'c2');
     const calls: string[] = [];
     const init = { name: 'google/__init__.py', data: "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n" };
-    const a = await wheelPackage(dir, { name: 'google_a', version: '1.0', files: [init, { name: 'google/a/__init__.py', data: 'A = 1\n' }] }, layout, { calls });
-    const b = await wheelPackage(dir, { name: 'google_b', version: '1.0', files: [init, { name: 'google/b/__init__.py', data: 'B = 1\n' }] }, layout, { calls });
-    const layers = spec([{ name: 'one', packages: ['google-a'] }, { name: 'two', packages: ['google-b'] }]);
+    const a = await wheelPackage(dir, { name: 'google_a', version: '1.0', files: [init, { name: 'google/a/__init__.py', data: 'A = 1\n' }] }, layout, {
+      calls,
+    });
+    const b = await wheelPackage(dir, { name: 'google_b', version: '1.0', files: [init, { name: 'google/b/__init__.py', data: 'B = 1\n' }] }, layout, {
+      calls,
+    });
+    const layers = spec([
+      { name: 'one', packages: ['google-a'] },
+      { name: 'two', packages: ['google-b'] },
+    ]);
     await check(maker(), layers, [a, b]);
     assert.deepEqual([...calls].sort(), ['google_a', 'google_b']);
     // The next build (another process: a new maker) knows this set of packages is clean.
@@ -89,13 +139,19 @@ describe('LayerMaker.checkPaths', () => {
     cacheDir = join(dir, 'c3');
     const calls: string[] = [];
     const six = await wheelPackage(dir, { name: 'six', version: '1.16.0', files: [{ name: 'six.py', data: '# the real six\n' }] }, layout, { calls });
-    const layers = spec([{ name: 'deps', packages: 'all' }, { name: 'libs', paths: ['/p/libs/six'] }]);
+    const layers = spec([
+      { name: 'deps', packages: 'all' },
+      { name: 'libs', paths: ['/p/libs/six'] },
+    ]);
     const lib = (data: string, path = `${SITE}/six.py`): LibInput => ({ name: 'six', dir: 'libs/six', entries: [bufferEntry(path, data)] });
     // An app file six.py in the workdir is another path: fine.
     await check(maker(), spec(), [six], [bufferEntry('app/six.py', '# mine\n')]);
     await assert.rejects(
       check(maker(), layers, [six], undefined, [lib('# my own six\n')]),
-      conflict(/^six 1\.16\.0 \(layer "deps"\) and the local libraries \(layer "libs"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py/, /Remove or rename the path in the local libraries, or drop six 1\.16\.0/),
+      conflict(
+        /^six 1\.16\.0 \(layer "deps"\) and the local libraries \(layer "libs"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py/,
+        /Remove or rename the path in the local libraries, or drop six 1\.16\.0/,
+      ),
     );
     // An app whose workdir is a site directory can replace a package's file too.
     await assert.rejects(check(maker(), spec(), [six], [bufferEntry(`${SITE}/six.py`, 'x')]), conflict(/and the app \(layer "app"\)/));
@@ -109,15 +165,29 @@ describe('LayerMaker.checkPaths', () => {
     assert.equal(calls.length, before + 1, 'a missing list installs the package');
   });
 
-  it('covers compiled bytecode: a wheel shipping another package\'s .pyc conflicts with the compiled one', async () => {
+  it("covers compiled bytecode: a wheel shipping another package's .pyc conflicts with the compiled one", async () => {
     cacheDir = join(dir, 'c4');
     const py = await findHostPython('3.11');
-    const mk = (opts: { py?: typeof py }) => Promise.all([
-      wheelPackage(dir, { name: 'six', version: '1.16.0', files: [{ name: 'six.py', data: 'X = 1\n' }] }, layout, opts),
-      wheelPackage(dir, { name: 'pyc_stub', version: '1.0', files: [{ name: '__pycache__/six.cpython-311.pyc', data: Buffer.from('not bytecode') }] }, layout, opts),
+    const mk = (opts: { py?: typeof py }) =>
+      Promise.all([
+        wheelPackage(dir, { name: 'six', version: '1.16.0', files: [{ name: 'six.py', data: 'X = 1\n' }] }, layout, opts),
+        wheelPackage(
+          dir,
+          { name: 'pyc_stub', version: '1.0', files: [{ name: '__pycache__/six.cpython-311.pyc', data: Buffer.from('not bytecode') }] },
+          layout,
+          opts,
+        ),
+      ]);
+    const layers = spec([
+      { name: 'a', packages: ['six'] },
+      { name: 'b', packages: ['pyc-stub'] },
     ]);
-    const layers = spec([{ name: 'a', packages: ['six'] }, { name: 'b', packages: ['pyc-stub'] }]);
     await check(maker(), layers, await mk({}));
-    await assert.rejects(check(maker(), layers, await mk({ py })), conflict(/six 1\.16\.0 \(layer "a"\) and pyc-stub 1\.0 \(layer "b"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/__pycache__\/six\.cpython-311\.pyc/));
+    await assert.rejects(
+      check(maker(), layers, await mk({ py })),
+      conflict(
+        /six 1\.16\.0 \(layer "a"\) and pyc-stub 1\.0 \(layer "b"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/__pycache__\/six\.cpython-311\.pyc/,
+      ),
+    );
   });
 });

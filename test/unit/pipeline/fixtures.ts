@@ -25,7 +25,8 @@ export async function pushBase(reg: FakeRegistry, repo = 'library/python', tag =
   for await (const c of await layer.open()) chunks.push(c as Buffer);
   reg.putBlob(repo, Buffer.concat(chunks));
   const config: ImageConfig = {
-    architecture: 'amd64', os: 'linux',
+    architecture: 'amd64',
+    os: 'linux',
     config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'PYTHON_VERSION=3.11.9'], Cmd: ['python3'] },
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     history: [{ created: '1970-01-01T00:00:00Z', created_by: 'test base' }],
@@ -33,7 +34,8 @@ export async function pushBase(reg: FakeRegistry, repo = 'library/python', tag =
   const configBytes = canonicalBytes(config);
   const configDigest = reg.putBlob(repo, configBytes);
   const manifest: Manifest = {
-    schemaVersion: 2, mediaType: MediaType.OciManifest,
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
     config: { mediaType: MediaType.OciConfig, digest: configDigest as Manifest['config']['digest'], size: configBytes.length },
     layers: [{ ...layer.descriptor, annotations: {} }],
   };
@@ -60,8 +62,20 @@ export async function edit(spec: BuildSpec, path: string, text: string): Promise
 }
 
 /** Build options for a test: a cache dir, publishers, no mirrors, SOURCE_DATE_EPOCH 0. */
-export function options(cacheDir: string, publishers: Publisher[], more: { cacheFrom?: BuildOptions['cacheFrom']; mirrors?: Mirrors; noCache?: boolean } = {}): BuildOptions {
-  return { cacheDir, publishers, cacheFrom: more.cacheFrom ?? [], noCache: more.noCache ?? false, insecureRegistries: [], epoch: 0, mirrors: more.mirrors ?? new Map() };
+export function options(
+  cacheDir: string,
+  publishers: Publisher[],
+  more: { cacheFrom?: BuildOptions['cacheFrom']; mirrors?: Mirrors; noCache?: boolean } = {},
+): BuildOptions {
+  return {
+    cacheDir,
+    publishers,
+    cacheFrom: more.cacheFrom ?? [],
+    noCache: more.noCache ?? false,
+    insecureRegistries: [],
+    epoch: 0,
+    mirrors: more.mirrors ?? new Map(),
+  };
 }
 
 /** An events sink that keeps what it is told. */

@@ -60,7 +60,10 @@ describe('layer sources: local cache, then registry by fingerprint, then built',
     assert.match(layerOf(fresh, 'app').reason, /reused from registry \(.*demo\/app:precedence\)/);
     assert.equal(layerOf(fresh, 'app').digest, appDigest);
     assert.equal(fresh.digest, first.digest);
-    assert.deepEqual(reg.requests('GET', new RegExp(`/blobs/${appDigest}$`)).filter((r) => reg.log.indexOf(r) >= since), []);
+    assert.deepEqual(
+      reg.requests('GET', new RegExp(`/blobs/${appDigest}$`)).filter((r) => reg.log.indexOf(r) >= since),
+      [],
+    );
 
     // Changed inputs: the registry's layer has another fingerprint, so the layer is built.
     await edit(spec, 'main.py', 'print("precedence, changed")\n');
@@ -69,7 +72,7 @@ describe('layer sources: local cache, then registry by fingerprint, then built',
     assert.notEqual(layerOf(changed, 'app').digest, appDigest);
   });
 
-  it('reuses layers of a --cache-from image as it reuses the push target\'s', async () => {
+  it("reuses layers of a --cache-from image as it reuses the push target's", async () => {
     const spec = await project(appConfig(`${reg.host}/library/python:3.11-slim`), { 'main.py': 'print("cache-from")\n' });
     const first = await build(spec, options(await tmp(), [target('cf-1')]), noEvents);
     const again = await build(spec, options(await tmp(), [target('cf-2')], { cacheFrom: [parseReference(`${reg.host}/demo/app:cf-1`)] }), noEvents);
@@ -88,7 +91,10 @@ describe('layer sources: local cache, then registry by fingerprint, then built',
     const r = await build(spec, options(warm, [target('nocache')], { noCache: true }), noEvents);
     assert.equal(layerOf(r, 'app').source, 'built');
     assert.equal(layerOf(r, 'app').reason, 'built (--no-cache)');
-    assert.deepEqual(reg.log.slice(since).filter((q) => q.method === 'GET' && q.path.endsWith('/manifests/nocache')), []);
+    assert.deepEqual(
+      reg.log.slice(since).filter((q) => q.method === 'GET' && q.path.endsWith('/manifests/nocache')),
+      [],
+    );
   });
 
   it('a second build with nothing changed builds nothing and sends nothing', async () => {
@@ -101,8 +107,14 @@ describe('layer sources: local cache, then registry by fingerprint, then built',
     const { events, seen } = recorder();
     const second = await build(spec, options(cache, [target('again')]), events);
     assert.equal(second.digest, first.digest);
-    assert.deepEqual(second.layers.filter((l) => l.source === 'built'), []);
-    assert.deepEqual(seen.filter((e) => e.type === 'layer' && e.status === 'building'), []);
+    assert.deepEqual(
+      second.layers.filter((l) => l.source === 'built'),
+      [],
+    );
+    assert.deepEqual(
+      seen.filter((e) => e.type === 'layer' && e.status === 'building'),
+      [],
+    );
     assert.deepEqual(second.pushed, { bytes: 0, blobs: 0 });
     assert.deepEqual(writes(reg, since), [], 'no upload, mount or manifest');
     assert.ok(seen.some((e) => e.type === 'log' && /demo\/app:again is up to date/.test(e.message)));

@@ -86,7 +86,11 @@ describe('publishers of a build', () => {
     assert.equal(reg.tags.get('demo/multi')?.get('v1'), r.digest);
     const client = new RegistryClient();
     try {
-      const copies = { registry: await loadArtifact(await openArtifact(parseReference(`${reg.host}/demo/multi:v1`), { client })), layout: await readLayout(layout, 'v1'), tarball: await readTarball(tar) };
+      const copies = {
+        registry: await loadArtifact(await openArtifact(parseReference(`${reg.host}/demo/multi:v1`), { client })),
+        layout: await readLayout(layout, 'v1'),
+        tarball: await readTarball(tar),
+      };
       for (const [where, copy] of Object.entries(copies)) {
         assert.equal(artifactDigest(copy), r.digest, where);
         await assertValidArtifact(copy, `the image in the ${where}`);
@@ -97,7 +101,13 @@ describe('publishers of a build', () => {
     // The base layer lives in the same registry: mounted, not sent; the app layer and config are.
     assert.ok(seen.some((e) => e.type === 'upload' && e.status === 'mounted' && e.name === 'base'));
     assert.equal(r.pushed.blobs, 2);
-    assert.deepEqual(seen.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.step).slice(-3), ['pushing', 'writing OCI layout', 'writing tarball']);
+    assert.deepEqual(
+      seen
+        .filter((e) => e.type === 'step')
+        .map((e) => e.type === 'step' && e.step)
+        .slice(-3),
+      ['pushing', 'writing OCI layout', 'writing tarball'],
+    );
   });
 
   it('a push that fails leaves the tag where it was', async () => {
@@ -108,7 +118,10 @@ describe('publishers of a build', () => {
     const since = reg.log.length;
     await assert.rejects(build(spec, options(await tmp(), [at('demo/failing:v1')]), noEvents), (err: Error) => !/--push/.test(err.message));
     assert.equal(reg.tags.get('demo/failing')?.get('v1'), first.digest);
-    assert.deepEqual(reg.log.slice(since).filter((q) => q.method === 'PUT' && q.path.includes('/manifests/')), []);
+    assert.deepEqual(
+      reg.log.slice(since).filter((q) => q.method === 'PUT' && q.path.includes('/manifests/')),
+      [],
+    );
   });
 
   it('a publisher that fails before the registry leaves the tag where it was', async () => {

@@ -30,7 +30,10 @@ const outsideFile = async (): Promise<string> => {
 test('a symlink to a host directory inside the app is refused; nothing of the host is listed', async () => {
   const dir = await writeProject({ 'main.py': '' });
   await symlink('/etc', join(dir, 'etclink'));
-  await assert.rejects(collect(dir), { code: 'SHALE_PATH_OUTSIDE', message: /^etclink is a symlink to "\/etc", which resolves to \/etc, outside the project directory .*\.shaleignore/ });
+  await assert.rejects(collect(dir), {
+    code: 'SHALE_PATH_OUTSIDE',
+    message: /^etclink is a symlink to "\/etc", which resolves to \/etc, outside the project directory .*\.shaleignore/,
+  });
   // Leaving it out with .shaleignore is the way to keep such a link in the tree.
   await writeFile(join(dir, '.shaleignore'), 'etclink\n');
   assert.deepEqual((await collect(dir)).paths, ['dir:app', 'file:app/.shaleignore', 'file:app/main.py']);
@@ -42,14 +45,25 @@ test('symlinks inside the project are stored as symlinks, also when an app sourc
   await symlink('pkg', join(dir, 'src', 'pkg-link'));
   await symlink('../shared', join(dir, 'src', 'shared'));
   const { paths } = await collect(dir, join(dir, 'src'));
-  assert.deepEqual(paths, ['dir:app', 'dir:app/pkg', 'file:app/main.py', 'file:app/pkg/mod.py', 'symlink:app/pkg-link->pkg', 'symlink:app/run.py->main.py', 'symlink:app/shared->../shared']);
+  assert.deepEqual(paths, [
+    'dir:app',
+    'dir:app/pkg',
+    'file:app/main.py',
+    'file:app/pkg/mod.py',
+    'symlink:app/pkg-link->pkg',
+    'symlink:app/run.py->main.py',
+    'symlink:app/shared->../shared',
+  ]);
 });
 
 test('an app source that resolves out of the project (given directly) is refused', async () => {
   const host = await outsideFile();
   const dir = await writeProject({ 'main.py': '' });
   await symlink(host, join(dir, 'hostdir'));
-  await assert.rejects(collectFiles(dir, [{ from: join(dir, 'hostdir'), to: '/app', kind: 'dir' }], [], () => {}), { code: 'SHALE_PATH_OUTSIDE', message: new RegExp(`resolves to ${host}, outside the project directory`) });
+  await assert.rejects(
+    collectFiles(dir, [{ from: join(dir, 'hostdir'), to: '/app', kind: 'dir' }], [], () => {}),
+    { code: 'SHALE_PATH_OUTSIDE', message: new RegExp(`resolves to ${host}, outside the project directory`) },
+  );
 });
 
 test('a dangling symlink is left out with a warning; a loop is an error', async () => {
@@ -68,9 +82,18 @@ test('ignore files that are symlinks must point inside the project; unreadable o
   const host = await outsideFile();
   const dir = await writeProject({ 'main.py': '', 'rules/shale.txt': 'secret.txt\n', 'secret.txt': '' });
   await symlink('rules/shale.txt', join(dir, '.shaleignore'));
-  assert.deepEqual((await collect(dir)).paths, ['dir:app', 'dir:app/rules', 'file:app/main.py', 'file:app/rules/shale.txt', 'symlink:app/.shaleignore->rules/shale.txt']);
+  assert.deepEqual((await collect(dir)).paths, [
+    'dir:app',
+    'dir:app/rules',
+    'file:app/main.py',
+    'file:app/rules/shale.txt',
+    'symlink:app/.shaleignore->rules/shale.txt',
+  ]);
   await symlink(join(host, 'shadow'), join(dir, '.dockerignore'));
-  await assert.rejects(collect(dir), { code: 'SHALE_PATH_OUTSIDE', message: /\.dockerignore is a symlink to ".*shadow", which resolves to .*shadow, outside the project directory/ });
+  await assert.rejects(collect(dir), {
+    code: 'SHALE_PATH_OUTSIDE',
+    message: /\.dockerignore is a symlink to ".*shadow", which resolves to .*shadow, outside the project directory/,
+  });
   const dir2 = await writeProject({ 'main.py': '' });
   await mkdir(join(dir2, '.dockerignore'));
   await assert.rejects(collect(dir2), { code: 'SHALE_IGNORE_UNREADABLE', message: /cannot read .*\.dockerignore/ });
@@ -78,12 +101,47 @@ test('ignore files that are symlinks must point inside the project; unreadable o
 
 test('secrets are left out by default and reported with the pattern; every default exclude works at any depth', async () => {
   const secrets = [
-    '.env.production', '.env.local', '.envrc', 'deploy/id_ed25519', 'deploy/id_ed25519.pub', 'deploy/id_ecdsa', 'deploy/id_dsa', '.ssh/config', 'home/.netrc',
-    '.aws/credentials', 'web/.npmrc', '.pypirc', '.git-credentials', 'k8s/.dockerconfigjson', '.docker/config.json', 'tls/server.key', 'tls/client.p12', 'tls/client.pfx', 'nginx/.htpasswd',
+    '.env.production',
+    '.env.local',
+    '.envrc',
+    'deploy/id_ed25519',
+    'deploy/id_ed25519.pub',
+    'deploy/id_ecdsa',
+    'deploy/id_dsa',
+    '.ssh/config',
+    'home/.netrc',
+    '.aws/credentials',
+    'web/.npmrc',
+    '.pypirc',
+    '.git-credentials',
+    'k8s/.dockerconfigjson',
+    '.docker/config.json',
+    'tls/server.key',
+    'tls/client.p12',
+    'tls/client.pfx',
+    'nginx/.htpasswd',
   ];
-  const dir = await writeProject({ 'main.py': '', '.docker/daemon.json': '{}', 'docs/keyboard.md': '', ...Object.fromEntries(secrets.map((s) => [s, 'secret'])) });
+  const dir = await writeProject({
+    'main.py': '',
+    '.docker/daemon.json': '{}',
+    'docs/keyboard.md': '',
+    ...Object.fromEntries(secrets.map((s) => [s, 'secret'])),
+  });
   const { paths, events } = await collect(dir);
-  assert.deepEqual(paths, ['dir:app', 'dir:app/.docker', 'dir:app/deploy', 'dir:app/docs', 'dir:app/home', 'dir:app/k8s', 'dir:app/nginx', 'dir:app/tls', 'dir:app/web', 'file:app/.docker/daemon.json', 'file:app/docs/keyboard.md', 'file:app/main.py']);
+  assert.deepEqual(paths, [
+    'dir:app',
+    'dir:app/.docker',
+    'dir:app/deploy',
+    'dir:app/docs',
+    'dir:app/home',
+    'dir:app/k8s',
+    'dir:app/nginx',
+    'dir:app/tls',
+    'dir:app/web',
+    'file:app/.docker/daemon.json',
+    'file:app/docs/keyboard.md',
+    'file:app/main.py',
+  ]);
   const notes = events.flatMap((e) => (e.type === 'excluded' ? [`${e.path} (${e.rule})`] : []));
   assert.ok(notes.includes('.env.production (default exclude .env*)'), notes.join('\n'));
   assert.ok(notes.includes('.ssh/ (default exclude .ssh)'), notes.join('\n'));
@@ -95,15 +153,29 @@ test('secrets are left out by default and reported with the pattern; every defau
   for (const pattern of DEFAULT_EXCLUDES) {
     const name = pattern.replace(/\*/g, 'x');
     const d = await writeProject({ 'main.py': '', [name]: '', [`a/b/${name}`]: '' });
-    assert.deepEqual((await collect(d)).paths.filter((p) => p.startsWith('file:')), ['file:app/main.py'], pattern);
+    assert.deepEqual(
+      (await collect(d)).paths.filter((p) => p.startsWith('file:')),
+      ['file:app/main.py'],
+      pattern,
+    );
   }
 });
 
 test('a `!pattern` in .shaleignore takes back a file a default exclude leaves out, also inside a left-out directory', async () => {
-  const dir = await writeProject({ 'main.py': '', '.env.example': 'KEY=', '.env': 'KEY=secret', '.ssh/known_hosts': 'h', '.ssh/id_ed25519': 'k', '.shaleignore': '!.env.example\n!.ssh/known_hosts\n' });
+  const dir = await writeProject({
+    'main.py': '',
+    '.env.example': 'KEY=',
+    '.env': 'KEY=secret',
+    '.ssh/known_hosts': 'h',
+    '.ssh/id_ed25519': 'k',
+    '.shaleignore': '!.env.example\n!.ssh/known_hosts\n',
+  });
   const { paths, events } = await collect(dir);
   assert.deepEqual(paths, ['dir:app', 'file:app/.env.example', 'file:app/.shaleignore', 'file:app/.ssh/known_hosts', 'file:app/main.py']);
-  assert.deepEqual(events.flatMap((e) => (e.type === 'excluded' ? [e.path] : [])), ['.env', '.ssh/']);
+  assert.deepEqual(
+    events.flatMap((e) => (e.type === 'excluded' ? [e.path] : [])),
+    ['.env', '.ssh/'],
+  );
   // `exclude` in the config works the same way, and the user's own exclusions stay quiet.
   const again = await collect(dir, dir, ['!.env', 'main.py']);
   assert.ok(again.paths.includes('file:app/.env'));

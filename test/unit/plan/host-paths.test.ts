@@ -27,7 +27,16 @@ test('files, directories and inside symlinks are listed; symlinks are not follow
   await symlink('../data', join(dir, 'pkg', 'up'));
   const items = await walkTree(dir, opts(dir));
   const shown = items.map((i) => `${i.kind}:${i.rel}${i.kind === 'symlink' ? `->${i.target}` : ''}`).sort();
-  assert.deepEqual(shown, ['dir:data', 'dir:pkg', 'file:a.py', 'file:data/big.bin', 'file:pkg/b.py', 'symlink:alias.py->a.py', 'symlink:pkg/b-link.py->b.py', 'symlink:pkg/up->../data']);
+  assert.deepEqual(shown, [
+    'dir:data',
+    'dir:pkg',
+    'file:a.py',
+    'file:data/big.bin',
+    'file:pkg/b.py',
+    'symlink:alias.py->a.py',
+    'symlink:pkg/b-link.py->b.py',
+    'symlink:pkg/up->../data',
+  ]);
   const b = items.find((i) => i.rel === 'pkg/b.py');
   assert.equal(b?.kind === 'file' ? b.size : -1, 2);
 });
@@ -38,19 +47,30 @@ test('a symlink out of the project is refused, naming it, its target and where i
   const dir = await writeProject({ 'ok.py': '' });
   await mkdir(join(dir, 'conf'));
   await symlink(join(outside, 'shadow'), join(dir, 'conf', 'secret'));
-  await refused(walkTree(dir, opts(dir)), 'SHALE_PATH_OUTSIDE', new RegExp(`conf/secret is a symlink to "${outside}/shadow", which resolves to ${outside}/shadow, outside the project directory ${dir}.*leave it out`));
+  await refused(
+    walkTree(dir, opts(dir)),
+    'SHALE_PATH_OUTSIDE',
+    new RegExp(`conf/secret is a symlink to "${outside}/shadow", which resolves to ${outside}/shadow, outside the project directory ${dir}.*leave it out`),
+  );
   // Relative, through a directory: the same.
   const dir2 = await writeProject({ 'ok.py': '' });
   await symlink('../../../../../../../../etc', join(dir2, 'etc'));
   await refused(walkTree(dir2, opts(dir2)), 'SHALE_PATH_OUTSIDE', /etc is a symlink to "(\.\.\/)+etc", which resolves to \/etc, outside/);
   // Left out by the caller: never looked at.
-  assert.deepEqual((await walkTree(dir2, opts(dir2, { choose: (rel) => (rel === 'etc' ? 'out' : 'in') }))).map((i) => i.rel), ['ok.py']);
+  assert.deepEqual(
+    (await walkTree(dir2, opts(dir2, { choose: (rel) => (rel === 'etc' ? 'out' : 'in') }))).map((i) => i.rel),
+    ['ok.py'],
+  );
 });
 
 test('an absolute symlink into the project, a loop and a dangling symlink', async () => {
   const dir = await writeProject({ 'a.py': '' });
   await symlink(join(dir, 'a.py'), join(dir, 'abs.py'));
-  await refused(walkTree(dir, opts(dir)), 'SHALE_SYMLINK_ABSOLUTE', /abs\.py is a symlink to the absolute path ".*\/a\.py".*make it relative \(ln -sfn a\.py <link>\)/);
+  await refused(
+    walkTree(dir, opts(dir)),
+    'SHALE_SYMLINK_ABSOLUTE',
+    /abs\.py is a symlink to the absolute path ".*\/a\.py".*make it relative \(ln -sfn a\.py <link>\)/,
+  );
 
   const loop = await writeProject({ 'a.py': '' });
   await symlink('two', join(loop, 'one'));
@@ -60,7 +80,10 @@ test('an absolute symlink into the project, a loop and a dangling symlink', asyn
   const dangling = await writeProject({ 'a.py': '' });
   await symlink('gone.py', join(dangling, 'lost.py'));
   const items = await walkTree(dangling, opts(dangling));
-  assert.deepEqual(items.find((i) => i.rel === 'lost.py'), { kind: 'dangling', rel: 'lost.py', abs: join(dangling, 'lost.py'), target: 'gone.py' });
+  assert.deepEqual(
+    items.find((i) => i.rel === 'lost.py'),
+    { kind: 'dangling', rel: 'lost.py', abs: join(dangling, 'lost.py'), target: 'gone.py' },
+  );
 });
 
 test('a name that is not UTF-8 is refused unless left out; printableName escapes its bytes', async () => {

@@ -13,23 +13,59 @@ const layout = pythonLayout('debian', '3.11');
 const MB = 1024 * 1024;
 
 function pkg(name: string, size: number): PackageInput {
-  return { name, version: '1.0', wheel: `${name}-1.0-py3-none-any.whl`, sha256: name.padEnd(64, '0').slice(0, 64), pure: true, size, entries: async () => [bufferEntry(`site/${name}.py`, name)] };
+  return {
+    name,
+    version: '1.0',
+    wheel: `${name}-1.0-py3-none-any.whl`,
+    sha256: name.padEnd(64, '0').slice(0, 64),
+    pure: true,
+    size,
+    entries: async () => [bufferEntry(`site/${name}.py`, name)],
+  };
 }
 
 function spec(extra: Partial<BuildSpec> = {}): BuildSpec {
   return {
-    projectDir: '/p', configFile: '/p/pyproject.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-    app: [], exclude: [], extras: [], groups: [], lock: '/p/requirements.txt', ...extra,
+    projectDir: '/p',
+    configFile: '/p/pyproject.toml',
+    name: 'x',
+    repository: 'x',
+    base: 'python:3.11-slim',
+    platforms: [{ os: 'linux', architecture: 'amd64' }],
+    workdir: '/app',
+    entrypoint: [],
+    cmd: [],
+    env: {},
+    ports: [],
+    user: '',
+    labels: {},
+    indexUrl: 'https://pypi.org/simple',
+    findLinks: [],
+    noIndex: false,
+    app: [],
+    exclude: [],
+    extras: [],
+    groups: [],
+    lock: '/p/requirements.txt',
+    ...extra,
   };
 }
 
-const plan = (s: BuildSpec, packages: PackageInput[], baseLayers = 1) => planLayers({ spec: s, layout, packages, libs: [], app: [bufferEntry('app/main.py', '')], epoch: 0, baseLayers });
+const plan = (s: BuildSpec, packages: PackageInput[], baseLayers = 1) =>
+  planLayers({ spec: s, layout, packages, libs: [], app: [bufferEntry('app/main.py', '')], epoch: 0, baseLayers });
 
 test('explicit layers pin packages: numpy and scipy together, the rest in "all"', async () => {
-  const s = spec({ layers: [{ name: 'sci', packages: ['numpy', 'SciPy'] }, { name: 'rest', packages: 'all' }] });
+  const s = spec({
+    layers: [
+      { name: 'sci', packages: ['numpy', 'SciPy'] },
+      { name: 'rest', packages: 'all' },
+    ],
+  });
   const layers = await plan(s, [pkg('numpy', 20 * MB), pkg('scipy', 40 * MB), pkg('six', 1000), pkg('idna', 2000)]);
-  assert.deepEqual(layers.map((l) => l.name), ['sci', 'rest', 'app']);
+  assert.deepEqual(
+    layers.map((l) => l.name),
+    ['sci', 'rest', 'app'],
+  );
   assert.equal(layers[0]?.createdBy, 'shale: sci: numpy==1.0 scipy==1.0');
   assert.equal(layers[1]?.createdBy, 'shale: rest: idna==1.0 six==1.0');
   // The pinned layer's fingerprint does not move when a package of another layer changes.
@@ -41,12 +77,19 @@ test('explicit layers pin packages: numpy and scipy together, the rest in "all"'
 test('explicit layers past max-layers (base included) are an error that says what to do', async () => {
   const names = Array.from({ length: 6 }, (_, i) => `p${i}`);
   const s = spec({ maxLayers: 6, layers: names.map((n) => ({ name: n, packages: [n] })) });
-  await assert.rejects(plan(s, names.map((n) => pkg(n, 100)), 2), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'SHALE_TOO_MANY_LAYERS');
-    assert.match(e.message, /pyproject\.toml: the image would have 9 layers \(2 from the base, 7 from shale\), over max-layers = 6/);
-    assert.match(e.message, /raise max-layers/);
-    return true;
-  });
+  await assert.rejects(
+    plan(
+      s,
+      names.map((n) => pkg(n, 100)),
+      2,
+    ),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'SHALE_TOO_MANY_LAYERS');
+      assert.match(e.message, /pyproject\.toml: the image would have 9 layers \(2 from the base, 7 from shale\), over max-layers = 6/);
+      assert.match(e.message, /raise max-layers/);
+      return true;
+    },
+  );
 });
 
 test('automatic layering stays within the budget: the smallest large packages join the buckets', async () => {
@@ -54,7 +97,10 @@ test('automatic layering stays within the budget: the smallest large packages jo
   const layers = await plan(spec(), [...big, pkg('six', 1000)], 3);
   assert.ok(3 + layers.length <= DEFAULT_MAX_LAYERS, `${3 + layers.length} layers`);
   assert.equal(DEFAULT_MAX_LAYERS, 60);
-  assert.ok(layers.some((l) => l.name === 'pkg-big69'), 'the largest keep their own layer');
+  assert.ok(
+    layers.some((l) => l.name === 'pkg-big69'),
+    'the largest keep their own layer',
+  );
   assert.ok(!layers.some((l) => l.name === 'pkg-big00'), 'the smallest large one went into a bucket');
   const all = (await Promise.all(layers.map((l) => l.entries()))).flat();
   assert.equal(all.length, 72, 'every package is still in some layer');

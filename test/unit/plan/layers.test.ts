@@ -47,7 +47,12 @@ test('package layer fingerprints with compile-bytecode include the compiler and 
   // The compiling itself runs the machine's python3.11: test/e2e/python-host-bytecode.test.ts.
   const SITE = 'usr/local/lib/python3.11/dist-packages';
   const six = (bytecode?: string): PackageInput => ({
-    name: 'six', version: '1.17.0', wheel: 'six-1.17.0-py2.py3-none-any.whl', sha256: 'a'.repeat(64), pure: true, size: 1000,
+    name: 'six',
+    version: '1.17.0',
+    wheel: 'six-1.17.0-py2.py3-none-any.whl',
+    sha256: 'a'.repeat(64),
+    pure: true,
+    size: 1000,
     ...(bytecode === undefined ? {} : { bytecode }),
     entries: async () => [bufferEntry(`${SITE}/six.py`, '')],
   });

@@ -27,9 +27,28 @@ async function sha256(e: Entry): Promise<string> {
 
 function spec(layers: BuildSpec['layers']): BuildSpec {
   return {
-    projectDir: '/p', configFile: '/p/shale.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-    app: [], exclude: [], extras: [], groups: [], lock: '/p/requirements.txt', ...(layers ? { layers } : {}),
+    projectDir: '/p',
+    configFile: '/p/shale.toml',
+    name: 'x',
+    repository: 'x',
+    base: 'python:3.11-slim',
+    platforms: [{ os: 'linux', architecture: 'amd64' }],
+    workdir: '/app',
+    entrypoint: [],
+    cmd: [],
+    env: {},
+    ports: [],
+    user: '',
+    labels: {},
+    indexUrl: 'https://pypi.org/simple',
+    findLinks: [],
+    noIndex: false,
+    app: [],
+    exclude: [],
+    extras: [],
+    groups: [],
+    lock: '/p/requirements.txt',
+    ...(layers ? { layers } : {}),
   };
 }
 
@@ -41,12 +60,19 @@ describe('package files', () => {
   after(() => cleanup(dir));
 
   it('lists every installed file with the sha256 of its bytes, taken from RECORD', async () => {
-    const p = await wheelPackage(dir, {
-      name: 'demo',
-      version: '1.0',
-      files: [{ name: 'demo/__init__.py', data: 'X = 1\n' }, { name: 'demo/run.sh', data: '#!/bin/sh\n', mode: 0o755 }],
-      entryPoints: '[console_scripts]\ndemo = demo:main\n',
-    }, layout);
+    const p = await wheelPackage(
+      dir,
+      {
+        name: 'demo',
+        version: '1.0',
+        files: [
+          { name: 'demo/__init__.py', data: 'X = 1\n' },
+          { name: 'demo/run.sh', data: '#!/bin/sh\n', mode: 0o755 },
+        ],
+        entryPoints: '[console_scripts]\ndemo = demo:main\n',
+      },
+      layout,
+    );
     const entries = await p.entries();
     const files = await installedFiles(p.name, entries, layout);
     assert.deepEqual(files.map((f) => f.path).sort(), entries.map((e) => e.path).sort());
@@ -92,7 +118,10 @@ describe('package files', () => {
     const evil = await wheelPackage(dir, { name: 'evil_six', version: '1.0', files: [{ name: 'six.py', data: '# not six\n' }] }, layout);
     await assert.rejects(mergePackageEntries('deps', [evil, six], [await evil.entries(), await six.entries()], layout), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'SHALE_LAYER_CONFLICT');
-      assert.match(e.message, /^evil-six 1\.0 and six 1\.16\.0 \(both in layer "deps"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py, with different contents/);
+      assert.match(
+        e.message,
+        /^evil-six 1\.0 and six 1\.16\.0 \(both in layer "deps"\) both write \/usr\/local\/lib\/python3\.11\/site-packages\/six\.py, with different contents/,
+      );
       return true;
     });
   });

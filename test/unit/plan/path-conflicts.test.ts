@@ -11,12 +11,15 @@ const file = (path: string, content: string, kind = 'f644'): EntryInput => ({ pa
 const set = (owner: PathOwner, ...files: EntryInput[]): ClaimSet => ({ owner, files });
 
 const rejects = (sets: ClaimSet[], ...patterns: RegExp[]): void => {
-  assert.throws(() => checkPathConflicts(sets), (e: Error & { code?: string; exitCode?: number }) => {
-    assert.equal(e.code, 'SHALE_LAYER_CONFLICT');
-    assert.equal(e.exitCode, 2);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
+  assert.throws(
+    () => checkPathConflicts(sets),
+    (e: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(e.code, 'SHALE_LAYER_CONFLICT');
+      assert.equal(e.exitCode, 2);
+      for (const p of patterns) assert.match(e.message, p);
+      return true;
+    },
+  );
 };
 
 test('two packages in different layers writing one path with different bytes: an error naming both, the path and what to do', () => {
@@ -47,8 +50,14 @@ test('a file in one layer and a symlink in another at the same path is a conflic
 });
 
 test('a file where another layer needs a directory is a conflict, either way round', () => {
-  rejects([set(pkg('a 1', 'one'), file(`${SITE}/pkg`, 'x')), set(pkg('b 1', 'two'), file(`${SITE}/pkg/mod.py`, 'y'))], /as a file \(a 1\) and as a directory \(for \/usr\/local\/lib\/python3\.11\/site-packages\/pkg\/mod\.py\) \(b 1\)/);
-  rejects([set(pkg('b 1', 'one'), file(`${SITE}/pkg/mod.py`, 'y')), set(pkg('a 1', 'two'), file(`${SITE}/pkg`, 'x'))], /as a directory .* \(b 1\) and as a file \(a 1\)/);
+  rejects(
+    [set(pkg('a 1', 'one'), file(`${SITE}/pkg`, 'x')), set(pkg('b 1', 'two'), file(`${SITE}/pkg/mod.py`, 'y'))],
+    /as a file \(a 1\) and as a directory \(for \/usr\/local\/lib\/python3\.11\/site-packages\/pkg\/mod\.py\) \(b 1\)/,
+  );
+  rejects(
+    [set(pkg('b 1', 'one'), file(`${SITE}/pkg/mod.py`, 'y')), set(pkg('a 1', 'two'), file(`${SITE}/pkg`, 'x'))],
+    /as a directory .* \(b 1\) and as a file \(a 1\)/,
+  );
 });
 
 test('the same bytes with another mode is a conflict; within one layer the message says so', () => {
@@ -62,14 +71,26 @@ test('only the same absolute image path counts: the app may have its own six.py,
   const app: PathOwner = { label: 'the app', layer: 'app', package: false };
   const six = set(pkg('six 1.16.0', 'deps'), file(`${SITE}/six.py`, 'real'));
   assert.deepEqual(findPathConflicts([six, set(app, file('app/six.py', 'mine'))]), []);
-  rejects([six, set(app, file(`${SITE}/six.py`, 'mine'))], /six 1\.16\.0 \(layer "deps"\) and the app \(layer "app"\)/, /Remove or rename the path in the app, or drop six 1\.16\.0/);
+  rejects(
+    [six, set(app, file(`${SITE}/six.py`, 'mine'))],
+    /six 1\.16\.0 \(layer "deps"\) and the app \(layer "app"\)/,
+    /Remove or rename the path in the app, or drop six 1\.16\.0/,
+  );
 });
 
 test('more paths and more pairs are counted in the one message', () => {
   const a = pkg('a 1', 'one');
   const b = pkg('b 1', 'two');
   const c = pkg('c 1', 'three');
-  const found = findPathConflicts([set(a, file('x/1', '1'), file('x/2', '1'), file('y', '1')), set(b, file('x/1', '2'), file('x/2', '2')), set(c, file('y', '3'))]);
+  const found = findPathConflicts([
+    set(a, file('x/1', '1'), file('x/2', '1'), file('y', '1')),
+    set(b, file('x/1', '2'), file('x/2', '2')),
+    set(c, file('y', '3')),
+  ]);
   assert.equal(found.length, 3);
-  rejects([set(a, file('x/1', '1'), file('x/2', '1'), file('y', '1')), set(b, file('x/1', '2'), file('x/2', '2')), set(c, file('y', '3'))], /\(and 1 more path: \/x\/2\)/, /Also: a 1 and c 1 on \/y\./);
+  rejects(
+    [set(a, file('x/1', '1'), file('x/2', '1'), file('y', '1')), set(b, file('x/1', '2'), file('x/2', '2')), set(c, file('y', '3'))],
+    /\(and 1 more path: \/x\/2\)/,
+    /Also: a 1 and c 1 on \/y\./,
+  );
 });

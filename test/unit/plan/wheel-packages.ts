@@ -15,9 +15,16 @@ import { makeWheel, type WheelSpec } from '../python/helpers.js';
  * with `py`), and pushes its name on `calls` each time it is asked, so a test can see whether a
  * check installed it.
  */
-export async function wheelPackage(dir: string, spec: WheelSpec, layout: InstallLayout, opts: { calls?: string[]; py?: HostPython } = {}): Promise<PackageInput> {
+export async function wheelPackage(
+  dir: string,
+  spec: WheelSpec,
+  layout: InstallLayout,
+  opts: { calls?: string[]; py?: HostPython } = {},
+): Promise<PackageInput> {
   const { path, filename } = makeWheel(dir, spec);
-  const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
   const size = (await readFile(path)).length;
   const { py } = opts;
   return {

@@ -82,7 +82,7 @@ describe('RegistryPublisher', () => {
     assert.ok(events.some((e) => e.type === 'log' && e.message === `as given: ${reg.host}/demo/same:v1 is up to date`));
   });
 
-  it('asks no HEAD for the blobs the tag\'s current image references', async () => {
+  it("asks no HEAD for the blobs the tag's current image references", async () => {
     const ref = parseReference(`${reg.host}/demo/present:v1`);
     const one = await tinyImage('present');
     await started(ref).publish(one, noEvents);
@@ -91,7 +91,10 @@ describe('RegistryPublisher', () => {
     const since = reg.log.length;
     const two = { kind: 'image' as const, image: { ...image, digest: image.digest.replace(/.$/, '0') as typeof image.digest } };
     await started(ref, { digest: image.digest.replace(/.$/, '1') as typeof image.digest, blobs }).publish(two, noEvents);
-    assert.deepEqual(reg.log.slice(since).filter((q) => q.method === 'HEAD'), []);
+    assert.deepEqual(
+      reg.log.slice(since).filter((q) => q.method === 'HEAD'),
+      [],
+    );
   });
 
   it('refuses to publish before it was started', async () => {

@@ -12,11 +12,37 @@ import { cleanup, entryText, tempDir } from './helpers.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const spec: BuildSpec = {
-  projectDir: '/p', configFile: '/p/shale.toml', name: 'x', repository: 'x', base: 'python:3.11-slim', platforms: [{ os: 'linux', architecture: 'amd64' }],
-  workdir: '/app', entrypoint: [], cmd: [], env: {}, ports: [], user: '', labels: {}, indexUrl: 'https://pypi.org/simple', findLinks: [], noIndex: false,
-  app: [], exclude: [], extras: [], groups: [], caCerts: true,
+  projectDir: '/p',
+  configFile: '/p/shale.toml',
+  name: 'x',
+  repository: 'x',
+  base: 'python:3.11-slim',
+  platforms: [{ os: 'linux', architecture: 'amd64' }],
+  workdir: '/app',
+  entrypoint: [],
+  cmd: [],
+  env: {},
+  ports: [],
+  user: '',
+  labels: {},
+  indexUrl: 'https://pypi.org/simple',
+  findLinks: [],
+  noIndex: false,
+  app: [],
+  exclude: [],
+  extras: [],
+  groups: [],
+  caCerts: true,
 };
-const six: PackageInput = { name: 'six', version: '1.0', wheel: 'six-1.0-py3-none-any.whl', sha256: 'b'.repeat(64), pure: true, size: 10, entries: async () => [] };
+const six: PackageInput = {
+  name: 'six',
+  version: '1.0',
+  wheel: 'six-1.0-py3-none-any.whl',
+  sha256: 'b'.repeat(64),
+  pure: true,
+  size: 10,
+  entries: async () => [],
+};
 
 describe('ca-certs', () => {
   let dir = '';
@@ -30,14 +56,20 @@ describe('ca-certs', () => {
     await writeFile(file, PEM);
     const entries = await hostCaBundle('/p/shale.toml', file);
     assert.equal(CA_BUNDLE_PATH, '/etc/ssl/certs/ca-certificates.crt');
-    assert.deepEqual(entries.map((e) => e.path), ['etc/ssl/certs/ca-certificates.crt']);
+    assert.deepEqual(
+      entries.map((e) => e.path),
+      ['etc/ssl/certs/ca-certificates.crt'],
+    );
     assert.equal(await entryText(entries, 'etc/ssl/certs/ca-certificates.crt'), PEM);
   });
 
   it('is an explicit error when the host has no bundle, or one without certificates', async () => {
     await assert.rejects(hostCaBundle('/p/shale.toml', join(dir, 'missing.crt')), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'SHALE_NO_CA_BUNDLE');
-      assert.match(e.message, /shale\.toml: ca-certs = true copies this machine's CA bundle .*missing\.crt into the image, but it does not exist; install the CA certificates/);
+      assert.match(
+        e.message,
+        /shale\.toml: ca-certs = true copies this machine's CA bundle .*missing\.crt into the image, but it does not exist; install the CA certificates/,
+      );
       return true;
     });
     const empty = join(dir, 'empty.crt');
@@ -47,12 +79,26 @@ describe('ca-certs', () => {
 
   it('plans a `ca-certs` layer first, fingerprinted by the bundle content', async () => {
     const plan = (pem: string) =>
-      planLayers({ spec, layout: pythonLayout('debian', '3.11'), packages: [six], libs: [], app: [bufferEntry('app/main.py', '')], epoch: 0, caCerts: [bufferEntry('etc/ssl/certs/ca-certificates.crt', pem)] });
+      planLayers({
+        spec,
+        layout: pythonLayout('debian', '3.11'),
+        packages: [six],
+        libs: [],
+        app: [bufferEntry('app/main.py', '')],
+        epoch: 0,
+        caCerts: [bufferEntry('etc/ssl/certs/ca-certificates.crt', pem)],
+      });
     const a = await plan(PEM);
-    assert.deepEqual(a.map((l) => l.name), ['ca-certs', 'deps-pure-' + a[1]!.name.split('-').pop(), 'app']);
+    assert.deepEqual(
+      a.map((l) => l.name),
+      ['ca-certs', 'deps-pure-' + a[1]!.name.split('-').pop(), 'app'],
+    );
     assert.equal(a[0]!.kind, 'ca-certs');
     assert.equal(a[0]!.createdBy, 'shale: ca-certs: /etc/ssl/certs/ca-certificates.crt from the build host');
-    assert.deepEqual((await a[0]!.entries()).map((e) => e.path), ['etc/ssl/certs/ca-certificates.crt']);
+    assert.deepEqual(
+      (await a[0]!.entries()).map((e) => e.path),
+      ['etc/ssl/certs/ca-certificates.crt'],
+    );
     assert.equal((await plan(PEM))[0]!.fingerprint, a[0]!.fingerprint);
     assert.notEqual((await plan(`${PEM}${PEM}`))[0]!.fingerprint, a[0]!.fingerprint);
   });

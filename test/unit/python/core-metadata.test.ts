@@ -41,7 +41,8 @@ describe('parseCoreMetadata', () => {
   });
 
   it('continuation lines, CRLF, a BOM, and metadata 1.0 with no Requires-Dist', () => {
-    const text = '\uFEFFMetadata-Version: 1.0\r\nName: old\r\nVersion: 0.1\r\nDescription: line one\r\n        |line two\r\n\tline three\r\nRequires-Dist: a,\r\n  b\r\n';
+    const text =
+      '\uFEFFMetadata-Version: 1.0\r\nName: old\r\nVersion: 0.1\r\nDescription: line one\r\n        |line two\r\n\tline three\r\nRequires-Dist: a,\r\n  b\r\n';
     const md = parseCoreMetadata(text, 'x');
     assert.equal(md.name, 'old');
     assert.equal(md.version, '0.1');

@@ -31,12 +31,20 @@ describe('chooseEnvironment against a local index', () => {
     wheels = join(dir, 'wheels');
     await mkdir(wheels);
     const mod = (n: string) => [{ name: `${n}/__init__.py`, data: `N = "${n}"\n` }];
-    makeWheel(wheels, { name: 'app_core', version: '2.0', files: [...mod('app_core'), { name: 'app_core/blob.bin', data: big }], metadata: ['Requires-Dist: helper>=1', 'Requires-Dist: fast; extra == "speed"', 'Provides-Extra: speed'] });
+    makeWheel(wheels, {
+      name: 'app_core',
+      version: '2.0',
+      files: [...mod('app_core'), { name: 'app_core/blob.bin', data: big }],
+      metadata: ['Requires-Dist: helper>=1', 'Requires-Dist: fast; extra == "speed"', 'Provides-Extra: speed'],
+    });
     makeWheel(wheels, { name: 'helper', version: '1.5', files: mod('helper'), metadata: ['Requires-Python: >=3.12'] });
     makeWheel(wheels, { name: 'helper', version: '1.4', files: mod('helper') });
     makeWheel(wheels, { name: 'helper', version: '1.3', files: mod('helper') });
     makeWheel(wheels, { name: 'fast', version: '1.0', files: mod('fast') });
-    withMeta = await startSimpleIndex([wheels], { yanked: { 'helper-1.4-py3-none-any.whl': 'broken build' }, requiresPython: { 'helper-1.5-py3-none-any.whl': '>=3.12' } });
+    withMeta = await startSimpleIndex([wheels], {
+      yanked: { 'helper-1.4-py3-none-any.whl': 'broken build' },
+      requiresPython: { 'helper-1.5-py3-none-any.whl': '>=3.12' },
+    });
     rangeOnly = await startSimpleIndex([wheels], { metadata: false });
   });
   after(async () => {
@@ -102,12 +110,18 @@ describe('chooseEnvironment against a local index', () => {
 
   it('a lock missing a requirement of one of its packages is refused, naming both', async () => {
     const p = await project('l1', {});
-    const sha = createHash('sha256').update(await readFile(join(wheels, 'app_core-2.0-py3-none-any.whl'))).digest('hex');
-    await writeFile(join(p, 'pylock.toml'), `lock-version = "1.0"\ncreated-by = "hand"\n\n[[packages]]\nname = "app-core"\nversion = "2.0"\nwheels = [{ name = "app_core-2.0-py3-none-any.whl", url = "https://files.example.invalid/app_core-2.0-py3-none-any.whl", hashes = { sha256 = "${sha}" } }]\n`);
+    const sha = createHash('sha256')
+      .update(await readFile(join(wheels, 'app_core-2.0-py3-none-any.whl')))
+      .digest('hex');
+    await writeFile(
+      join(p, 'pylock.toml'),
+      `lock-version = "1.0"\ncreated-by = "hand"\n\n[[packages]]\nname = "app-core"\nversion = "2.0"\nwheels = [{ name = "app_core-2.0-py3-none-any.whl", url = "https://files.example.invalid/app_core-2.0-py3-none-any.whl", hashes = { sha256 = "${sha}" } }]\n`,
+    );
     const deps = await readDependencies({ projectDir: p, lock: join(p, 'pylock.toml'), extras: [], groups: [] });
     await assert.rejects(chooseEnvironment(deps!, amd64, context(withMeta, p, join(dir, 'c3'))), {
       code: 'SHALE_LOCK_INCOMPLETE',
-      message: /pylock\.toml does not make a working environment for linux\/amd64.*app-core 2\.0 requires helper>=1, which pylock\.toml does not have.*shale lock/s,
+      message:
+        /pylock\.toml does not make a working environment for linux\/amd64.*app-core 2\.0 requires helper>=1, which pylock\.toml does not have.*shale lock/s,
     });
   });
 
@@ -116,7 +130,10 @@ describe('chooseEnvironment against a local index', () => {
     const sha = (f: string) => readFile(join(wheels, f)).then((b) => createHash('sha256').update(b).digest('hex'));
     const entry = async (name: string, version: string, file: string) =>
       `[[packages]]\nname = "${name}"\nversion = "${version}"\nwheels = [{ name = "${file}", url = "https://files.example.invalid/${file}", hashes = { sha256 = "${await sha(file)}" } }]\n`;
-    await writeFile(join(p, 'pylock.toml'), `lock-version = "1.0"\ncreated-by = "hand"\n\n${await entry('app-core', '2.0', 'app_core-2.0-py3-none-any.whl')}\n${await entry('helper', '1.3', 'helper-1.3-py3-none-any.whl')}`);
+    await writeFile(
+      join(p, 'pylock.toml'),
+      `lock-version = "1.0"\ncreated-by = "hand"\n\n${await entry('app-core', '2.0', 'app_core-2.0-py3-none-any.whl')}\n${await entry('helper', '1.3', 'helper-1.3-py3-none-any.whl')}`,
+    );
     const deps = await readDependencies({ projectDir: p, lock: join(p, 'pylock.toml'), extras: [], groups: [] });
     const env = await chooseEnvironment(deps!, amd64, context(withMeta, p, join(dir, 'c4')));
     assert.deepEqual(pins(env), ['app-core==2.0', 'helper==1.3']);
@@ -132,13 +149,18 @@ describe('chooseEnvironment against a local index', () => {
 
   it('pyproject [project].dependencies with an extra and a PEP 735 group; unknown ones are errors listing what exists', async () => {
     const p = await project('pp', {
-      'pyproject.toml': '[project]\nname = "x"\nversion = "1"\ndependencies = ["helper<1.5"]\n\n[project.optional-dependencies]\nspeed = ["fast"]\n\n[dependency-groups]\nserve = ["app-core"]\nall = [{include-group = "serve"}]\n',
+      'pyproject.toml':
+        '[project]\nname = "x"\nversion = "1"\ndependencies = ["helper<1.5"]\n\n[project.optional-dependencies]\nspeed = ["fast"]\n\n[dependency-groups]\nserve = ["app-core"]\nall = [{include-group = "serve"}]\n',
     });
     const deps = await readDependencies({ projectDir: p, extras: ['speed'], groups: ['all'] });
     assert.equal(deps?.kind, 'resolve');
     const env = await chooseEnvironment(deps!, amd64, context(withMeta, p, join(dir, 'c6')));
     assert.deepEqual(pins(env), ['app-core==2.0', 'fast==1.0', 'helper==1.3']);
-    await assert.rejects(readDependencies({ projectDir: p, extras: ['nope'], groups: [] }), { message: /extra "nope" is not in .*pyproject\.toml \[project\.optional-dependencies\] \(extras: speed\)/ });
-    await assert.rejects(readDependencies({ projectDir: p, extras: [], groups: ['dev'] }), { message: /dependency group "dev" is not in .*\(groups: all, serve\)/ });
+    await assert.rejects(readDependencies({ projectDir: p, extras: ['nope'], groups: [] }), {
+      message: /extra "nope" is not in .*pyproject\.toml \[project\.optional-dependencies\] \(extras: speed\)/,
+    });
+    await assert.rejects(readDependencies({ projectDir: p, extras: [], groups: ['dev'] }), {
+      message: /dependency group "dev" is not in .*\(groups: all, serve\)/,
+    });
   });
 });

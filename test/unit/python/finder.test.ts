@@ -14,7 +14,10 @@ import { cleanup, makeWheel, tempDir } from './helpers.js';
 const amd64: TargetEnv = { python: '3.11', platform: { os: 'linux', architecture: 'amd64' }, libc: { kind: 'glibc', version: [2, 36] } };
 const arm64: TargetEnv = { ...amd64, platform: { os: 'linux', architecture: 'arm64' } };
 const pkg = (name: string, version: string, hashes: string[] = []): LockedPackage => ({ name, version, hashes, source: { file: 'requirements.txt', line: 3 } });
-const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 describe('findWheel', () => {
   let dir = '';
@@ -51,16 +54,29 @@ describe('findWheel', () => {
       }
       if (url === '/bad-links/') return send('text/html', `<a href="/files/${pure}#sha256=${'0'.repeat(64)}">x</a>`);
       if (url === '/simple/demo/') {
-        return send('text/html', `<!DOCTYPE html><html><body><a href="/files/${native}#sha256=${nativeSha}" data-requires-python="&gt;=3.8">${native}</a></body></html>`);
+        return send(
+          'text/html',
+          `<!DOCTYPE html><html><body><a href="/files/${native}#sha256=${nativeSha}" data-requires-python="&gt;=3.8">${native}</a></body></html>`,
+        );
       }
       if (url === '/json/demo/') {
         assert.match(req.headers.accept ?? '', /application\/vnd\.pypi\.simple\.v1\+json/);
-        return send('application/vnd.pypi.simple.v1+json', JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'demo', files: [{ filename: pure, url: `../../files/${pure}`, hashes: { sha256: pureSha } }] }));
+        return send(
+          'application/vnd.pypi.simple.v1+json',
+          JSON.stringify({
+            meta: { 'api-version': '1.1' },
+            name: 'demo',
+            files: [{ filename: pure, url: `../../files/${pure}`, hashes: { sha256: pureSha } }],
+          }),
+        );
       }
       if (url.startsWith('/files/')) {
         return readFile(join(wheels, decodeURIComponent(url.slice('/files/'.length)))).then(
           (b) => send('application/octet-stream', b),
-          () => { res.writeHead(404); res.end(); },
+          () => {
+            res.writeHead(404);
+            res.end();
+          },
         );
       }
       res.writeHead(404);
@@ -105,13 +121,23 @@ describe('findWheel', () => {
   });
 
   it('PEP 503 HTML index', async () => {
-    const w = await findWheel(pkg('Demo', '1.0'), amd64, { findLinks: [], indexUrl: `${base}/simple`, noIndex: false, projectDir: dir }, Cache.open(join(dir, 'c2')));
+    const w = await findWheel(
+      pkg('Demo', '1.0'),
+      amd64,
+      { findLinks: [], indexUrl: `${base}/simple`, noIndex: false, projectDir: dir },
+      Cache.open(join(dir, 'c2')),
+    );
     assert.equal(w.filename, native);
     assert.equal(w.sha256, nativeSha);
   });
 
   it('PEP 691 JSON index, relative URLs, lock hashes checked', async () => {
-    const w = await findWheel(pkg('demo', '1.0', [`sha256:${pureSha}`]), amd64, { findLinks: [], indexUrl: `${base}/json/`, noIndex: false, projectDir: dir }, Cache.open(join(dir, 'c3')));
+    const w = await findWheel(
+      pkg('demo', '1.0', [`sha256:${pureSha}`]),
+      amd64,
+      { findLinks: [], indexUrl: `${base}/json/`, noIndex: false, projectDir: dir },
+      Cache.open(join(dir, 'c3')),
+    );
     assert.equal(w.filename, pure);
     assert.equal(w.path, join(dir, 'c3', 'wheels', pureSha, pure));
   });
@@ -125,46 +151,72 @@ describe('findWheel', () => {
   it('hash mismatch against the lock names package, file, expected and actual; nothing is cached', async () => {
     const wrong = `sha256:${'1'.repeat(64)}`;
     const cache = join(dir, 'c5');
-    await assert.rejects(findWheel(pkg('demo', '1.0', [wrong]), arm64, { findLinks: [`${base}/links/`], noIndex: true, projectDir: dir }, Cache.open(cache)), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'SHALE_HASH_MISMATCH');
-      assert.ok(e.message.includes(pure) && e.message.includes(wrong) && e.message.includes(pureSha) && e.message.includes('demo==1.0'), e.message);
-      return true;
-    });
+    await assert.rejects(
+      findWheel(pkg('demo', '1.0', [wrong]), arm64, { findLinks: [`${base}/links/`], noIndex: true, projectDir: dir }, Cache.open(cache)),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'SHALE_HASH_MISMATCH');
+        assert.ok(e.message.includes(pure) && e.message.includes(wrong) && e.message.includes(pureSha) && e.message.includes('demo==1.0'), e.message);
+        return true;
+      },
+    );
     const left = await readdir(join(cache, 'wheels')).catch(() => []);
     assert.deepEqual(left, []);
     await assert.rejects(findWheel(pkg('demo', '1.0', [wrong]), arm64, { ...local, projectDir: dir }, Cache.open(cache)), { code: 'SHALE_HASH_MISMATCH' });
   });
 
   it('hash mismatch against the link fragment', async () => {
-    await assert.rejects(findWheel(pkg('demo', '1.0'), arm64, { findLinks: [`${base}/bad-links/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c6'))), {
-      code: 'SHALE_HASH_MISMATCH',
-      message: /link says sha256:0{64}/,
-    });
+    await assert.rejects(
+      findWheel(pkg('demo', '1.0'), arm64, { findLinks: [`${base}/bad-links/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c6'))),
+      {
+        code: 'SHALE_HASH_MISMATCH',
+        message: /link says sha256:0{64}/,
+      },
+    );
   });
 
   it('no wheel fits: names the pin, the platform and the wheels that exist', async () => {
-    await assert.rejects(findWheel(pkg('natonly', '2.0'), arm64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c7'))), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'SHALE_NO_WHEEL');
-      assert.match(e.message, /natonly==2\.0/);
-      assert.match(e.message, /linux\/arm64, Python 3\.11, glibc 2\.36/);
-      assert.match(e.message, /natonly-2\.0-cp311-cp311-manylinux_2_17_x86_64\.whl/);
-      return true;
-    });
+    await assert.rejects(
+      findWheel(pkg('natonly', '2.0'), arm64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c7'))),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'SHALE_NO_WHEEL');
+        assert.match(e.message, /natonly==2\.0/);
+        assert.match(e.message, /linux\/arm64, Python 3\.11, glibc 2\.36/);
+        assert.match(e.message, /natonly-2\.0-cp311-cp311-manylinux_2_17_x86_64\.whl/);
+        return true;
+      },
+    );
   });
 
   it('no files at all: lists the sources looked in, and other versions', async () => {
-    await assert.rejects(findWheel(pkg('nothing', '1.0'), amd64, { findLinks: ['wheels'], indexUrl: `${base}/simple`, noIndex: false, projectDir: dir }, Cache.open(join(dir, 'c8'))), {
+    await assert.rejects(
+      findWheel(
+        pkg('nothing', '1.0'),
+        amd64,
+        { findLinks: ['wheels'], indexUrl: `${base}/simple`, noIndex: false, projectDir: dir },
+        Cache.open(join(dir, 'c8')),
+      ),
+      {
+        code: 'SHALE_NO_WHEEL',
+        message: /no files for nothing==1\.0 .*found in: find-links wheels, index http:\/\/127\.0\.0\.1:\d+\/simple/,
+      },
+    );
+    await assert.rejects(findWheel(pkg('demo', '2.0'), amd64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c8'))), {
       code: 'SHALE_NO_WHEEL',
-      message: /no files for nothing==1\.0 .*found in: find-links wheels, index http:\/\/127\.0\.0\.1:\d+\/simple/,
+      message: /Versions found: 0\.9, 1\.0/,
     });
-    await assert.rejects(findWheel(pkg('demo', '2.0'), amd64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c8'))), { code: 'SHALE_NO_WHEEL', message: /Versions found: 0\.9, 1\.0/ });
   });
 
   it('only an sdist in a format shale does not unpack: says to build a wheel (sdist.test.ts covers building)', async () => {
-    await assert.rejects(findWheel(pkg('srconly', '1.0'), amd64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c9'))), { code: 'SHALE_SDIST_ONLY', message: /srconly-1\.0\.tar\.bz2.*builds only \.tar\.gz and \.zip/ });
+    await assert.rejects(findWheel(pkg('srconly', '1.0'), amd64, { ...local, projectDir: dir }, Cache.open(join(dir, 'c9'))), {
+      code: 'SHALE_SDIST_ONLY',
+      message: /srconly-1\.0\.tar\.bz2.*builds only \.tar\.gz and \.zip/,
+    });
   });
 
   it('a missing find-links directory is an input error naming it', async () => {
-    await assert.rejects(findWheel(pkg('demo', '1.0'), amd64, { findLinks: ['nope'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c10'))), { code: 'SHALE_FIND_LINKS_MISSING', message: /"nope"/ });
+    await assert.rejects(findWheel(pkg('demo', '1.0'), amd64, { findLinks: ['nope'], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c10'))), {
+      code: 'SHALE_FIND_LINKS_MISSING',
+      message: /"nope"/,
+    });
   });
 });

@@ -52,7 +52,8 @@ export function writeZip(path: string, members: Member[]): void {
     const flags = ascii ? 0 : 0x800;
     const method = stored ? 0 : 8;
     const crc = crc32(data);
-    if (data.length > 0xfffffffe || body.length > 0xfffffffe || offset > 0xfffffffe) throw new Error(`writeZip: ${m.name} needs zip64; write that zip with Python`);
+    if (data.length > 0xfffffffe || body.length > 0xfffffffe || offset > 0xfffffffe)
+      throw new Error(`writeZip: ${m.name} needs zip64; write that zip with Python`);
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
@@ -126,7 +127,10 @@ export function makeWheel(dir: string, spec: WheelSpec): { path: string; filenam
   const distInfo = `${spec.name}-${spec.version}.dist-info`;
   const members: Member[] = [
     ...spec.files,
-    { name: `${distInfo}/METADATA`, data: `Metadata-Version: 2.1\nName: ${spec.name}\nVersion: ${spec.version}\n${(spec.metadata ?? []).map((l) => `${l}\n`).join('')}` },
+    {
+      name: `${distInfo}/METADATA`,
+      data: `Metadata-Version: 2.1\nName: ${spec.name}\nVersion: ${spec.version}\n${(spec.metadata ?? []).map((l) => `${l}\n`).join('')}`,
+    },
     { name: `${distInfo}/WHEEL`, data: `Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: ${spec.rootIsPurelib ?? true}\nTag: ${tag}\n` },
   ];
   if (spec.entryPoints) members.push({ name: `${distInfo}/entry_points.txt`, data: spec.entryPoints });

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { indexSources, DEFAULT_INDEX_URL } from '../../../src/python/index-env.js';
 import { netrcCredentials, parseNetrc } from '../../../src/python/netrc.js';
-import { httpGet } from '../../../src/python/http.js';
+import { PackageHttp } from '../../../src/python/http.js';
 import { tempDir, cleanup } from './helpers.js';
 
 const none = { extraIndexUrls: [] as string[] };
@@ -17,12 +17,18 @@ test('index precedence: the lock, then [tool.shale], then PIP_/UV_ environment, 
   assert.equal(indexSources({}, none, { PIP_INDEX_URL: 'https://pip/simple', UV_INDEX_URL: 'https://uv/simple' }).indexUrl, 'https://pip/simple');
   assert.equal(indexSources({ indexUrl: 'https://cfg/simple' }, none, { PIP_INDEX_URL: 'https://pip/simple' }).indexUrl, 'https://cfg/simple');
   assert.equal(indexSources({ indexUrl: 'https://cfg/simple' }, { indexUrl: 'https://lock/simple', extraIndexUrls: [] }, {}).indexUrl, 'https://lock/simple');
-  const extra = indexSources({ extraIndexUrls: ['https://cfg-extra/simple'] }, { extraIndexUrls: ['https://lock-extra/simple'] }, { PIP_EXTRA_INDEX_URL: 'https://a/simple https://b/simple', UV_EXTRA_INDEX_URL: 'https://a/simple' });
+  const extra = indexSources(
+    { extraIndexUrls: ['https://cfg-extra/simple'] },
+    { extraIndexUrls: ['https://lock-extra/simple'] },
+    { PIP_EXTRA_INDEX_URL: 'https://a/simple https://b/simple', UV_EXTRA_INDEX_URL: 'https://a/simple' },
+  );
   assert.deepEqual(extra.extraIndexUrls, ['https://lock-extra/simple', 'https://cfg-extra/simple', 'https://a/simple', 'https://b/simple']);
 });
 
 test('.netrc: machine entries by host (with or without port), then default', () => {
-  const n = parseNetrc('# comment\nmachine idx.example.com login alice password s3cret\n\nmachine other login bob\n  password pw\ndefault login anon password x\n');
+  const n = parseNetrc(
+    '# comment\nmachine idx.example.com login alice password s3cret\n\nmachine other login bob\n  password pw\ndefault login anon password x\n',
+  );
   assert.deepEqual(n.machines.get('idx.example.com'), { login: 'alice', password: 's3cret' });
   assert.deepEqual(n.machines.get('other'), { login: 'bob', password: 'pw' });
   assert.deepEqual(n.fallback, { login: 'anon', password: 'x' });
@@ -47,11 +53,15 @@ test('an index behind Basic auth is read with credentials from $NETRC, which nev
     process.env.NETRC = join(dir, 'netrc');
     try {
       assert.deepEqual(netrcCredentials(`127.0.0.1:${port}`), { login: 'alice', password: 's3cret' });
-      const res = await httpGet(`http://127.0.0.1:${port}/simple/x/`, 'text/html');
+      const http = new PackageHttp();
+      const res = await http.get(`http://127.0.0.1:${port}/simple/x/`, 'text/html');
       assert.equal(res.status, 200);
       assert.match(await res.text(), /x-1\.0/);
       server.close();
-      await assert.rejects(httpGet(`http://127.0.0.1:${port}/simple/x/`, 'text/html'), (e: Error) => !e.message.includes('s3cret') && /cannot GET/.test(e.message));
+      await assert.rejects(
+        http.get(`http://127.0.0.1:${port}/simple/x/`, 'text/html'),
+        (e: Error) => !e.message.includes('s3cret') && /cannot GET/.test(e.message),
+      );
     } finally {
       if (prev === undefined) delete process.env.NETRC;
       else process.env.NETRC = prev;

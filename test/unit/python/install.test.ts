@@ -20,7 +20,9 @@ describe('installWheel', () => {
 
   const wheel = async (spec: WheelSpec): Promise<WheelFile> => {
     const { path, filename } = makeWheel(dir, spec);
-    const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
     return { path, filename, sha256, pure: (spec.tag ?? 'py3-none-any') === 'py3-none-any' };
   };
 
@@ -59,7 +61,10 @@ describe('installWheel', () => {
     assert.match(record, /^demo-1\.0\.dist-info\/INSTALLER,sha256=[A-Za-z0-9_-]{43},6$/m);
     assert.match(record, /^demo-1\.0\.dist-info\/RECORD,,$/m);
     assert.ok(!record.includes('='.repeat(1) + ','), 'no base64 padding');
-    assert.equal(d.installedSize, d.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0));
+    assert.equal(
+      d.installedSize,
+      d.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0),
+    );
   });
 
   it('maps .data dirs, rewrites #!python shebangs and roots platlib wheels in platlib', async () => {
@@ -88,7 +93,8 @@ describe('installWheel', () => {
       'usr/local/bin/tool-run',
       'usr/local/share/tool/tool.1',
       'usr/local/include/python3.11/tool/tool.h',
-    ]) assert.ok(paths.has(p), `${p} in ${[...paths].join(', ')}`);
+    ])
+      assert.ok(paths.has(p), `${p} in ${[...paths].join(', ')}`);
     assert.equal(await entryText(d.entries, 'usr/local/bin/tool-run'), '#!/usr/local/bin/python3 -u\nprint("run")\n');
     assert.equal(await entryText(d.entries, 'usr/local/bin/toolw'), '#!/usr/local/bin/python3\nprint("w")\n');
     assert.equal(await entryText(d.entries, 'usr/local/bin/plain.sh'), '#!/bin/sh\n');
@@ -173,6 +179,9 @@ describe('installWheel', () => {
     await assert.rejects(installWheel(w, layout), { code: 'SHALE_BAD_WHEEL', message: /not one of purelib, platlib, scripts, data, headers/ });
     const path = join(dir, 'none-1.0-py3-none-any.whl');
     writeZip(path, [{ name: 'none/__init__.py', data: '' }]);
-    await assert.rejects(installWheel({ path, filename: 'none-1.0-py3-none-any.whl', sha256: '', pure: true }, layout), { code: 'SHALE_BAD_WHEEL', message: /dist-info/ });
+    await assert.rejects(installWheel({ path, filename: 'none-1.0-py3-none-any.whl', sha256: '', pure: true }, layout), {
+      code: 'SHALE_BAD_WHEEL',
+      message: /dist-info/,
+    });
   });
 });

@@ -23,7 +23,12 @@ describe('parseHtmlLinks: PEP 503 / 592 / 658 / 714 attributes', () => {
     ].join('\n');
     const links = parseHtmlLinks(html, page);
     assert.equal(links.length, 6);
-    assert.deepEqual(links[0], { filename: 'demo-1.0-py3-none-any.whl', url: 'https://idx.example/f/demo-1.0-py3-none-any.whl', sha256: H('a'), requiresPython: '>=3.8,<4' });
+    assert.deepEqual(links[0], {
+      filename: 'demo-1.0-py3-none-any.whl',
+      url: 'https://idx.example/f/demo-1.0-py3-none-any.whl',
+      sha256: H('a'),
+      requiresPython: '>=3.8,<4',
+    });
     assert.equal(links[1]?.requiresPython, '>=3.9');
     assert.equal(links[1]?.filename, 'demo-1.1-py3-none-any.whl');
     assert.equal(links[2]?.yanked, '');
@@ -49,7 +54,10 @@ describe('parseHtmlLinks: PEP 503 / 592 / 658 / 714 attributes', () => {
 
   it('an attribute named like href is not the href', () => {
     const links = parseHtmlLinks('<a data-href="/wrong.whl" href="/right.whl">x</a>', page);
-    assert.deepEqual(links.map((l) => l.filename), ['right.whl']);
+    assert.deepEqual(
+      links.map((l) => l.filename),
+      ['right.whl'],
+    );
   });
 });
 
@@ -58,7 +66,14 @@ describe('parseJsonLinks: PEP 691 fields', () => {
     const body = {
       meta: { 'api-version': '1.1' },
       files: [
-        { filename: 'a-1-py3-none-any.whl', url: 'a.whl', hashes: { sha256: H('1') }, 'requires-python': '>=3.8', yanked: false, 'core-metadata': { sha256: H('2') } },
+        {
+          filename: 'a-1-py3-none-any.whl',
+          url: 'a.whl',
+          hashes: { sha256: H('1') },
+          'requires-python': '>=3.8',
+          yanked: false,
+          'core-metadata': { sha256: H('2') },
+        },
         { filename: 'b.whl', url: 'b.whl', hashes: {}, yanked: true, 'dist-info-metadata': true },
         { filename: 'c.whl', url: 'c.whl', hashes: {}, yanked: 'security issue', 'core-metadata': false, 'dist-info-metadata': true },
         { filename: 'd.whl', url: 'd.whl', hashes: {}, 'core-metadata': { md5: 'x' } },
@@ -66,7 +81,13 @@ describe('parseJsonLinks: PEP 691 fields', () => {
       ],
     };
     const links = parseJsonLinks(body, 'https://idx.example/simple/a/');
-    assert.deepEqual(links[0], { filename: 'a-1-py3-none-any.whl', url: 'https://idx.example/simple/a/a.whl', sha256: H('1'), requiresPython: '>=3.8', metadata: { sha256: H('2') } });
+    assert.deepEqual(links[0], {
+      filename: 'a-1-py3-none-any.whl',
+      url: 'https://idx.example/simple/a/a.whl',
+      sha256: H('1'),
+      requiresPython: '>=3.8',
+      metadata: { sha256: H('2') },
+    });
     assert.deepEqual([links[1]?.yanked, links[1]?.metadata], ['', {}]);
     assert.deepEqual([links[2]?.yanked, links[2]?.metadata], ['security issue', undefined]);
     assert.deepEqual(links[3]?.metadata, {});
@@ -90,7 +111,11 @@ describe('listCandidates over a local simple index: the same fields from HTML an
     makeWheel(wheels, { name: 'demo', version: '2.0', files: [{ name: 'demo/__init__.py', data: '' }] });
     await writeFile(join(wheels, sd), 'not really an sdist');
     const opts = { yanked: { [w10]: 'bad build <x>' }, requiresPython: { [w20]: '>=3.9,<4', [sd]: '>=3.9' } };
-    indexes.push(await startSimpleIndex([wheels], { ...opts, json: false }), await startSimpleIndex([wheels], opts), await startSimpleIndex([wheels], { ...opts, metadata: false, hashes: false }));
+    indexes.push(
+      await startSimpleIndex([wheels], { ...opts, json: false }),
+      await startSimpleIndex([wheels], opts),
+      await startSimpleIndex([wheels], { ...opts, metadata: false, hashes: false }),
+    );
   });
   after(async () => {
     for (const i of indexes) await i.close();
@@ -117,7 +142,11 @@ describe('listCandidates over a local simple index: the same fields from HTML an
       assert.equal(s?.metadata, undefined, 'no metadata file for an sdist');
       assert.ok(a?.url?.endsWith(`/files/${w10}`));
       // What differs by server: the port in URLs, the origin, and `size` (PEP 700, JSON only).
-      seen.push(Object.fromEntries(cands.map((c) => [c.filename, { ...c, url: new URL(c.url ?? '').pathname, authFrom: undefined, origin: undefined, size: undefined }])));
+      seen.push(
+        Object.fromEntries(
+          cands.map((c) => [c.filename, { ...c, url: new URL(c.url ?? '').pathname, authFrom: undefined, origin: undefined, size: undefined }]),
+        ),
+      );
     }
     assert.deepEqual(seen[0], seen[1]);
     assert.ok(html.requests.some((r) => r.path === '/simple/demo/'));

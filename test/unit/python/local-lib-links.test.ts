@@ -47,7 +47,10 @@ describe('installLocalLib with symlinks and odd names', () => {
     await writeFile(join(host, 'shadow'), 'root:secret');
     const d = await lib(dir, 'leaky', { 'leaky/__init__.py': '' });
     await symlink(join(host, 'shadow'), join(d, 'leaky', 'conf.py'));
-    await assert.rejects(installLocalLib(d, layout), { code: 'SHALE_PATH_OUTSIDE', message: new RegExp(`leaky/conf\\.py \\(in local library ${d}\\) is a symlink to ".*shadow", which resolves to .*shadow, outside`) });
+    await assert.rejects(installLocalLib(d, layout), {
+      code: 'SHALE_PATH_OUTSIDE',
+      message: new RegExp(`leaky/conf\\.py \\(in local library ${d}\\) is a symlink to ".*shadow", which resolves to .*shadow, outside`),
+    });
     const e = await installLocalLib(d, layout).catch((x: unknown) => x as Error);
     assert.doesNotMatch(String(e), /root:secret/);
   });
@@ -55,19 +58,35 @@ describe('installLocalLib with symlinks and odd names', () => {
   it('a dangling symlink, a loop and a name that is not UTF-8 are errors naming the file', async () => {
     const d1 = await lib(dir, 'dangles', { 'dangles/__init__.py': '' });
     await symlink('gone.py', join(d1, 'dangles', 'lost.py'));
-    await assert.rejects(installLocalLib(d1, layout), { code: 'SHALE_SYMLINK_DANGLING', message: /dangles\/lost\.py \(in local library .*\) is a symlink to "gone\.py", which does not exist/ });
+    await assert.rejects(installLocalLib(d1, layout), {
+      code: 'SHALE_SYMLINK_DANGLING',
+      message: /dangles\/lost\.py \(in local library .*\) is a symlink to "gone\.py", which does not exist/,
+    });
     const d2 = await lib(dir, 'loops', { 'loops/__init__.py': '' });
     await symlink('b.py', join(d2, 'loops', 'a.py'));
     await symlink('a.py', join(d2, 'loops', 'b.py'));
     await assert.rejects(installLocalLib(d2, layout), { code: 'SHALE_SYMLINK_LOOP' });
     const d3 = await lib(dir, 'latin', { 'latin/__init__.py': '' });
     await writeFile(Buffer.concat([Buffer.from(join(d3, 'latin', 'caf')), Buffer.from([0xe9]), Buffer.from('.py')]), '');
-    await assert.rejects(installLocalLib(d3, layout), { code: 'SHALE_NAME_NOT_UTF8', message: /latin\/caf\\xe9\.py \(in local library .*\) has a name that is not valid UTF-8/ });
+    await assert.rejects(installLocalLib(d3, layout), {
+      code: 'SHALE_NAME_NOT_UTF8',
+      message: /latin\/caf\\xe9\.py \(in local library .*\) has a name that is not valid UTF-8/,
+    });
   });
 
-  it('hidden files, caches and a flat package\'s project files stay out as before', async () => {
-    const d = await lib(dir, 'flat', { '__init__.py': '', 'util.py': '', '.secret': '', '__pycache__/x.pyc': '', 'tests/test_x.py': '', 'sub/tests/keep.py': '' });
+  it("hidden files, caches and a flat package's project files stay out as before", async () => {
+    const d = await lib(dir, 'flat', {
+      '__init__.py': '',
+      'util.py': '',
+      '.secret': '',
+      '__pycache__/x.pyc': '',
+      'tests/test_x.py': '',
+      'sub/tests/keep.py': '',
+    });
     const dist = await installLocalLib(d, layout);
-    assert.deepEqual(dist.files.filter((f) => !f.includes('dist-info')), [`${SITE}/flat/__init__.py`, `${SITE}/flat/sub/tests/keep.py`, `${SITE}/flat/util.py`]);
+    assert.deepEqual(
+      dist.files.filter((f) => !f.includes('dist-info')),
+      [`${SITE}/flat/__init__.py`, `${SITE}/flat/sub/tests/keep.py`, `${SITE}/flat/util.py`],
+    );
   });
 });

@@ -67,7 +67,10 @@ describe('installLocalLib', () => {
     await tree(lib, { 'plain/__init__.py': '', 'docs/conf.py': '', 'setup.py': '' });
     const d = await installLocalLib(lib, layout);
     assert.equal(d.version, '0');
-    assert.deepEqual(d.files.filter((f) => !f.includes('dist-info')), [`${SITE}/plain/__init__.py`]);
+    assert.deepEqual(
+      d.files.filter((f) => !f.includes('dist-info')),
+      [`${SITE}/plain/__init__.py`],
+    );
   });
 
   it('a missing directory is an input error naming the path', async () => {

@@ -79,7 +79,9 @@ describe('pylock.toml (PEP 751)', () => {
     assert.deepEqual(names(lock.select(amd64)), ['numpy==2.0.0', 'six==1.16.0']);
     assert.deepEqual(names(lock.select(arm64)), ['six==1.16.0']);
     const six = lock.packages.find((p) => p.name === 'six');
-    assert.deepEqual(six?.files, [{ filename: 'six-1.16.0-py2.py3-none-any.whl', url: 'https://files.example/six-1.16.0-py2.py3-none-any.whl', sha256: H('a'), size: 11053 }]);
+    assert.deepEqual(six?.files, [
+      { filename: 'six-1.16.0-py2.py3-none-any.whl', url: 'https://files.example/six-1.16.0-py2.py3-none-any.whl', sha256: H('a'), size: 11053 },
+    ]);
     assert.deepEqual(six?.hashes, [`sha256:${H('a')}`]);
     assert.equal(six?.source.line, 5);
     const numpy = lock.packages.find((p) => p.name === 'numpy');
@@ -90,7 +92,10 @@ describe('pylock.toml (PEP 751)', () => {
     await assert.rejects(readLock(unpinned), { code: 'SHALE_UNPINNED', message: /pylock\.toml:3: package flask has no `version`.*pip lock/ });
     const vcs = await write('pylock.toml', 'lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\nvcs = { type = "git", url = "https://g/x" }\n');
     await assert.rejects(readLock(vcs), { code: 'SHALE_LOCK_UNSUPPORTED', message: /package x comes from a VCS checkout/ });
-    const noHash = await write('pylock.toml', 'lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\nwheels = [{ url = "https://f/x-1-py3-none-any.whl" }]\n');
+    const noHash = await write(
+      'pylock.toml',
+      'lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1"\nwheels = [{ url = "https://f/x-1-py3-none-any.whl" }]\n',
+    );
     await assert.rejects(readLock(noHash), { code: 'SHALE_LOCK_SYNTAX', message: /package x\).*no `hashes`/ });
     const v2 = await write('pylock.toml', 'lock-version = "2.0"\n');
     await assert.rejects(readLock(v2), { code: 'SHALE_LOCK_SYNTAX', message: /lock-version.*version 1/ });
@@ -209,8 +214,20 @@ describe('uv.lock', () => {
     const f = await write('uv.lock', UVLOCK);
     const lock = await readLock(f);
     assert.equal(lock.format, 'uv');
-    assert.deepEqual(names(lock.select(amd64)), ['anyio==4.3.0', 'fastapi==0.110.0', 'numpy==1.26.4', 'six==1.16.0', 'starlette==0.36.3', 'trio==0.25.0', 'uvloop==0.19.0']);
-    assert.deepEqual(names(lock.select(arm64)), ['anyio==4.3.0', 'fastapi==0.110.0', 'numpy==1.26.4', 'six==1.16.0', 'starlette==0.36.3', 'trio==0.25.0'], 'uvloop only on x86_64');
+    assert.deepEqual(names(lock.select(amd64)), [
+      'anyio==4.3.0',
+      'fastapi==0.110.0',
+      'numpy==1.26.4',
+      'six==1.16.0',
+      'starlette==0.36.3',
+      'trio==0.25.0',
+      'uvloop==0.19.0',
+    ]);
+    assert.deepEqual(
+      names(lock.select(arm64)),
+      ['anyio==4.3.0', 'fastapi==0.110.0', 'numpy==1.26.4', 'six==1.16.0', 'starlette==0.36.3', 'trio==0.25.0'],
+      'uvloop only on x86_64',
+    );
     assert.ok(names(lock.select(py312)).includes('numpy==2.0.0'));
     const all = names(lock.select(amd64));
     assert.ok(!all.some((n) => /^(colorama|httpx|pytest)==/.test(n)), 'not win32 deps, unrequested extras or dev groups');
@@ -219,18 +236,26 @@ describe('uv.lock', () => {
     const f = await write('uv.lock', UVLOCK);
     const pkgs = (await readLock(f)).select(amd64);
     const fastapi = pkgs.find((p) => p.name === 'fastapi');
-    assert.deepEqual(fastapi?.files, [{ filename: 'fastapi-0.110.0-py3-none-any.whl', url: 'https://files.example/fastapi-0.110.0-py3-none-any.whl', sha256: H('1'), size: 92000 }]);
+    assert.deepEqual(fastapi?.files, [
+      { filename: 'fastapi-0.110.0-py3-none-any.whl', url: 'https://files.example/fastapi-0.110.0-py3-none-any.whl', sha256: H('1'), size: 92000 },
+    ]);
     assert.deepEqual(fastapi?.hashes, [`sha256:${H('1')}`]);
     const starlette = pkgs.find((p) => p.name === 'starlette');
     assert.equal(starlette?.files?.[0]?.path, join(f, '..', '..', 'wheels', 'starlette-0.36.3-py3-none-any.whl'));
     assert.match(`${fastapi?.source.file}:${fastapi?.source.line}`, /uv\.lock:23$/);
   });
   it('refuses unpinned and malformed locks with file, line, package and `uv lock`', async () => {
-    const unpinned = await write('uv.lock', 'version = 1\n[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "x" }]\n\n[[package]]\nname = "x"\nsource = { registry = "https://pypi.org/simple" }\n');
+    const unpinned = await write(
+      'uv.lock',
+      'version = 1\n[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "x" }]\n\n[[package]]\nname = "x"\nsource = { registry = "https://pypi.org/simple" }\n',
+    );
     await assert.rejects(readLock(unpinned), { code: 'SHALE_UNPINNED', message: /uv\.lock:8: package x has no `version`.*uv lock/ });
     const noRoot = await write('uv.lock', 'version = 1\n[[package]]\nname = "x"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n');
     await assert.rejects(readLock(noRoot), { code: 'SHALE_LOCK_SYNTAX', message: /no package for the project itself.*uv lock/ });
-    const missing = await write('uv.lock', 'version = 1\n[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "gone" }]\n');
+    const missing = await write(
+      'uv.lock',
+      'version = 1\n[[package]]\nname = "app"\nversion = "0"\nsource = { virtual = "." }\ndependencies = [{ name = "gone" }]\n',
+    );
     const lock = await readLock(missing);
     assert.throws(() => lock.select(amd64), { code: 'SHALE_LOCK_SYNTAX', message: /app depends on gone, which the lock has no entry for/ });
     const git = await write('uv.lock', 'version = 1\n[[package]]\nname = "x"\nversion = "1"\nsource = { git = "https://g/x?rev=1" }\n');
@@ -240,14 +265,17 @@ describe('uv.lock', () => {
 });
 
 describe('resolveWheel with files from the lock', () => {
-  it('uses the lock\'s URL, hash and size directly: no index, no download', async () => {
+  it("uses the lock's URL, hash and size directly: no index, no download", async () => {
     const f = await write('uv.lock', UVLOCK);
     const fastapi = (await readLock(f)).select(amd64).find((p) => p.name === 'fastapi');
     assert.ok(fastapi);
     // The URL is unreachable: naming the wheel must not touch the network.
     const pkg = { ...fastapi, files: (fastapi.files ?? []).map((x) => ({ ...x, url: 'http://127.0.0.1:9/fastapi-0.110.0-py3-none-any.whl' })) };
     const w = await resolveWheel(pkg, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache')));
-    assert.deepEqual({ filename: w.filename, sha256: w.sha256, size: w.size, pure: w.pure }, { filename: 'fastapi-0.110.0-py3-none-any.whl', sha256: H('1'), size: 92000, pure: true });
+    assert.deepEqual(
+      { filename: w.filename, sha256: w.sha256, size: w.size, pure: w.pure },
+      { filename: 'fastapi-0.110.0-py3-none-any.whl', sha256: H('1'), size: 92000, pure: true },
+    );
   });
   it('a local wheel path from the lock is hashed in place and checked against the lock', async () => {
     const wheels = join(dir, 'lw');
@@ -257,6 +285,8 @@ describe('resolveWheel with files from the lock', () => {
     const w = await resolveWheel(ok, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache')));
     assert.equal(w.filename, wh.filename);
     const wrong = { ...ok, hashes: [`sha256:${H('f')}`], files: [{ filename: wh.filename, path: wh.path, sha256: H('f') }] };
-    await assert.rejects(resolveWheel(wrong, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache'))), { code: 'SHALE_HASH_MISMATCH' });
+    await assert.rejects(resolveWheel(wrong, amd64, { findLinks: [], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'cache'))), {
+      code: 'SHALE_HASH_MISMATCH',
+    });
   });
 });

@@ -11,14 +11,23 @@ import { Cache } from '../../../src/store/cache.js';
 import { startSimpleIndex, type SimpleIndex } from '../../support/simple-index.js';
 import { cleanup, makeWheel, tempDir, writeZip } from './helpers.js';
 
-const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 /**
  * A wheel whose zip is zip64 throughout (Python's zipfile with its limits lowered: zip64 extra
  * fields in local and central headers, the zip64 end record and locator), with the classic end
  * record's fields set to their "see zip64" values as a > 4 GiB archive has them.
  */
-function writeZip64Wheel(dir: string, name: string, version: string, extra: { name: string; data: Buffer }[], metadata: string): { path: string; filename: string } {
+function writeZip64Wheel(
+  dir: string,
+  name: string,
+  version: string,
+  extra: { name: string; data: Buffer }[],
+  metadata: string,
+): { path: string; filename: string } {
   const filename = `${name}-${version}-py3-none-any.whl`;
   const path = join(dir, filename);
   const di = `${name}-${version}.dist-info`;
@@ -77,13 +86,31 @@ describe('MetadataFetcher', () => {
     };
     await add(makeWheel(wheels, { name: 'alpha', version: '1.0', files: [{ name: 'alpha/__init__.py', data: 'A = 1\n' }], metadata: alphaMeta }), 'alpha');
     // 2 MB that do not compress: a Range read that fetched it would show.
-    await add(makeWheel(wheels, { name: 'padded', version: '1.0', files: [{ name: 'padded/blob.bin', data: randomBytes(2 * 1024 * 1024) }], metadata: ['Requires-Dist: alpha'] }), 'padded');
+    await add(
+      makeWheel(wheels, {
+        name: 'padded',
+        version: '1.0',
+        files: [{ name: 'padded/blob.bin', data: randomBytes(2 * 1024 * 1024) }],
+        metadata: ['Requires-Dist: alpha'],
+      }),
+      'padded',
+    );
     // A central directory longer than the first tail read: a second read reaches back for it.
     const many = Array.from({ length: 3000 }, (_, i) => ({ name: `many/module_number_${i}.py`, data: randomBytes(200) }));
     await add(makeWheel(wheels, { name: 'many', version: '2.0', files: many, metadata: ['Requires-Dist: padded ; python_version >= "3.8"'] }), 'many');
-    const z = writeZip64Wheel(wheels, 'zsixtyfour', '1.0', [{ name: 'zsixtyfour/blob.bin', data: randomBytes(2 * 1024 * 1024) }], 'Metadata-Version: 2.1\nName: zsixtyfour\nVersion: 1.0\nRequires-Dist: alpha==1.0\n');
+    const z = writeZip64Wheel(
+      wheels,
+      'zsixtyfour',
+      '1.0',
+      [{ name: 'zsixtyfour/blob.bin', data: randomBytes(2 * 1024 * 1024) }],
+      'Metadata-Version: 2.1\nName: zsixtyfour\nVersion: 1.0\nRequires-Dist: alpha==1.0\n',
+    );
     await forceZip64EndRecord(z.path);
-    execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read("zsixtyfour-1.0.dist-info/METADATA").decode())', z.path]);
+    execFileSync('python3', [
+      '-c',
+      'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(z.read("zsixtyfour-1.0.dist-info/METADATA").decode())',
+      z.path,
+    ]);
     await add(z, 'zip64');
   });
   after(async () => {
@@ -115,7 +142,13 @@ describe('MetadataFetcher', () => {
     const cache = join(dir, 'c-658');
     const log: ShaleEvent[] = [];
     const md = await fetcher(cache, log).get(c);
-    assert.deepEqual(md, { name: 'alpha', version: '1.0', requiresDist: ['six>=1.0', 'idna; extra == "net"'], requiresPython: '>=3.8', providesExtra: ['net'] });
+    assert.deepEqual(md, {
+      name: 'alpha',
+      version: '1.0',
+      requiresDist: ['six>=1.0', 'idna; extra == "net"'],
+      requiresPython: '>=3.8',
+      providesExtra: ['net'],
+    });
     assert.equal(fileRequests(idx, a.filename).length, 0, 'no request for the wheel');
     assert.equal(fileRequests(idx, `${a.filename}.metadata`).length, 1);
     assert.match(debug(log), /PEP 658/);
@@ -147,10 +180,7 @@ describe('MetadataFetcher', () => {
     const idx2 = await start();
     const c2 = await candidate(idx2, 'alpha', a.filename);
     const recPath = join(cache, 'metadata', `${a.sha256}.json`);
-    for (const damage of [
-      (t: string) => t.slice(0, t.length / 2),
-      (t: string) => t.replace('six>=1.0', 'six>=9.9'),
-    ]) {
+    for (const damage of [(t: string) => t.slice(0, t.length / 2), (t: string) => t.replace('six>=1.0', 'six>=9.9')]) {
       await writeFile(recPath, damage(await readFile(recPath, 'utf8')));
       const before = idx2.requests.length;
       const log2: ShaleEvent[] = [];
@@ -171,13 +201,16 @@ describe('MetadataFetcher', () => {
     assert.ok(c.metadata);
     // With the right hash and credentials it works.
     assert.equal((await fetcher(join(dir, 'c-auth')).get(c)).name, 'alpha');
-    await assert.rejects(fetcher(join(dir, 'c-bad-hash')).get({ ...c, sha256: 'e'.repeat(64), metadata: { sha256: '0'.repeat(64) } }), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'SHALE_HASH_MISMATCH');
-      assert.ok(e.message.includes(`/files/${a.filename}.metadata`), e.message);
-      assert.ok(e.message.includes('0'.repeat(64)), e.message);
-      assert.ok(!e.message.includes('s3cret'), e.message);
-      return true;
-    });
+    await assert.rejects(
+      fetcher(join(dir, 'c-bad-hash')).get({ ...c, sha256: 'e'.repeat(64), metadata: { sha256: '0'.repeat(64) } }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'SHALE_HASH_MISMATCH');
+        assert.ok(e.message.includes(`/files/${a.filename}.metadata`), e.message);
+        assert.ok(e.message.includes('0'.repeat(64)), e.message);
+        assert.ok(!e.message.includes('s3cret'), e.message);
+        return true;
+      },
+    );
   });
 
   it('Range reads: the central directory from the tail, then the member; never the 2 MB body', async () => {
@@ -280,11 +313,17 @@ describe('MetadataFetcher', () => {
 
     const none = 'nometa-1.0-py3-none-any.whl';
     writeZip(join(d, none), [{ name: 'nometa-1.0.dist-info/WHEEL', data: 'Wheel-Version: 1.0\n' }]);
-    await assert.rejects(readWheelMetadata(join(d, none), none), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /has no nometa-1\.0\.dist-info\/METADATA/.test(e.message));
+    await assert.rejects(
+      readWheelMetadata(join(d, none), none),
+      (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /has no nometa-1\.0\.dist-info\/METADATA/.test(e.message),
+    );
 
     const broken = 'broken-1.0-py3-none-any.whl';
     writeZip(join(d, broken), [{ name: 'broken-1.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\nName: broken\n' }]);
-    await assert.rejects(readWheelMetadata(join(d, broken), broken), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_METADATA' && e.message.includes(broken));
+    await assert.rejects(
+      readWheelMetadata(join(d, broken), broken),
+      (e: Error & { code?: string }) => e.code === 'SHALE_BAD_METADATA' && e.message.includes(broken),
+    );
 
     await writeFile(join(d, 'junk-1.0-py3-none-any.whl'), 'not a zip');
     await assert.rejects(readWheelMetadata(join(d, 'junk-1.0-py3-none-any.whl'), 'junk-1.0-py3-none-any.whl'), { code: 'SHALE_BAD_WHEEL' });

@@ -54,6 +54,7 @@ describe('parseWheelFilename (PEP 427)', () => {
 });
 
 describe('matchSdistFilename', () => {
-  it('splits names with dashes', () => assert.deepEqual(matchSdistFilename('zope-interface-5.0.tar.gz', 'zope.interface'), { name: 'zope-interface', version: '5.0' }));
+  it('splits names with dashes', () =>
+    assert.deepEqual(matchSdistFilename('zope-interface-5.0.tar.gz', 'zope.interface'), { name: 'zope-interface', version: '5.0' }));
   it('ignores other projects', () => assert.equal(matchSdistFilename('flask-2.0.tar.gz', 'six'), undefined));
 });

@@ -12,7 +12,13 @@ describe('index pages kept between builds (page-cache.ts)', () => {
   let fresh: SimpleIndex;
   let revalidated: SimpleIndex;
   const pageRequests = (idx: SimpleIndex): number => idx.requests.filter((r) => r.path === '/simple/demo/').length;
-  const sources = (idx: SimpleIndex, cacheDir: string): PackageSources => ({ findLinks: [], indexUrl: idx.url, noIndex: false, projectDir: dir, pageCache: Cache.open(cacheDir).pages });
+  const sources = (idx: SimpleIndex, cacheDir: string): PackageSources => ({
+    findLinks: [],
+    indexUrl: idx.url,
+    noIndex: false,
+    projectDir: dir,
+    pageCache: Cache.open(cacheDir).pages,
+  });
 
   before(async () => {
     dir = await tempDir();
@@ -32,7 +38,10 @@ describe('index pages kept between builds (page-cache.ts)', () => {
     const first = await listCandidates('demo', sources(fresh, cache));
     const second = await listCandidates('demo', sources(fresh, cache));
     assert.equal(pageRequests(fresh), 1);
-    assert.deepEqual(second.map((c) => c.filename), first.map((c) => c.filename));
+    assert.deepEqual(
+      second.map((c) => c.filename),
+      first.map((c) => c.filename),
+    );
     assert.equal(second[0]?.sha256, first[0]?.sha256);
   });
 

@@ -433,9 +433,27 @@ content-hash = "${h('shop-api')}"
 `;
 
 const FLASK_311 = [
-  'acme-auth==1.4.2', 'blinker==1.8.2', 'click==8.1.7', 'flask==3.0.3', 'h11==0.14.0', 'httptools==0.6.1', 'itsdangerous==2.2.0', 'jinja2==3.1.4',
-  'markupsafe==2.1.5', 'numpy==1.26.4', 'pandas==2.0.3', 'python-dateutil==2.9.0.post0', 'python-dotenv==1.0.1', 'pytz==2024.1', 'pyyaml==6.0.1',
-  'six==1.16.0', 'tzdata==2024.1', 'uvicorn==0.30.1', 'uvloop==0.19.0', 'websockets==12.0', 'werkzeug==3.0.3',
+  'acme-auth==1.4.2',
+  'blinker==1.8.2',
+  'click==8.1.7',
+  'flask==3.0.3',
+  'h11==0.14.0',
+  'httptools==0.6.1',
+  'itsdangerous==2.2.0',
+  'jinja2==3.1.4',
+  'markupsafe==2.1.5',
+  'numpy==1.26.4',
+  'pandas==2.0.3',
+  'python-dateutil==2.9.0.post0',
+  'python-dotenv==1.0.1',
+  'pytz==2024.1',
+  'pyyaml==6.0.1',
+  'six==1.16.0',
+  'tzdata==2024.1',
+  'uvicorn==0.30.1',
+  'uvloop==0.19.0',
+  'websockets==12.0',
+  'werkzeug==3.0.3',
 ];
 
 describe('poetry.lock (Poetry 1.8, lock-version 2.0)', () => {
@@ -447,11 +465,15 @@ describe('poetry.lock (Poetry 1.8, lock-version 2.0)', () => {
   it('follows uvicorn[standard]: httptools, websockets, …; uvloop only where its marker holds', async () => {
     const p = await project(FLASK_PYPROJECT, FLASK_LOCK);
     const lock = await readPoetryLock(p.lock, p.pyproject);
-    assert.deepEqual(names(lock.select(arm64, none)), FLASK_311.filter((n) => !n.startsWith('uvloop==')));
+    assert.deepEqual(
+      names(lock.select(arm64, none)),
+      FLASK_311.filter((n) => !n.startsWith('uvloop==')),
+    );
     const noStandard = FLASK_PYPROJECT.replace('uvicorn = {extras = ["standard"], version = "^0.30"}', 'uvicorn = "^0.30"');
     const q = await project(noStandard, FLASK_LOCK);
     const plain = names((await readPoetryLock(q.lock, q.pyproject)).select(amd64, none));
-    for (const n of ['httptools', 'uvloop', 'websockets', 'python-dotenv', 'pyyaml']) assert.ok(!plain.some((x) => x.startsWith(`${n}==`)), `${n} comes only with uvicorn[standard]`);
+    for (const n of ['httptools', 'uvloop', 'websockets', 'python-dotenv', 'pyyaml'])
+      assert.ok(!plain.some((x) => x.startsWith(`${n}==`)), `${n} comes only with uvicorn[standard]`);
     assert.ok(plain.includes('uvicorn==0.30.1') && plain.includes('h11==0.14.0'));
   });
   it('includes a dependency group only when asked', async () => {
@@ -459,15 +481,25 @@ describe('poetry.lock (Poetry 1.8, lock-version 2.0)', () => {
     const lock = await readPoetryLock(p.lock, p.pyproject);
     assert.ok(!names(lock.select(amd64, none)).some((n) => n.startsWith('pytest==')));
     const dev = names(lock.select(amd64, { extras: [], groups: ['dev'] }));
-    assert.deepEqual(dev, [...FLASK_311, 'iniconfig==2.0.0', 'packaging==24.1', 'pluggy==1.5.0', 'pytest==8.2.2'].sort(), 'no exceptiongroup/tomli on 3.11, no colorama on Linux');
-    assert.throws(() => lock.select(amd64, { extras: [], groups: ['docs'] }), { code: 'SHALE_CONFIG_INVALID', message: /pyproject\.toml has no dependency group "docs" \(it defines dev\)/ });
+    assert.deepEqual(
+      dev,
+      [...FLASK_311, 'iniconfig==2.0.0', 'packaging==24.1', 'pluggy==1.5.0', 'pytest==8.2.2'].sort(),
+      'no exceptiongroup/tomli on 3.11, no colorama on Linux',
+    );
+    assert.throws(() => lock.select(amd64, { extras: [], groups: ['docs'] }), {
+      code: 'SHALE_CONFIG_INVALID',
+      message: /pyproject\.toml has no dependency group "docs" \(it defines dev\)/,
+    });
     assert.throws(() => lock.select(amd64, { extras: ['pdf'], groups: [] }), { code: 'SHALE_CONFIG_INVALID', message: /no extra "pdf"/ });
   });
   it('picks the entry of a package listed twice by the constraint, python and markers of the edge', async () => {
     const p = await project(FLASK_PYPROJECT, FLASK_LOCK);
     const lock = await readPoetryLock(p.lock, p.pyproject);
     const old = names(lock.select(py38, none));
-    assert.ok(old.includes('numpy==1.24.4') && !old.includes('numpy==1.26.4'), 'root: python = "<3.9" → ~1.24; pandas: >=1.20.3 on 3.8 → the entry for python >=3.8');
+    assert.ok(
+      old.includes('numpy==1.24.4') && !old.includes('numpy==1.26.4'),
+      'root: python = "<3.9" → ~1.24; pandas: >=1.20.3 on 3.8 → the entry for python >=3.8',
+    );
     for (const n of ['importlib-metadata==8.0.0', 'zipp==3.19.2', 'typing-extensions==4.12.2']) assert.ok(old.includes(n), `${n} for Python 3.8`);
     const now = names(lock.select(amd64, none));
     assert.ok(now.includes('numpy==1.26.4') && !now.includes('numpy==1.24.4'));
@@ -642,15 +674,21 @@ describe('poetry.lock (Poetry 2, lock-version 2.1)', () => {
     const lock = await readPoetryLock(p.lock, p.pyproject);
     for (const [env, opts, want] of cases) assert.deepEqual(names(lock.select(env, opts)), [...want].sort(), `${env.python} ${JSON.stringify(opts)}`);
   });
-  it('without a pyproject.toml, selects by the lock\'s groups and markers (per group), with the same result', async () => {
+  it("without a pyproject.toml, selects by the lock's groups and markers (per group), with the same result", async () => {
     const p = await project(POETRY2_PYPROJECT, POETRY2_LOCK);
     const lock = await readPoetryLock(p.lock, undefined);
     for (const [env, opts, want] of cases) assert.deepEqual(names(lock.select(env, opts)), [...want].sort(), `${env.python} ${JSON.stringify(opts)}`);
-    assert.throws(() => lock.select(amd64, { extras: [], groups: ['docs'] }), { code: 'SHALE_CONFIG_INVALID', message: /no package in dependency group "docs"/ });
+    assert.throws(() => lock.select(amd64, { extras: [], groups: ['docs'] }), {
+      code: 'SHALE_CONFIG_INVALID',
+      message: /no package in dependency group "docs"/,
+    });
   });
   it('needs a pyproject.toml for locks before 2.1, which do not record groups', async () => {
     const p = await project(FLASK_PYPROJECT, FLASK_LOCK);
-    await assert.rejects(readPoetryLock(p.lock, undefined), { code: 'SHALE_LOCK_UNSUPPORTED', message: /lock-version 2\.0 does not record which packages the project needs.*pyproject\.toml/ });
+    await assert.rejects(readPoetryLock(p.lock, undefined), {
+      code: 'SHALE_LOCK_UNSUPPORTED',
+      message: /lock-version 2\.0 does not record which packages the project needs.*pyproject\.toml/,
+    });
   });
 });
 
@@ -802,7 +840,10 @@ describe('poetry.lock (Poetry 1.1, lock-version 1.1)', () => {
     assert.deepEqual(names(lock.select(amd64, { extras: [], groups: ['dev'] })), [...main, 'six==1.16.0'].sort());
     assert.ok(names(lock.select({ ...amd64, python: '3.7' }, none)).includes('numpy==1.21.6'));
     const numpy = lock.select(amd64, none).find((x) => x.name === 'numpy');
-    assert.deepEqual(numpy?.files?.map((x) => x.filename), ['numpy-1.24.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl', 'numpy-1.24.1.tar.gz']);
+    assert.deepEqual(
+      numpy?.files?.map((x) => x.filename),
+      ['numpy-1.24.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl', 'numpy-1.24.1.tar.gz'],
+    );
     assert.deepEqual(numpy?.hashes, [`sha256:${h('numpy-1.24.1-cp311')}`, `sha256:${h('numpy-1.24.1.tar.gz')}`]);
     const cn = lock.packages.find((x) => x.name === 'charset-normalizer');
     assert.equal(cn?.files?.length, 2);
@@ -904,12 +945,24 @@ describe('poetry.lock sources', () => {
     const p = await project(SOURCES_PYPROJECT, SOURCES_LOCK);
     const lock = await readPoetryLock(p.lock, p.pyproject);
     const pkgs = lock.select(amd64, none);
-    assert.deepEqual(names(pkgs), ['fastjson==1.0.0', 'six==1.16.0', 'vendored==2.0.0'], 'ledger-core is local; legacy-tool (python <3.9) and winreg-helper (win32) do not apply, so their absence is fine');
+    assert.deepEqual(
+      names(pkgs),
+      ['fastjson==1.0.0', 'six==1.16.0', 'vendored==2.0.0'],
+      'ledger-core is local; legacy-tool (python <3.9) and winreg-helper (win32) do not apply, so their absence is fine',
+    );
     assert.deepEqual(pkgs.find((x) => x.name === 'vendored')?.files, [
-      { filename: 'vendored-2.0.0-py3-none-any.whl', sha256: h('vendored-2.0.0-py3-none-any.whl'), path: join(p.lock, '..', 'wheels', 'vendored-2.0.0-py3-none-any.whl') },
+      {
+        filename: 'vendored-2.0.0-py3-none-any.whl',
+        sha256: h('vendored-2.0.0-py3-none-any.whl'),
+        path: join(p.lock, '..', 'wheels', 'vendored-2.0.0-py3-none-any.whl'),
+      },
     ]);
     assert.deepEqual(pkgs.find((x) => x.name === 'fastjson')?.files, [
-      { filename: 'fastjson-1.0.0-py3-none-any.whl', sha256: h('fastjson-1.0.0-py3-none-any.whl'), url: 'https://files.example/fastjson-1.0.0-py3-none-any.whl' },
+      {
+        filename: 'fastjson-1.0.0-py3-none-any.whl',
+        sha256: h('fastjson-1.0.0-py3-none-any.whl'),
+        url: 'https://files.example/fastjson-1.0.0-py3-none-any.whl',
+      },
     ]);
     assert.deepEqual(lock.packages.map((x) => x.name).sort(), ['fastjson', 'six', 'vendored'], 'neither the local package nor the git one is installable');
   });
@@ -918,13 +971,17 @@ describe('poetry.lock sources', () => {
     const lock = await readPoetryLock(p.lock, p.pyproject);
     assert.throws(() => lock.select(amd64, { extras: ['git'], groups: [] }), {
       code: 'SHALE_LOCK_UNSUPPORTED',
-      message: /poetry\.lock:33: package mylib comes from git \(https:\/\/github\.com\/acme\/mylib\.git at 0a1b2c3d.*\), which needs a build; publish a wheel of it .*poetry lock/,
+      message:
+        /poetry\.lock:33: package mylib comes from git \(https:\/\/github\.com\/acme\/mylib\.git at 0a1b2c3d.*\), which needs a build; publish a wheel of it .*poetry lock/,
     });
   });
   it('refuses an sdist at a URL', async () => {
     const lock = SOURCES_LOCK.replaceAll('fastjson-1.0.0-py3-none-any.whl', 'fastjson-1.0.0.tar.gz');
     const p = await project(SOURCES_PYPROJECT.replace('fastjson-1.0.0-py3-none-any.whl', 'fastjson-1.0.0.tar.gz'), lock);
-    await assert.rejects((async () => (await readPoetryLock(p.lock, p.pyproject)).select(amd64, none))(), { code: 'SHALE_LOCK_UNSUPPORTED', message: /package fastjson is an sdist at a URL.*publish a wheel/ });
+    await assert.rejects((async () => (await readPoetryLock(p.lock, p.pyproject)).select(amd64, none))(), {
+      code: 'SHALE_LOCK_UNSUPPORTED',
+      message: /package fastjson is an sdist at a URL.*publish a wheel/,
+    });
   });
 });
 
@@ -934,7 +991,8 @@ describe('poetry.lock errors', () => {
     const lock = await readPoetryLock(p.lock, p.pyproject);
     assert.throws(() => lock.select(amd64, none), {
       code: 'SHALE_LOCK_INCOMPLETE',
-      message: /pyproject\.toml \[tool\.poetry\.dependencies\] requires gunicorn, which .*poetry\.lock has no package for, so the lock does not match the project; regenerate it with `poetry lock`/,
+      message:
+        /pyproject\.toml \[tool\.poetry\.dependencies\] requires gunicorn, which .*poetry\.lock has no package for, so the lock does not match the project; regenerate it with `poetry lock`/,
     });
     const noWerkzeug = FLASK_LOCK.replace(/\[\[package\]\]\nname = "werkzeug"[\s\S]*?(?=\[\[package\]\])/, '');
     const q = await project(FLASK_PYPROJECT, noWerkzeug);
@@ -946,22 +1004,40 @@ describe('poetry.lock errors', () => {
   it('several entries, none of the version asked for', async () => {
     const p = await project(FLASK_PYPROJECT.replace('{version = "^1.26", python = ">=3.9"}', '{version = "^2.0", python = ">=3.9"}'), FLASK_LOCK);
     const lock = await readPoetryLock(p.lock, p.pyproject);
-    assert.throws(() => lock.select(amd64, none), { code: 'SHALE_LOCK_INCOMPLETE', message: /requires numpy \^2\.0, but .* has numpy only at 1\.24\.4 \(line \d+\), 1\.26\.4 \(line \d+\), none of which fits/ });
+    assert.throws(() => lock.select(amd64, none), {
+      code: 'SHALE_LOCK_INCOMPLETE',
+      message: /requires numpy \^2\.0, but .* has numpy only at 1\.24\.4 \(line \d+\), 1\.26\.4 \(line \d+\), none of which fits/,
+    });
   });
   it('bad lock-version, no [metadata], bad TOML, unpinned, bad constraint', async () => {
     const v3 = await project(FLASK_PYPROJECT, FLASK_LOCK.replace('lock-version = "2.0"', 'lock-version = "3.0"'));
-    await assert.rejects(readPoetryLock(v3.lock, v3.pyproject), { code: 'SHALE_LOCK_SYNTAX', message: /lock-version is "3\.0"; shale reads lock-version 1\.x and 2\.x.*poetry lock/ });
+    await assert.rejects(readPoetryLock(v3.lock, v3.pyproject), {
+      code: 'SHALE_LOCK_SYNTAX',
+      message: /lock-version is "3\.0"; shale reads lock-version 1\.x and 2\.x.*poetry lock/,
+    });
     const noMeta = await project(FLASK_PYPROJECT, '[[package]]\nname = "x"\nversion = "1"\n');
     await assert.rejects(readPoetryLock(noMeta.lock, noMeta.pyproject), { code: 'SHALE_LOCK_SYNTAX', message: /no \[metadata\] table/ });
     const bad = await project(FLASK_PYPROJECT, '[[package]\n');
     await assert.rejects(readPoetryLock(bad.lock, bad.pyproject), { code: 'SHALE_LOCK_SYNTAX', message: /poetry\.lock:1:\d+: invalid TOML.*poetry lock/ });
     const unpinned = await project(FLASK_PYPROJECT, '[[package]]\nname = "x"\noptional = false\n\n[metadata]\nlock-version = "2.0"\n');
     await assert.rejects(readPoetryLock(unpinned.lock, unpinned.pyproject), { code: 'SHALE_UNPINNED', message: /poetry\.lock:1: package x has no `version`/ });
-    const badDep = await project(FLASK_PYPROJECT, '[[package]]\nname = "x"\nversion = "1"\n\n[package.dependencies]\ny = ">=banana"\n\n[metadata]\nlock-version = "2.0"\n');
-    await assert.rejects(readPoetryLock(badDep.lock, badDep.pyproject), { code: 'SHALE_LOCK_SYNTAX', message: /poetry\.lock:1 \(package x\): \[package\.dependencies\] y: ">=banana" is not a version constraint; regenerate it/ });
+    const badDep = await project(
+      FLASK_PYPROJECT,
+      '[[package]]\nname = "x"\nversion = "1"\n\n[package.dependencies]\ny = ">=banana"\n\n[metadata]\nlock-version = "2.0"\n',
+    );
+    await assert.rejects(readPoetryLock(badDep.lock, badDep.pyproject), {
+      code: 'SHALE_LOCK_SYNTAX',
+      message: /poetry\.lock:1 \(package x\): \[package\.dependencies\] y: ">=banana" is not a version constraint; regenerate it/,
+    });
     const badRoot = await project(FLASK_PYPROJECT.replace('flask = "^3.0"', 'flask = 3'), FLASK_LOCK);
-    await assert.rejects(readPoetryLock(badRoot.lock, badRoot.pyproject), { code: 'SHALE_CONFIG_INVALID', message: /pyproject\.toml \[tool\.poetry\.dependencies\]: flask must be a version constraint/ });
-    await assert.rejects(readPoetryLock(badRoot.lock, join(dir, 'nowhere', 'pyproject.toml')), { code: 'SHALE_LOCK_MISSING', message: /cannot read .*pyproject\.toml \(ENOENT\)/ });
+    await assert.rejects(readPoetryLock(badRoot.lock, badRoot.pyproject), {
+      code: 'SHALE_CONFIG_INVALID',
+      message: /pyproject\.toml \[tool\.poetry\.dependencies\]: flask must be a version constraint/,
+    });
+    await assert.rejects(readPoetryLock(badRoot.lock, join(dir, 'nowhere', 'pyproject.toml')), {
+      code: 'SHALE_LOCK_MISSING',
+      message: /cannot read .*pyproject\.toml \(ENOENT\)/,
+    });
   });
 });
 

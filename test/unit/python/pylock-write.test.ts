@@ -27,7 +27,13 @@ type Doc = Record<string, unknown>;
 const toml = (text: string): Doc => JSON.parse(JSON.stringify(parse(text))) as Doc;
 const tables = (v: unknown): Doc[] => v as Doc[];
 
-const pkg = (name: string, version: string, file: LockedFile, requiredBy: string[] = ['requirements.in'], more: Partial<ResolvedPackage> = {}): ResolvedPackage => ({
+const pkg = (
+  name: string,
+  version: string,
+  file: LockedFile,
+  requiredBy: string[] = ['requirements.in'],
+  more: Partial<ResolvedPackage> = {},
+): ResolvedPackage => ({
   name,
   version,
   file,
@@ -43,7 +49,9 @@ const remote = (filename: string, sha: string, size?: number, base = 'https://fi
 });
 
 async function localFile(path: string, filename: string): Promise<LockedFile> {
-  const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
   return { filename, path, sha256, size: (await stat(path)).size };
 }
 
@@ -144,7 +152,9 @@ describe('formatPylock: two targets', () => {
   it('a pure package both targets share: no marker, one wheel', () => {
     const e = entry('purepkg');
     assert.equal(e['marker'], undefined);
-    assert.deepEqual(e['wheels'], [{ name: 'purepkg-1.0-py3-none-any.whl', url: 'https://files.example/packages/purepkg-1.0-py3-none-any.whl', size: 100, hashes: { sha256: H('a') } }]);
+    assert.deepEqual(e['wheels'], [
+      { name: 'purepkg-1.0-py3-none-any.whl', url: 'https://files.example/packages/purepkg-1.0-py3-none-any.whl', size: 100, hashes: { sha256: H('a') } },
+    ]);
     assert.equal(e['sdist'], undefined);
   });
 
@@ -177,7 +187,12 @@ describe('formatPylock: two targets', () => {
   it('an sdist-only package gets packages.sdist and no wheels', () => {
     const e = entry('srconly');
     assert.equal(e['wheels'], undefined);
-    assert.deepEqual(e['sdist'], { name: 'srconly-3.0.tar.gz', url: 'https://files.example/packages/srconly-3.0.tar.gz', size: 5000, hashes: { sha256: H('e') } });
+    assert.deepEqual(e['sdist'], {
+      name: 'srconly-3.0.tar.gz',
+      url: 'https://files.example/packages/srconly-3.0.tar.gz',
+      size: 5000,
+      hashes: { sha256: H('e') },
+    });
   });
 
   it('a local wheel is written relative to the lock directory', () => {
@@ -206,7 +221,10 @@ describe('formatPylock: two targets', () => {
     assert.equal(py.packages.length, 8);
     const lock = await readLock(file);
     for (const r of resolutions) {
-      const got = lock.select(r.env).map((p) => `${p.name}==${p.version}`).sort();
+      const got = lock
+        .select(r.env)
+        .map((p) => `${p.name}==${p.version}`)
+        .sort();
       const want = r.packages.map((p) => `${p.name}==${p.version}`).sort();
       assert.deepEqual(got, want, `packages for ${r.env.platform.architecture}`);
     }
@@ -244,7 +262,10 @@ describe('formatPylock: two targets', () => {
 
   it('is laid out uv-style: inline tables, one wheel per line', () => {
     assert.match(text, /^lock-version = "1\.0"\nenvironments = \[\n {4}"python_version/);
-    assert.match(text, /\n\[\[packages\]\]\nname = "native"\nversion = "2\.0"\ndependencies = \[\n {4}\{ name = "armonly" \},\n\]\nindex = "https:\/\/pypi\.example\/simple\/"\nwheels = \[\n {4}\{ name = "native-2\.0-cp311/);
+    assert.match(
+      text,
+      /\n\[\[packages\]\]\nname = "native"\nversion = "2\.0"\ndependencies = \[\n {4}\{ name = "armonly" \},\n\]\nindex = "https:\/\/pypi\.example\/simple\/"\nwheels = \[\n {4}\{ name = "native-2\.0-cp311/,
+    );
     assert.match(text, /\nsdist = \{ name = "srconly-3\.0\.tar\.gz", url = "[^"]+", size = 5000, hashes = \{ sha256 = "e{64}" \} \}\n/);
     assert.match(text, /\n\[tool\.shale\.inputs\]\nplatforms = "linux\/amd64,linux\/arm64"\n"requirements\.in" = "1{64}"\n$/);
   });
@@ -272,7 +293,12 @@ describe('formatPylock: strings and edge cases', () => {
     const nasty = 'q"uo\'te \\back\\slash \t tab \n nl \r cr \u0000 nul \u001f us \u007f del ü é 中文 😀';
     const url = `https://files.example/${nasty}/odd-1.0-py3-none-any.whl`;
     const text = formatPylock(
-      [{ env: amd64, packages: [pkg('odd', '1.0', { filename: 'odd-1.0-py3-none-any.whl', url, sha256: H('a') }, [], { index: `https://u:p@idx.example/${nasty}/` })] }],
+      [
+        {
+          env: amd64,
+          packages: [pkg('odd', '1.0', { filename: 'odd-1.0-py3-none-any.whl', url, sha256: H('a') }, [], { index: `https://u:p@idx.example/${nasty}/` })],
+        },
+      ],
       { ...base, createdBy: `shale ${nasty}`, requiresPython: '>=3.11,<4 "x"', inputs: { [nasty]: nasty, 'a b/c.in': 'v' } },
     );
     const doc = toml(text);
@@ -288,8 +314,16 @@ describe('formatPylock: strings and edge cases', () => {
   });
 
   it('drops credentials however the URL spells them, and leaves other URLs alone', () => {
-    const urls = ['https://user:pa@ss@h.example/x/a-1-py3-none-any.whl', 'http://token@h.example:8080/a-1-py3-none-any.whl?x=@y#@z', 'https://h.example/p@th/a-1-py3-none-any.whl'];
-    const want = ['https://h.example/x/a-1-py3-none-any.whl', 'http://h.example:8080/a-1-py3-none-any.whl?x=@y#@z', 'https://h.example/p@th/a-1-py3-none-any.whl'];
+    const urls = [
+      'https://user:pa@ss@h.example/x/a-1-py3-none-any.whl',
+      'http://token@h.example:8080/a-1-py3-none-any.whl?x=@y#@z',
+      'https://h.example/p@th/a-1-py3-none-any.whl',
+    ];
+    const want = [
+      'https://h.example/x/a-1-py3-none-any.whl',
+      'http://h.example:8080/a-1-py3-none-any.whl?x=@y#@z',
+      'https://h.example/p@th/a-1-py3-none-any.whl',
+    ];
     urls.forEach((url, i) => {
       const doc = toml(formatPylock([{ env: amd64, packages: [pkg('a', '1', { filename: 'a-1-py3-none-any.whl', url, sha256: H('a') })] }], base));
       assert.equal(tables(tables(doc['packages'])[0]?.['wheels'])[0]?.['url'], want[i]);
@@ -314,16 +348,42 @@ describe('formatPylock: strings and edge cases', () => {
     const musl: TargetEnv = { ...amd64, libc: { kind: 'musl', version: [1, 2] } };
     const a = pkg('a', '1', remote('a-1-py3-none-any.whl', H('a')));
     const b = pkg('b', '1', remote('b-1-py3-none-any.whl', H('b')));
-    assert.throws(() => formatPylock([{ env: amd64, packages: [a] }, { env: musl, packages: [a, b] }], base), (e: unknown) => e instanceof InputError && e.code === 'SHALE_LOCK_TARGETS');
+    assert.throws(
+      () =>
+        formatPylock(
+          [
+            { env: amd64, packages: [a] },
+            { env: musl, packages: [a, b] },
+          ],
+          base,
+        ),
+      (e: unknown) => e instanceof InputError && e.code === 'SHALE_LOCK_TARGETS',
+    );
     // Three targets: arm64 is told apart, but the x86_64 glibc/musl pair is not.
     assert.throws(
-      () => formatPylock([{ env: amd64, packages: [a] }, { env: musl, packages: [a, b] }, { env: arm64, packages: [a, b] }], base),
+      () =>
+        formatPylock(
+          [
+            { env: amd64, packages: [a] },
+            { env: musl, packages: [a, b] },
+            { env: arm64, packages: [a, b] },
+          ],
+          base,
+        ),
       (e: unknown) => e instanceof InputError && e.code === 'SHALE_LOCK_TARGETS',
     );
     // Same packages for glibc and musl: one entry, both wheels, no marker.
     const n1 = pkg('n', '1', remote('n-1-cp311-cp311-manylinux_2_17_x86_64.whl', H('c')));
     const n2 = pkg('n', '1', remote('n-1-cp311-cp311-musllinux_1_1_x86_64.whl', H('d')));
-    const doc = toml(formatPylock([{ env: amd64, packages: [n1] }, { env: musl, packages: [n2] }], base));
+    const doc = toml(
+      formatPylock(
+        [
+          { env: amd64, packages: [n1] },
+          { env: musl, packages: [n2] },
+        ],
+        base,
+      ),
+    );
     const [n] = tables(doc['packages']);
     assert.equal(n?.['marker'], undefined);
     assert.equal(tables(n?.['wheels']).length, 2);
@@ -333,7 +393,16 @@ describe('formatPylock: strings and edge cases', () => {
   it('markers or the targets of several Python versions and machines together', () => {
     const py312: TargetEnv = { ...amd64, python: '3.12' };
     const a = pkg('a', '1', remote('a-1-py3-none-any.whl', H('a')));
-    const doc = toml(formatPylock([{ env: amd64, packages: [a] }, { env: arm64, packages: [] }, { env: py312, packages: [a] }], base));
+    const doc = toml(
+      formatPylock(
+        [
+          { env: amd64, packages: [a] },
+          { env: arm64, packages: [] },
+          { env: py312, packages: [a] },
+        ],
+        base,
+      ),
+    );
     assert.equal(
       tables(doc['packages'])[0]?.['marker'],
       "(python_version == '3.11' and platform_machine == 'x86_64') or (python_version == '3.12' and platform_machine == 'x86_64')",
@@ -341,7 +410,10 @@ describe('formatPylock: strings and edge cases', () => {
   });
 
   it('a file without a sha256 cannot be written (PEP 751 requires hashes)', () => {
-    assert.throws(() => formatPylock([{ env: amd64, packages: [pkg('a', '1', { filename: 'a-1-py3-none-any.whl', url: 'https://h/a-1-py3-none-any.whl' })] }], base), /no sha256/);
+    assert.throws(
+      () => formatPylock([{ env: amd64, packages: [pkg('a', '1', { filename: 'a-1-py3-none-any.whl', url: 'https://h/a-1-py3-none-any.whl' })] }], base),
+      /no sha256/,
+    );
   });
 });
 

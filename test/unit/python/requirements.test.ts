@@ -55,9 +55,15 @@ describe('requirements.txt', () => {
   it('follows -r includes relative to the including file, and collects index options', async () => {
     await write('sub/base.txt', '--extra-index-url https://extra.example/simple\nsix==1.16.0\n');
     await write('sub/wheels/.keep', '');
-    const f = await write('top.txt', '-i https://idx.example/simple\n--find-links ./sub/wheels\n--no-index\n-r sub/base.txt\n--trusted-host idx.example\nrequests==2.31.0\n');
+    const f = await write(
+      'top.txt',
+      '-i https://idx.example/simple\n--find-links ./sub/wheels\n--no-index\n-r sub/base.txt\n--trusted-host idx.example\nrequests==2.31.0\n',
+    );
     const r = await readRequirements(f);
-    assert.deepEqual(r.lines.map((l) => l.req.name), ['six', 'requests']);
+    assert.deepEqual(
+      r.lines.map((l) => l.req.name),
+      ['six', 'requests'],
+    );
     assert.equal(r.lines[0]?.source.file, join(dir, 'sub/base.txt'));
     assert.equal(r.hashMode, false);
     assert.equal(r.options.indexUrl, 'https://idx.example/simple');
@@ -67,7 +73,14 @@ describe('requirements.txt', () => {
     assert.deepEqual(r.options.ignored, ['--trusted-host idx.example']);
   });
 
-  for (const [line, spec, extras] of [['flask', '', []], ['flask>=2', '>=2', []], ['flask ~= 2.0', '~=2.0', []], ['flask==2.*', '==2.*', []], ['Flask >=2, <3', '>=2,<3', []], ['flask[async]', '', ['async']]] as const) {
+  for (const [line, spec, extras] of [
+    ['flask', '', []],
+    ['flask>=2', '>=2', []],
+    ['flask ~= 2.0', '~=2.0', []],
+    ['flask==2.*', '==2.*', []],
+    ['Flask >=2, <3', '>=2,<3', []],
+    ['flask[async]', '', ['async']],
+  ] as const) {
     it(`reads "${line}" as pip does: a requirement to resolve`, async () => {
       const f = await write('u.txt', `six==1.16.0\n${line}\n`);
       const r = await readRequirements(f);
@@ -107,11 +120,20 @@ describe('requirements.txt', () => {
     await write('c.txt', 'werkzeug<3\n# comment\nclick==8.1.7\n');
     const f = await write('withc.txt', '-c c.txt\n--pre\nflask>=2\n');
     const r = await readRequirements(f);
-    assert.deepEqual(r.lines.map((l) => l.req.name), ['flask']);
-    assert.deepEqual(r.constraints.map((l) => `${l.req.name}${l.req.specifier}`), ['werkzeug<3', 'click==8.1.7']);
+    assert.deepEqual(
+      r.lines.map((l) => l.req.name),
+      ['flask'],
+    );
+    assert.deepEqual(
+      r.constraints.map((l) => `${l.req.name}${l.req.specifier}`),
+      ['werkzeug<3', 'click==8.1.7'],
+    );
     assert.equal(r.options.pre, true);
     await write('cx.txt', 'flask[async]<3\n');
-    await assert.rejects(readRequirements(await write('withcx.txt', '-c cx.txt\n')), { code: 'SHALE_LOCK_UNSUPPORTED', message: /constraints file cannot ask for extras/ });
+    await assert.rejects(readRequirements(await write('withcx.txt', '-c cx.txt\n')), {
+      code: 'SHALE_LOCK_UNSUPPORTED',
+      message: /constraints file cannot ask for extras/,
+    });
   });
 
   it('reads UTF-16 files as PowerShell writes them (pip freeze > requirements.txt)', async () => {
@@ -119,9 +141,15 @@ describe('requirements.txt', () => {
     const f = join(dir, 'utf16.txt');
     await writeFile(f, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
     const r = await readRequirements(f);
-    assert.deepEqual(r.lines.map((l) => `${l.req.name}${l.req.specifier}`), ['six==1.16.0', 'flask==3.1.3']);
+    assert.deepEqual(
+      r.lines.map((l) => `${l.req.name}${l.req.specifier}`),
+      ['six==1.16.0', 'flask==3.1.3'],
+    );
     const bom = await write('bom.txt', '\ufeffsix==1.16.0\n');
-    assert.deepEqual((await readRequirements(bom)).lines.map((l) => l.req.name), ['six']);
+    assert.deepEqual(
+      (await readRequirements(bom)).lines.map((l) => l.req.name),
+      ['six'],
+    );
   });
 
   it('refuses the same package pinned to two versions in a lock', async () => {
@@ -157,7 +185,10 @@ describe('requirements.txt', () => {
       ].join('\n'),
     );
     const pkgs = selectForEnv(lockedPackages({ ...(await readRequirements(f)), hashMode: true }), env);
-    assert.deepEqual(pkgs.map((p) => `${p.name}==${p.version}`), ['numpy==1.26.4', 'uvloop==0.19.0', 'six==1.16.0']);
+    assert.deepEqual(
+      pkgs.map((p) => `${p.name}==${p.version}`),
+      ['numpy==1.26.4', 'uvloop==0.19.0', 'six==1.16.0'],
+    );
   });
 });
 

@@ -58,7 +58,10 @@ describe('resolveWheel', () => {
       if (url === '/nolen/') return page('text/html', `<a href="/nolen-files/${pure}${frag(pure)}">p</a>`);
       if (url === '/pep691/demo/') {
         const entry = (f: string): object => ({ filename: f, url: `/files/${f}`, hashes: { sha256: info(f).sha }, size: info(f).size });
-        return page('application/vnd.pypi.simple.v1+json', JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'demo', files: [entry(pure), entry(native)] }));
+        return page(
+          'application/vnd.pypi.simple.v1+json',
+          JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'demo', files: [entry(pure), entry(native)] }),
+        );
       }
       const m = /^\/(files|etag-files|nolen-files)\/(.+)$/.exec(url);
       if (m) {
@@ -146,7 +149,12 @@ describe('resolveWheel', () => {
 
   it('a lock with a single hash names a hashless link without downloading it', async () => {
     hits.length = 0;
-    const c = await resolveWheel(pkg([`sha256:${info(pure).sha}`]), arm64, { findLinks: [`${base}/nohash/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c4')));
+    const c = await resolveWheel(
+      pkg([`sha256:${info(pure).sha}`]),
+      arm64,
+      { findLinks: [`${base}/nohash/`], noIndex: true, projectDir: dir },
+      Cache.open(join(dir, 'c4')),
+    );
     assert.deepEqual([c.sha256, c.size], [info(pure).sha, info(pure).size]);
     assert.equal(wheelRequests('GET'), 0, hits.join('\n'));
     assert.equal((await c.fetch()).sha256, info(pure).sha);
@@ -154,11 +162,14 @@ describe('resolveWheel', () => {
 
   it('a lock hash the link contradicts is reported as today, with the actual hash', async () => {
     const wrong = `sha256:${'1'.repeat(64)}`;
-    await assert.rejects(resolveWheel(pkg([wrong]), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c5'))), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'SHALE_HASH_MISMATCH');
-      assert.ok(e.message.includes(wrong) && e.message.includes(info(pure).sha), e.message);
-      return true;
-    });
+    await assert.rejects(
+      resolveWheel(pkg([wrong]), arm64, { findLinks: [`${base}/frag/`], noIndex: true, projectDir: dir }, Cache.open(join(dir, 'c5'))),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'SHALE_HASH_MISMATCH');
+        assert.ok(e.message.includes(wrong) && e.message.includes(info(pure).sha), e.message);
+        return true;
+      },
+    );
   });
 
   it('no hash anywhere: downloads once, then a HEAD with the same ETag names the cached file', async () => {

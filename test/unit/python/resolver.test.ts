@@ -34,7 +34,18 @@ const pins = (r: { packages: { name: string; version: string }[] }): string[] =>
 
 const flaskWorld: Universe = {
   flask: {
-    '3.1.3': { requires: ['Werkzeug>=3.1', 'Jinja2>=3.1.2', 'itsdangerous>=2.2', 'click>=8.1.3', 'blinker>=1.9', 'importlib-metadata>=3.6; python_version < "3.10"', 'asgiref>=3.2; extra == "async"'], extras: ['async', 'dotenv'] },
+    '3.1.3': {
+      requires: [
+        'Werkzeug>=3.1',
+        'Jinja2>=3.1.2',
+        'itsdangerous>=2.2',
+        'click>=8.1.3',
+        'blinker>=1.9',
+        'importlib-metadata>=3.6; python_version < "3.10"',
+        'asgiref>=3.2; extra == "async"',
+      ],
+      extras: ['async', 'dotenv'],
+    },
     '2.0.3': { requires: ['Werkzeug>=2.0', 'Jinja2>=3.0', 'itsdangerous>=2.0', 'click>=7.1.2'] },
   },
   werkzeug: { '3.1.3': { requires: ['MarkupSafe>=2.1.1'] }, '2.0.3': {}, '3.2.0rc1': { requires: ['MarkupSafe>=2.1.1'] } },
@@ -50,7 +61,15 @@ const flaskWorld: Universe = {
 describe('resolve', () => {
   it('walks top-level requirements to every transitive package, highest versions, markers for the target', async () => {
     const r = await resolve({ roots: roots('flask==3.1.3'), env: amd64 }, provider(flaskWorld));
-    assert.deepEqual(pins(r), ['blinker==1.9.0', 'click==8.1.7', 'flask==3.1.3', 'itsdangerous==2.2.0', 'jinja2==3.1.4', 'markupsafe==3.0.2', 'werkzeug==3.1.3']);
+    assert.deepEqual(pins(r), [
+      'blinker==1.9.0',
+      'click==8.1.7',
+      'flask==3.1.3',
+      'itsdangerous==2.2.0',
+      'jinja2==3.1.4',
+      'markupsafe==3.0.2',
+      'werkzeug==3.1.3',
+    ]);
     const werkzeug = r.packages.find((p) => p.name === 'werkzeug');
     assert.deepEqual(werkzeug?.requiredBy, ['flask']);
     assert.deepEqual(r.packages.find((p) => p.name === 'flask')?.requiredBy, ['requirements.txt:1']);
@@ -101,7 +120,11 @@ describe('resolve', () => {
   });
 
   it('evaluates markers for each target platform, not the build host', async () => {
-    const u: Universe = { app: { '1.0': { requires: ['uvloop; platform_machine == "aarch64"', 'httptools; platform_machine != "aarch64"'] } }, uvloop: { '0.19.0': {} }, httptools: { '0.6.1': {} } };
+    const u: Universe = {
+      app: { '1.0': { requires: ['uvloop; platform_machine == "aarch64"', 'httptools; platform_machine != "aarch64"'] } },
+      uvloop: { '0.19.0': {} },
+      httptools: { '0.6.1': {} },
+    };
     assert.deepEqual(pins(await resolve({ roots: roots('app'), env: amd64 }, provider(u))), ['app==1.0', 'httptools==0.6.1']);
     assert.deepEqual(pins(await resolve({ roots: roots('app'), env: arm64 }, provider(u))), ['app==1.0', 'uvloop==0.19.0']);
   });
@@ -113,8 +136,14 @@ describe('resolve', () => {
 
   it('follows PEP 440 pre-release rules and PEP 592 yanks', async () => {
     assert.deepEqual(pins(await resolve({ roots: roots('werkzeug'), env: amd64 }, provider(flaskWorld))), ['markupsafe==3.0.2', 'werkzeug==3.1.3']);
-    assert.deepEqual(pins(await resolve({ roots: roots('werkzeug>=3.2.0rc1'), env: amd64 }, provider(flaskWorld))), ['markupsafe==3.0.2', 'werkzeug==3.2.0rc1']);
-    assert.deepEqual(pins(await resolve({ roots: roots('werkzeug'), env: amd64, allowPre: true }, provider(flaskWorld))), ['markupsafe==3.0.2', 'werkzeug==3.2.0rc1']);
+    assert.deepEqual(pins(await resolve({ roots: roots('werkzeug>=3.2.0rc1'), env: amd64 }, provider(flaskWorld))), [
+      'markupsafe==3.0.2',
+      'werkzeug==3.2.0rc1',
+    ]);
+    assert.deepEqual(pins(await resolve({ roots: roots('werkzeug'), env: amd64, allowPre: true }, provider(flaskWorld))), [
+      'markupsafe==3.0.2',
+      'werkzeug==3.2.0rc1',
+    ]);
     const onlyPre: Universe = { x: { '2.0b1': {} } };
     assert.deepEqual(pins(await resolve({ roots: roots('x'), env: amd64 }, provider(onlyPre))), ['x==2.0b1']);
     const yanked: Universe = { x: { '2.0': { yanked: 'broken' }, '1.0': {} } };
@@ -125,7 +154,10 @@ describe('resolve', () => {
   });
 
   it('constraints narrow versions but add no package; preferences are tried first', async () => {
-    const c = [{ req: parseRequirement('werkzeug<3'), source: 'c.txt:1' }, { req: parseRequirement('asgiref==3.8.1'), source: 'c.txt:2' }];
+    const c = [
+      { req: parseRequirement('werkzeug<3'), source: 'c.txt:1' },
+      { req: parseRequirement('asgiref==3.8.1'), source: 'c.txt:2' },
+    ];
     const r = await resolve({ roots: roots('flask'), constraints: c, env: amd64 }, provider(flaskWorld));
     assert.ok(pins(r).includes('flask==2.0.3'));
     assert.ok(!pins(r).some((p) => p.startsWith('asgiref')));
@@ -137,7 +169,8 @@ describe('resolve', () => {
     const u: Universe = { native: { '1.0': { usable: false }, '0.9': { usable: false } } };
     await assert.rejects(resolve({ roots: roots('native'), env: arm64 }, provider(u)), {
       code: 'SHALE_RESOLUTION_IMPOSSIBLE',
-      message: /no version of native can be installed on this target: no wheel for linux\/arm64 \(wheels only for manylinux_2_17_x86_64\).*Versions of native found: 1\.0, 0\.9, none installable on linux\/arm64/,
+      message:
+        /no version of native can be installed on this target: no wheel for linux\/arm64 \(wheels only for manylinux_2_17_x86_64\).*Versions of native found: 1\.0, 0\.9, none installable on linux\/arm64/,
     });
   });
 

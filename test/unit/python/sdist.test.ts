@@ -18,7 +18,10 @@ import { cleanup, tempDir, writeZip } from './helpers.js';
 
 const amd64: TargetEnv = { python: '3.11', platform: { os: 'linux', architecture: 'amd64' }, libc: { kind: 'glibc', version: [2, 36] } };
 const pkg = (name: string, version = '1.0', hashes: string[] = []): LockedPackage => ({ name, version, hashes, source: { file: 'requirements.txt', line: 7 } });
-const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 describe('sdist-only packages', () => {
   let dir = '';
@@ -35,10 +38,7 @@ describe('sdist-only packages', () => {
     await mkdir(sdists);
     await writeTarGz(join(sdists, 'tinypkg-1.0.tar.gz'), sdistMembers('tinypkg'));
     await writeTarGz(join(sdists, 'evilpkg-1.0.tar.gz'), [...sdistMembers('evilpkg'), { name: 'evilpkg-1.0/../../escaped.txt', data: 'gotcha' }]);
-    await writeTarGz(join(sdists, 'linkpkg-1.0.tar.gz'), [
-      ...sdistMembers('linkpkg'),
-      { name: 'linkpkg-1.0/out', type: 'symlink', linkname: '../../..' },
-    ]);
+    await writeTarGz(join(sdists, 'linkpkg-1.0.tar.gz'), [...sdistMembers('linkpkg'), { name: 'linkpkg-1.0/out', type: 'symlink', linkname: '../../..' }]);
     await writeTarGz(join(sdists, 'throughpkg-1.0.tar.gz'), [
       ...sdistMembers('throughpkg'),
       { name: 'throughpkg-1.0/inner', type: 'symlink', linkname: 'src' },
@@ -57,7 +57,7 @@ describe('sdist-only packages', () => {
     assert.equal(builds(), before);
   });
 
-  it('no host python of the image\'s X.Y: says which one and that a wheel avoids the build', async () => {
+  it("no host python of the image's X.Y: says which one and that a wheel avoids the build", async () => {
     await withPython('/nonexistent/python3.11', () =>
       assert.rejects(resolveWheel(pkg('tinypkg'), amd64, sources(), Cache.open(join(dir, 'cache-nopy')), sink), {
         code: 'SHALE_NO_HOST_PYTHON',
@@ -68,13 +68,22 @@ describe('sdist-only packages', () => {
   });
 
   it('a member with ../ is refused, and nothing is written outside', async () => {
-    await assert.rejects(resolveWheel(pkg('evilpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), { code: 'SHALE_SDIST_UNSAFE_PATH', message: /"evilpkg-1\.0\/\.\.\/\.\.\/escaped\.txt" that contains "\.\."/ });
+    await assert.rejects(resolveWheel(pkg('evilpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), {
+      code: 'SHALE_SDIST_UNSAFE_PATH',
+      message: /"evilpkg-1\.0\/\.\.\/\.\.\/escaped\.txt" that contains "\.\."/,
+    });
     await assert.rejects(access(join(dir, 'escaped.txt')));
   });
 
   it('symlinks out of the archive, and members written through a symlink, are refused', async () => {
-    await assert.rejects(resolveWheel(pkg('linkpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), { code: 'SHALE_SDIST_UNSAFE_PATH', message: /"linkpkg-1\.0\/out" that is a symlink to "\.\.\/\.\.\/\.\."/ });
-    await assert.rejects(resolveWheel(pkg('throughpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), { code: 'SHALE_SDIST_UNSAFE_PATH', message: /goes through the symlink "throughpkg-1\.0\/inner"/ });
+    await assert.rejects(resolveWheel(pkg('linkpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), {
+      code: 'SHALE_SDIST_UNSAFE_PATH',
+      message: /"linkpkg-1\.0\/out" that is a symlink to "\.\.\/\.\.\/\.\."/,
+    });
+    await assert.rejects(resolveWheel(pkg('throughpkg'), amd64, sources(), Cache.open(join(dir, 'cache')), sink), {
+      code: 'SHALE_SDIST_UNSAFE_PATH',
+      message: /goes through the symlink "throughpkg-1\.0\/inner"/,
+    });
   });
 
   it('extractSdist refuses absolute names and zip-slip, and returns the single top directory', async () => {
@@ -83,7 +92,10 @@ describe('sdist-only packages', () => {
     await assert.rejects(extractSdist(abs, join(dir, 'x-abs'), 'abs.tar.gz'), { code: 'SHALE_SDIST_UNSAFE_PATH', message: /is an absolute path/ });
     const zipSlip = join(dir, 'slip.zip');
     writeZip(zipSlip, [{ name: 'slip-1.0/../../escaped.txt', data: 'x' }]);
-    await assert.rejects(extractSdist(zipSlip, join(dir, 'x-zip'), 'slip-1.0.zip'), { code: 'SHALE_SDIST_UNSAFE_PATH', message: /slip-1\.0\.zip has a member "slip-1\.0\/\.\.\/\.\.\/escaped\.txt" that contains "\.\."/ });
+    await assert.rejects(extractSdist(zipSlip, join(dir, 'x-zip'), 'slip-1.0.zip'), {
+      code: 'SHALE_SDIST_UNSAFE_PATH',
+      message: /slip-1\.0\.zip has a member "slip-1\.0\/\.\.\/\.\.\/escaped\.txt" that contains "\.\."/,
+    });
     await assert.rejects(access(join(dir, 'escaped.txt')));
     const top = await extractSdist(join(sdists, 'tinypkg-1.0.tar.gz'), join(dir, 'x-ok'), 'tinypkg-1.0.tar.gz');
     assert.equal(top, join(dir, 'x-ok', 'tinypkg-1.0'));

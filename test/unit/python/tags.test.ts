@@ -7,7 +7,11 @@ const glibc = (arch: string, minor = 36, python = '3.11', variant?: string): Tar
   platform: variant ? { os: 'linux', architecture: arch, variant } : { os: 'linux', architecture: arch },
   libc: { kind: 'glibc', version: [2, minor] },
 });
-const musl = (arch: string, minor = 2): TargetEnv => ({ python: '3.12', platform: { os: 'linux', architecture: arch }, libc: { kind: 'musl', version: [1, minor] } });
+const musl = (arch: string, minor = 2): TargetEnv => ({
+  python: '3.12',
+  platform: { os: 'linux', architecture: arch },
+  libc: { kind: 'musl', version: [1, minor] },
+});
 
 describe('platformTags', () => {
   it('amd64 glibc 2.36: manylinux down to 2_5 with legacy aliases after their 2_N, then linux', () => {
@@ -77,7 +81,12 @@ describe('chooseWheel', () => {
     ['amd64 musl 3.11', { ...musl('amd64'), python: '3.11' }, files, files[2]],
     ['glibc too old for manylinux_2_17', glibc('amd64', 12), files, undefined],
     ['abi3 beats pure', glibc('amd64'), ['c-1-py3-none-any.whl', 'c-1-cp38-abi3-manylinux_2_28_x86_64.whl'], 'c-1-cp38-abi3-manylinux_2_28_x86_64.whl'],
-    ['manylinux_2_28 beats manylinux2014', glibc('amd64'), ['c-1-cp311-cp311-manylinux2014_x86_64.whl', 'c-1-cp311-cp311-manylinux_2_28_x86_64.whl'], 'c-1-cp311-cp311-manylinux_2_28_x86_64.whl'],
+    [
+      'manylinux_2_28 beats manylinux2014',
+      glibc('amd64'),
+      ['c-1-cp311-cp311-manylinux2014_x86_64.whl', 'c-1-cp311-cp311-manylinux_2_28_x86_64.whl'],
+      'c-1-cp311-cp311-manylinux_2_28_x86_64.whl',
+    ],
     ['manylinux_2_28 refused on glibc 2.27', glibc('amd64', 27), ['c-1-cp311-cp311-manylinux_2_28_x86_64.whl'], undefined],
     ['pure fits everywhere', glibc('arm', 36, '3.11', 'v7'), ['six-1.16.0-py2.py3-none-any.whl'], 'six-1.16.0-py2.py3-none-any.whl'],
     ['higher build number wins a tie', glibc('amd64'), ['p-1-1-py3-none-any.whl', 'p-1-2-py3-none-any.whl'], 'p-1-2-py3-none-any.whl'],

@@ -51,7 +51,10 @@ describe('decodeText', () => {
     assert.throws(() => decodeText(Buffer.from([0x61, 0xe2, 0x82]), 'x'), { code: 'SHALE_TEXT_ENCODING', message: /byte offset 1 / }, 'cut short');
   });
   it('refuses UTF-16 with an odd number of bytes', () => {
-    assert.throws(() => decodeText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x62]), 'x.txt'), { code: 'SHALE_TEXT_ENCODING', message: /x\.txt looks like UTF-16.*odd number of bytes/ });
+    assert.throws(() => decodeText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x62]), 'x.txt'), {
+      code: 'SHALE_TEXT_ENCODING',
+      message: /x\.txt looks like UTF-16.*odd number of bytes/,
+    });
   });
   it('reads empty and one-byte files as UTF-8', () => {
     assert.equal(decodeText(Buffer.alloc(0), 'x'), '');
@@ -77,6 +80,9 @@ describe('readTextFile', () => {
     assert.equal((await readTomlLock(f, 'regenerate it')).doc['version'], 1);
     await writeFile(f, Buffer.from('name = "caf\xe9"\n', 'latin1'));
     await assert.rejects(readTomlLock(f, 'regenerate it'), { code: 'SHALE_TEXT_ENCODING' });
-    await assert.rejects(readTomlLock(join(dir, 'nope.lock'), 'regenerate it'), { code: 'SHALE_LOCK_MISSING', message: /cannot read lock file .*nope\.lock: ENOENT/ });
+    await assert.rejects(readTomlLock(join(dir, 'nope.lock'), 'regenerate it'), {
+      code: 'SHALE_LOCK_MISSING',
+      message: /cannot read lock file .*nope\.lock: ENOENT/,
+    });
   });
 });

@@ -60,7 +60,10 @@ test('a member whose local header is not where the directory says is a damaged w
     const bytes = await readFile(path);
     bytes.writeUInt32LE(0, m.entry.relativeOffsetOfLocalHeader);
     await writeFile(path, bytes);
-    await assert.rejects(readMemberStream(path, m.entry), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /pkg\/big\.so has no local file header/.test(e.message));
+    await assert.rejects(
+      readMemberStream(path, m.entry),
+      (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /pkg\/big\.so has no local file header/.test(e.message),
+    );
   });
 });
 
@@ -72,14 +75,21 @@ test('deflated data that is damaged, or inflates to another size than the direct
     const start = big.entry.relativeOffsetOfLocalHeader + 30 + big.entry.fileNameLength;
     for (let i = start + 200; i < start + 264; i++) bytes[i] = bytes[i]! ^ 0x5a;
     await writeFile(path, bytes);
-    await assert.rejects(async () => readAll(await readMemberStream(path, big.entry)), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /pkg\/text\.txt/.test(e.message));
+    await assert.rejects(
+      async () => readAll(await readMemberStream(path, big.entry)),
+      (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /pkg\/text\.txt/.test(e.message),
+    );
   });
   await withZip(async (path, index) => {
     // The directory says fewer bytes than the data holds: refused, not inflated past it.
     for (const name of ['pkg/small.py', 'pkg/text.txt']) {
       const entry = { ...index.get(name)!.entry, uncompressedSize: 100 } as ZipMember['entry'];
       Object.setPrototypeOf(entry, Object.getPrototypeOf(index.get(name)!.entry));
-      await assert.rejects(async () => readAll(await readMemberStream(path, entry)), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && e.message.includes(name), name);
+      await assert.rejects(
+        async () => readAll(await readMemberStream(path, entry)),
+        (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && e.message.includes(name),
+        name,
+      );
     }
   });
 });
@@ -112,7 +122,10 @@ test('a file that is not a zip is a bad wheel, and its file is closed', async ()
     const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
     const before = await fds();
     for (let i = 0; i < 20; i++) {
-      await assert.rejects(readZipIndex(path, 'x-1.0-py3-none-any.whl'), (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /cannot read wheel x-1\.0-py3-none-any\.whl/.test(e.message));
+      await assert.rejects(
+        readZipIndex(path, 'x-1.0-py3-none-any.whl'),
+        (e: Error & { code?: string }) => e.code === 'SHALE_BAD_WHEEL' && /cannot read wheel x-1\.0-py3-none-any\.whl/.test(e.message),
+      );
     }
     await new Promise((r) => setImmediate(r));
     assert.ok((await fds()) <= before + 1, 'no descriptor left open per attempt');

@@ -24,12 +24,15 @@ describe('registry mirrors', () => {
   });
   it('rejects malformed entries naming the variable and the entry', () => {
     for (const bad of ['docker.io', '=x', 'docker.io=', 'docker.io=a b', 'docker.io=a/b']) {
-      assert.throws(() => parseMirrors(bad), (err: unknown) => {
-        assert.ok(err instanceof InputError);
-        assert.equal(err.code, 'SHALE_BAD_MIRRORS');
-        assert.match(err.message, /SHALE_REGISTRY_MIRRORS: mirror entry ".*" should be REGISTRY=HOST/);
-        return true;
-      });
+      assert.throws(
+        () => parseMirrors(bad),
+        (err: unknown) => {
+          assert.ok(err instanceof InputError);
+          assert.equal(err.code, 'SHALE_BAD_MIRRORS');
+          assert.match(err.message, /SHALE_REGISTRY_MIRRORS: mirror entry ".*" should be REGISTRY=HOST/);
+          return true;
+        },
+      );
     }
   });
 });

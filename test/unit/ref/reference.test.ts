@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../../src/errors.js';
-import {
-  manifestReference, parseReference, referenceString, registryApiHost, repoString, type Reference,
-} from '../../../src/ref/reference.js';
+import { manifestReference, parseReference, referenceString, registryApiHost, repoString, type Reference } from '../../../src/ref/reference.js';
 
-const D: `sha256:${string}` = `sha256:${"a".repeat(64)}`;
+const D: `sha256:${string}` = `sha256:${'a'.repeat(64)}`;
 
 describe('parseReference normalizes like Docker', () => {
   const table: [string, Reference][] = [
@@ -49,14 +47,17 @@ describe('parseReference rejects invalid references with the reason', () => {
   ];
   for (const [input, why] of table) {
     it(JSON.stringify(input), () => {
-      assert.throws(() => parseReference(input), (err: unknown) => {
-        assert.ok(err instanceof InputError);
-        assert.equal(err.code, 'SHALE_BAD_REFERENCE');
-        assert.equal(err.exitCode, 2);
-        assert.match(err.message, why);
-        assert.ok(err.message.includes(`"${input.trim()}"`), 'names the reference');
-        return true;
-      });
+      assert.throws(
+        () => parseReference(input),
+        (err: unknown) => {
+          assert.ok(err instanceof InputError);
+          assert.equal(err.code, 'SHALE_BAD_REFERENCE');
+          assert.equal(err.exitCode, 2);
+          assert.match(err.message, why);
+          assert.ok(err.message.includes(`"${input.trim()}"`), 'names the reference');
+          return true;
+        },
+      );
     });
   }
 });

@@ -10,10 +10,12 @@ import { authEntry, testClient } from './fixture.js';
 
 describe('WWW-Authenticate parsing', () => {
   it('reads Bearer realm, service and a scope with commas', () => {
-    assert.deepEqual(
-      parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/python:pull,push"'),
-      { scheme: 'bearer', realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/python:pull,push' },
-    );
+    assert.deepEqual(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/python:pull,push"'), {
+      scheme: 'bearer',
+      realm: 'https://auth.docker.io/token',
+      service: 'registry.docker.io',
+      scope: 'repository:library/python:pull,push',
+    });
   });
   it('reads Basic and ignores unknown schemes', () => {
     assert.deepEqual(parseChallenge('Basic realm="Registry Realm"'), { scheme: 'basic', realm: 'Registry Realm' });
@@ -48,7 +50,11 @@ describe('bearer token auth', () => {
       await client.getManifest(reg.host, 'a/one', 'v1');
       await client.getManifest(reg.host, 'a/two', 'v1');
       await client.getManifest(reg.host, 'a/one', 'v1');
-      assert.deepEqual(reg.tokenRequests.map((t) => t.scopes.join(' ')), ['repository:a/one:pull', 'repository:a/two:pull'], 'one token per scope set, reused');
+      assert.deepEqual(
+        reg.tokenRequests.map((t) => t.scopes.join(' ')),
+        ['repository:a/one:pull', 'repository:a/two:pull'],
+        'one token per scope set, reused',
+      );
       // A token issued 9 s ago for 10 s is past its use-by margin: each use fetches a fresh one.
       reg.tokenTtl = { expiresIn: 10, issuedAgoMs: 9_000 };
       reg.putManifest('a/three', Buffer.from('{"a":3}'), MediaType.OciManifest, 'v1');
@@ -76,8 +82,10 @@ describe('bearer token auth', () => {
         ['alice', 'repository:demo/app:pull,push'],
       ]);
       // Without credentials the push is refused with advice to log in.
-      await assert.rejects(client.uploadBlob(reg.host, 'demo/app', sha256(bytes), bytes.length, async () => Readable.from([bytes])),
-        (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_REGISTRY_UNAUTHORIZED' && err.message.includes(`docker login ${reg.host}`));
+      await assert.rejects(
+        client.uploadBlob(reg.host, 'demo/app', sha256(bytes), bytes.length, async () => Readable.from([bytes])),
+        (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_REGISTRY_UNAUTHORIZED' && err.message.includes(`docker login ${reg.host}`),
+      );
     } finally {
       await cleanup();
       await cleanup3();
@@ -93,7 +101,12 @@ describe('bearer token auth', () => {
         assert.ok(err instanceof ShaleError);
         assert.equal(err.code, 'SHALE_REGISTRY_UNAUTHORIZED');
         assert.equal(err.exitCode, 1);
-        assert.match(err.message, new RegExp(`^registry ${reg.host} refused the credentials for user 'alice' \\(from .*config\\.json, auths\\["${reg.host}"\\]\\); run \`docker login ${reg.host}\` or fix the entry$`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^registry ${reg.host} refused the credentials for user 'alice' \\(from .*config\\.json, auths\\["${reg.host}"\\]\\); run \`docker login ${reg.host}\` or fix the entry$`,
+          ),
+        );
         assert.ok(!err.message.includes('wrong-pass-123'));
         assert.ok(!err.message.includes(authEntry('alice', 'wrong-pass-123')['auth'] ?? '?'));
         return true;
@@ -153,8 +166,10 @@ describe('basic auth', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${t.dir}/config.json`, '{ not json');
     try {
-      await assert.rejects(t.client.hasBlob(reg.host, 'a', sha256('x')), (err: unknown) =>
-        err instanceof ShaleError && err.code === 'SHALE_BAD_DOCKER_CONFIG' && err.exitCode === 2);
+      await assert.rejects(
+        t.client.hasBlob(reg.host, 'a', sha256('x')),
+        (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_BAD_DOCKER_CONFIG' && err.exitCode === 2,
+      );
     } finally {
       await t.cleanup();
       await reg.close();

@@ -78,7 +78,10 @@ describe('RegistryClient against an open registry', () => {
     reg.blobs.set(d, Buffer.alloc(300_000, 8));
     await assert.rejects(readAll(await client.getBlob(reg.host, 'blobs', d)), /SHALE_DIGEST_MISMATCH|content digest mismatch/);
     await assert.rejects(client.getBlobBytes(reg.host, 'blobs', d), (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH');
-    await assert.rejects(client.getBlob(reg.host, 'blobs', sha256('missing')), (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_BLOB_UNKNOWN');
+    await assert.rejects(
+      client.getBlob(reg.host, 'blobs', sha256('missing')),
+      (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_BLOB_UNKNOWN',
+    );
   });
 
   it('uploads a blob in one PUT, keeping the Location query, relative or absolute', async () => {
@@ -88,7 +91,11 @@ describe('RegistryClient against an open registry', () => {
       const d = sha256(bytes);
       const before = reg.bytesReceived;
       let progress = 0;
-      const sent = await client.uploadBlob(reg.host, 'up/load', d, bytes.length, async () => (await import('node:stream')).Readable.from([bytes]), { onProgress: (n) => { progress = n; } });
+      const sent = await client.uploadBlob(reg.host, 'up/load', d, bytes.length, async () => (await import('node:stream')).Readable.from([bytes]), {
+        onProgress: (n) => {
+          progress = n;
+        },
+      });
       assert.equal(sent, bytes.length);
       assert.equal(progress, bytes.length);
       assert.equal(reg.bytesReceived - before, bytes.length);
@@ -121,7 +128,7 @@ describe('RegistryClient against an open registry', () => {
     }
   });
 
-  it('DELETEs a refused mount\'s session when the upload into it fails', async () => {
+  it("DELETEs a refused mount's session when the upload into it fails", async () => {
     const bytes = Buffer.from('base layer 2');
     const d = reg.putBlob('library/python', bytes) as Digest;
     reg.refuseMounts = true;
@@ -129,9 +136,18 @@ describe('RegistryClient against an open registry', () => {
       const mount = await client.mountBlob(reg.host, 'demo/abandon', d, 'library/python');
       assert.ok(!mount.mounted && mount.session);
       reg.fail('PUT', /^\/v2\/demo\/abandon\/blobs\/uploads\//, 400, 1);
-      await assert.rejects(client.uploadBlob(reg.host, 'demo/abandon', d, bytes.length, async () => Readable.from([bytes]), { session: mount.session }), /answered 400/);
+      await assert.rejects(
+        client.uploadBlob(reg.host, 'demo/abandon', d, bytes.length, async () => Readable.from([bytes]), { session: mount.session }),
+        /answered 400/,
+      );
       const sessionPath = new URL(mount.session.location, 'http://x').pathname;
-      assert.equal(reg.requests('DELETE', /^\/v2\/demo\/abandon\//).map((r) => r.path).join(), sessionPath);
+      assert.equal(
+        reg
+          .requests('DELETE', /^\/v2\/demo\/abandon\//)
+          .map((r) => r.path)
+          .join(),
+        sessionPath,
+      );
     } finally {
       reg.refuseMounts = false;
     }
@@ -144,7 +160,7 @@ describe('RegistryClient against an open registry', () => {
     assert.equal(reg.tags.get('put/m')?.get('v1'), d);
     const put = reg.requests('PUT', /\/manifests\//).at(-1);
     assert.equal(put?.status, 201);
-    assert.equal(put?.contentType, MediaType.OciIndex, 'Content-Type is the manifest\'s mediaType');
+    assert.equal(put?.contentType, MediaType.OciIndex, "Content-Type is the manifest's mediaType");
     assert.deepEqual(reg.manifests.get('put/m')?.get(d)?.bytes, bytes, 'the exact bytes, not re-serialized');
     await assert.rejects(client.putManifest(reg.host, 'put/m', sha256('other'), bytes, MediaType.OciIndex), /hash to/);
   });
@@ -154,10 +170,14 @@ describe('RegistryClient against an open registry', () => {
     reg.putManifest('dcd', bytes, MediaType.OciIndex, 'v1');
     reg.tamperDigestHeaders = true;
     try {
-      await assert.rejects(client.getManifest(reg.host, 'dcd', 'v1'), (err: unknown) =>
-        err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH' && err.message.includes('(Docker-Content-Digest)'));
-      await assert.rejects(client.putManifest(reg.host, 'dcd', 'v2', bytes, MediaType.OciIndex), (err: unknown) =>
-        err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH');
+      await assert.rejects(
+        client.getManifest(reg.host, 'dcd', 'v1'),
+        (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH' && err.message.includes('(Docker-Content-Digest)'),
+      );
+      await assert.rejects(
+        client.putManifest(reg.host, 'dcd', 'v2', bytes, MediaType.OciIndex),
+        (err: unknown) => err instanceof ShaleError && err.code === 'SHALE_DIGEST_MISMATCH',
+      );
     } finally {
       reg.tamperDigestHeaders = false;
     }
@@ -173,7 +193,12 @@ describe('RegistryClient against an open registry', () => {
     const n = reg.requests('GET', /\/v2\/retry\/manifests\//).length;
     await assert.rejects(client.getManifest(reg.host, 'retry', 'v1'), (err: unknown) => {
       assert.ok(err instanceof ShaleError);
-      assert.match(err.message, new RegExp(`^getting manifest ${reg.host}/retry:v1: registry answered 500 \\(UNAVAILABLE: injected failure\\); gave up after (\\d+) tries in 6\\d s \\(retry budget 60 s, SHALE_RETRY_BUDGET\\); run the same command again once the registry answers$`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `^getting manifest ${reg.host}/retry:v1: registry answered 500 \\(UNAVAILABLE: injected failure\\); gave up after (\\d+) tries in 6\\d s \\(retry budget 60 s, SHALE_RETRY_BUDGET\\); run the same command again once the registry answers$`,
+        ),
+      );
       return true;
     });
     const tries = reg.requests('GET', /\/v2\/retry\/manifests\//).length - n;

@@ -12,7 +12,9 @@ describe('CredentialStore', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shale-creds-'));
     // A helper that knows one server, says "not found" for others, and fails for "broken.example".
-    await writeFile(join(dir, 'docker-credential-t'), `#!/bin/sh
+    await writeFile(
+      join(dir, 'docker-credential-t'),
+      `#!/bin/sh
 read server
 case "$server" in
   https://index.docker.io/v1/) echo '{"Username":"<token>","Secret":"refresh-abc"}' ;;
@@ -20,7 +22,8 @@ case "$server" in
   broken.example) echo 'keychain exploded' >&2; exit 4 ;;
   *) echo 'credentials not found in native keychain'; exit 1 ;;
 esac
-`);
+`,
+    );
     await chmod(join(dir, 'docker-credential-t'), 0o755);
     process.env['PATH'] = `${dir}:${prevPath ?? ''}`;
   });
@@ -46,8 +49,11 @@ esac
   });
   it('reports a failing helper by name and exit status, without stdout', async () => {
     const s = await store({ credsStore: 't' });
-    await assert.rejects(s.get('broken.example'), (err: unknown) =>
-      err instanceof ShaleError && err.code === 'SHALE_CREDENTIAL_HELPER' && /docker-credential-t .*failed \(exit 4\).*keychain exploded/.test(err.message));
+    await assert.rejects(
+      s.get('broken.example'),
+      (err: unknown) =>
+        err instanceof ShaleError && err.code === 'SHALE_CREDENTIAL_HELPER' && /docker-credential-t .*failed \(exit 4\).*keychain exploded/.test(err.message),
+    );
   });
   it('takes SHALE_REGISTRY_USER/PASSWORD first, only for SHALE_REGISTRY_HOST when set; then REGISTRY_AUTH_FILE', async () => {
     const authFile = join(dir, 'auth.json');
@@ -58,20 +64,27 @@ esac
     assert.equal((await s.get('quay.example'))?.username, 'q');
     assert.equal(await s.get('elsewhere.example'), undefined);
   });
-  it('reads auths keyed as Docker writes them: Docker Hub\'s URL, https:// prefixes, username/password', async () => {
-    const s = await store({ auths: {
-      'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpw').toString('base64') },
-      'https://reg.example:5000': { username: 'u', password: 'p' },
-    } });
+  it("reads auths keyed as Docker writes them: Docker Hub's URL, https:// prefixes, username/password", async () => {
+    const s = await store({
+      auths: {
+        'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpw').toString('base64') },
+        'https://reg.example:5000': { username: 'u', password: 'p' },
+      },
+    });
     const hub = await s.get('docker.io');
     assert.deepEqual([hub?.username, hub?.password], ['hubuser', 'hubpw']);
     assert.match(hub?.source ?? '', /auths\["https:\/\/index\.docker\.io\/v1\/"\]$/);
     assert.equal((await s.get('reg.example:5000'))?.password, 'p');
   });
-  it('reads containers\' auth.json under XDG_RUNTIME_DIR after config.json, but not when REGISTRY_AUTH_FILE is set', async () => {
+  it("reads containers' auth.json under XDG_RUNTIME_DIR after config.json, but not when REGISTRY_AUTH_FILE is set", async () => {
     const runtime = join(dir, 'runtime');
     await mkdir(join(runtime, 'containers'), { recursive: true });
-    await writeFile(join(runtime, 'containers', 'auth.json'), JSON.stringify({ auths: { 'podman.example': { auth: Buffer.from('pod:man').toString('base64') }, 'both.example': { auth: Buffer.from('xdg:x').toString('base64') } } }));
+    await writeFile(
+      join(runtime, 'containers', 'auth.json'),
+      JSON.stringify({
+        auths: { 'podman.example': { auth: Buffer.from('pod:man').toString('base64') }, 'both.example': { auth: Buffer.from('xdg:x').toString('base64') } },
+      }),
+    );
     const s = await store({ auths: { 'both.example': { username: 'docker', password: 'd' } } }, { XDG_RUNTIME_DIR: runtime });
     assert.equal((await s.get('podman.example'))?.username, 'pod');
     assert.match((await s.get('podman.example'))?.source ?? '', /containers\/auth\.json/);
@@ -82,7 +95,9 @@ esac
     assert.equal(await s2.get('podman.example'), undefined);
   });
   it('reads ACR-style identity tokens from auths', async () => {
-    const s = await store({ auths: { 'x.azurecr.io': { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: 'rt' } } });
+    const s = await store({
+      auths: { 'x.azurecr.io': { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: 'rt' } },
+    });
     const c = await s.get('x.azurecr.io');
     assert.equal(c?.username, '00000000-0000-0000-0000-000000000000');
     assert.equal(c?.identityToken, 'rt');

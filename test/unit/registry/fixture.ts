@@ -59,7 +59,9 @@ export function indexArtifact(shared: LayerSpec[], amd: LayerSpec[], arm: LayerS
     schemaVersion: 2,
     mediaType: MediaType.OciIndex,
     manifests: images.map((i) => ({
-      mediaType: MediaType.OciManifest, digest: i.digest, size: i.manifestBytes.length,
+      mediaType: MediaType.OciManifest,
+      digest: i.digest,
+      size: i.manifestBytes.length,
       platform: { os: 'linux', architecture: i.config.architecture },
     })),
   };
@@ -71,13 +73,23 @@ export function indexArtifact(shared: LayerSpec[], amd: LayerSpec[], arm: LayerS
  * A client with the default retry policy on a fake clock (its waits return at once; `clock`
  * records them) that reads credentials from a config.json in a temp dir (none by default).
  */
-export async function testClient(opts: { auths?: Record<string, Record<string, string>>; options?: RegistryClientOptions } = {}): Promise<{ client: RegistryClient; clock: FakeClock; dir: string; cleanup: () => Promise<void> }> {
+export async function testClient(
+  opts: { auths?: Record<string, Record<string, string>>; options?: RegistryClientOptions } = {},
+): Promise<{ client: RegistryClient; clock: FakeClock; dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'shale-reg-test-'));
   const configPath = join(dir, 'config.json');
   if (opts.auths) await writeFile(configPath, JSON.stringify({ auths: opts.auths }));
   const clock = new FakeClock();
   const client = new RegistryClient({ dockerConfigPath: configPath, clock, env: {}, ...opts.options });
-  return { client, clock, dir, cleanup: async () => { await client.close(); await rm(dir, { recursive: true, force: true }); } };
+  return {
+    client,
+    clock,
+    dir,
+    cleanup: async () => {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** base64 of "user:password", as `docker login` writes it. */

@@ -36,7 +36,10 @@ export interface FlakyProxy {
 }
 
 /** Starts the proxy on 127.0.0.1 in front of `target` (host:port); `decide` picks each request's fate (`length`: its Content-Length). */
-export async function startFlakyProxy(target: string, decide: (req: { method: string; path: string; n: number; length: number }) => Verdict): Promise<FlakyProxy> {
+export async function startFlakyProxy(
+  target: string,
+  decide: (req: { method: string; path: string; n: number; length: number }) => Verdict,
+): Promise<FlakyProxy> {
   const [host, port] = target.split(':');
   const log: FlakyEntry[] = [];
   const sockets = new Set<Socket>();
@@ -103,11 +106,13 @@ export async function startFlakyProxy(target: string, decide: (req: { method: st
   const proxy: FlakyProxy = {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
-    uploadBytes: () => log.filter((e) => (e.method === 'PATCH' || e.method === 'PUT') && e.path.includes('/blobs/uploads/')).reduce((a, e) => a + e.bodyBytes, 0),
-    stop: () => new Promise<void>((ok) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => ok());
-    }),
+    uploadBytes: () =>
+      log.filter((e) => (e.method === 'PATCH' || e.method === 'PUT') && e.path.includes('/blobs/uploads/')).reduce((a, e) => a + e.bodyBytes, 0),
+    stop: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
   };
   return proxy;
 }

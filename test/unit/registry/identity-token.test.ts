@@ -14,7 +14,8 @@ const REFRESH = 'rt-3f9c-very-secret-refresh-token';
 const acrEntry = { auth: Buffer.from(`${ACR_USER}:`).toString('base64'), identitytoken: REFRESH };
 
 async function withAcr(
-  oauthPost: 'ok' | 404 | 405, token: string,
+  oauthPost: 'ok' | 404 | 405,
+  token: string,
   fn: (reg: FakeRegistry, client: Awaited<ReturnType<typeof testClient>>['client'], events: ShaleEvent[]) => Promise<void>,
 ): Promise<void> {
   const reg = await FakeRegistry.start({ kind: 'bearer', users: {}, identityTokens: { [REFRESH]: ACR_USER }, oauthPost });
@@ -33,10 +34,14 @@ describe('identity (refresh) tokens', () => {
   it('exchanges the refresh token by OAuth2 POST: grant_type, service, scope, client_id', async () => {
     await withAcr('ok', REFRESH, async (reg, client) => {
       await client.getManifest(reg.host, 'demo/app', 'v1');
-      assert.deepEqual(reg.tokenRequests, [{
-        method: 'POST', scopes: ['repository:demo/app:pull'], user: ACR_USER,
-        form: { grant_type: 'refresh_token', service: 'fake-registry', client_id: 'shale' },
-      }]);
+      assert.deepEqual(reg.tokenRequests, [
+        {
+          method: 'POST',
+          scopes: ['repository:demo/app:pull'],
+          user: ACR_USER,
+          form: { grant_type: 'refresh_token', service: 'fake-registry', client_id: 'shale' },
+        },
+      ]);
       assert.match(reg.requests('GET', /manifests/).at(-1)?.authorization ?? '', /^Bearer /);
     });
   });
@@ -45,7 +50,10 @@ describe('identity (refresh) tokens', () => {
     it(`falls back to GET with Basic when the POST is answered ${refusal}`, async () => {
       await withAcr(refusal, REFRESH, async (reg, client) => {
         await client.getManifest(reg.host, 'demo/app', 'v1');
-        assert.deepEqual(reg.tokenRequests.map((t) => [t.method, t.user]), [['GET', ACR_USER]]);
+        assert.deepEqual(
+          reg.tokenRequests.map((t) => [t.method, t.user]),
+          [['GET', ACR_USER]],
+        );
         assert.equal(reg.requests('POST', /^\/token$/).length, 1, 'tried POST first');
         assert.equal(reg.requests('GET', /^\/token$/)[0]?.authorization, `Basic ${Buffer.from(`${ACR_USER}:${REFRESH}`).toString('base64')}`);
       });
@@ -62,7 +70,11 @@ describe('identity (refresh) tokens', () => {
         assert.ok(!JSON.stringify({ m: err.message, s: err.stack }).includes(stale));
         return true;
       });
-      assert.deepEqual(reg.tokenRequests.map((t) => [t.method, t.user]), [['POST', '<refused>']], 'a 401 to the POST is an answer, not a reason to fall back');
+      assert.deepEqual(
+        reg.tokenRequests.map((t) => [t.method, t.user]),
+        [['POST', '<refused>']],
+        'a 401 to the POST is an answer, not a reason to fall back',
+      );
       assert.ok(events.length > 0);
       assert.ok(!JSON.stringify(events).includes(stale), 'no event carries the token');
       assert.ok(!JSON.stringify(events).includes(REFRESH));

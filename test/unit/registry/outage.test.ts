@@ -39,7 +39,9 @@ async function rig(decide: (req: { method: string; path: string; n: number }, cl
   const t = await testClient({ options: { chunkBytes: { [proxy.host]: MiB }, ...options } });
   clock = t.clock;
   return {
-    reg, proxy, clock,
+    reg,
+    proxy,
+    clock,
     upload: (bytes, repo = 'demo/app') => t.client.uploadBlob(proxy.host, repo, sha256(bytes), bytes.length, async () => Readable.from([bytes])),
     done: async () => {
       await t.cleanup();
@@ -72,7 +74,10 @@ describe('registry outages', () => {
       // 1 MiB chunks ask 100-continue: the refused ones cost headers, not bodies.
       assert.equal(r.proxy.uploadBytes(), bytes.length);
       assert.equal(sent, bytes.length);
-      assert.ok(r.proxy.log.some((e) => e.method === 'GET' && UPLOADS.test(e.path) && e.status === 204), 'asked where the upload stood');
+      assert.ok(
+        r.proxy.log.some((e) => e.method === 'GET' && UPLOADS.test(e.path) && e.status === 204),
+        'asked where the upload stood',
+      );
     } finally {
       await r.done();
     }
@@ -80,16 +85,27 @@ describe('registry outages', () => {
 
   it('an outage longer than the budget: fails saying how long it tried and what to do, and DELETEs the session', async () => {
     let patches = 0;
-    const r = await rig(outage((req) => req.method === 'PATCH' && ++patches === 2, 3_600_000), { env: { SHALE_RETRY_BUDGET: '20' } });
+    const r = await rig(
+      outage((req) => req.method === 'PATCH' && ++patches === 2, 3_600_000),
+      { env: { SHALE_RETRY_BUDGET: '20' } },
+    );
     try {
       const bytes = blob(3 * MiB);
       await assert.rejects(r.upload(bytes), (err: unknown) => {
         assert.ok(err instanceof ShaleError);
-        assert.match(err.message, new RegExp(`^pushing blob ${sha256(bytes)} to ${r.proxy.host}/demo/app( \\(asking where the upload stands\\))?: registry answered 503 \\(UNAVAILABLE: scripted\\); gave up after \\d+ tries in 2\\d s \\(retry budget 20 s, SHALE_RETRY_BUDGET\\); run the same command again: blobs already pushed are kept, and the tag was not moved$`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^pushing blob ${sha256(bytes)} to ${r.proxy.host}/demo/app( \\(asking where the upload stands\\))?: registry answered 503 \\(UNAVAILABLE: scripted\\); gave up after \\d+ tries in 2\\d s \\(retry budget 20 s, SHALE_RETRY_BUDGET\\); run the same command again: blobs already pushed are kept, and the tag was not moved$`,
+          ),
+        );
         return true;
       });
       assert.ok(r.clock.slept >= 19_000 && r.clock.slept <= 20_000, `waited ${r.clock.slept} ms`);
-      assert.ok(r.proxy.log.some((e) => e.method === 'DELETE' && UPLOADS.test(e.path)), 'the abandoned session was DELETEd');
+      assert.ok(
+        r.proxy.log.some((e) => e.method === 'DELETE' && UPLOADS.test(e.path)),
+        'the abandoned session was DELETEd',
+      );
     } finally {
       await r.done();
     }

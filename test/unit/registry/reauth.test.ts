@@ -25,7 +25,10 @@ describe('re-authentication mid-push', () => {
       // Bytes sent count resent ones: a body this small goes without 100-continue, so twice.
       assert.equal(sent, 2 * bytes.length);
       assert.deepEqual(reg.blobs.get(sha256(bytes)), bytes);
-      assert.deepEqual(reg.log.filter((r) => r.path.startsWith('/v2/demo/')).map((r) => `${r.method} ${r.status}`), ['POST 202', 'PUT 401', 'PUT 201']);
+      assert.deepEqual(
+        reg.log.filter((r) => r.path.startsWith('/v2/demo/')).map((r) => `${r.method} ${r.status}`),
+        ['POST 202', 'PUT 401', 'PUT 201'],
+      );
       assert.equal(reg.tokenRequests.length, 2, 'one token, then one more after the 401');
     } finally {
       await t.cleanup();
@@ -56,13 +59,16 @@ describe('re-authentication mid-push', () => {
     try {
       const bytes = Buffer.from('refused twice');
       reg.fail('PUT', /^\/v2\/demo\/app\/blobs\/uploads\//, 401, 2);
-      await assert.rejects(t.client.uploadBlob(reg.host, 'demo/app', sha256(bytes), bytes.length, async () => Readable.from([bytes])), (err: unknown) => {
-        assert.ok(err instanceof ShaleError);
-        assert.equal(err.code, 'SHALE_REGISTRY_DENIED');
-        assert.match(err.message, /denied user 'alice' \(from .*config\.json.*\) access to demo\/app:pull,push/);
-        assert.ok(!err.message.includes('s3cret'));
-        return true;
-      });
+      await assert.rejects(
+        t.client.uploadBlob(reg.host, 'demo/app', sha256(bytes), bytes.length, async () => Readable.from([bytes])),
+        (err: unknown) => {
+          assert.ok(err instanceof ShaleError);
+          assert.equal(err.code, 'SHALE_REGISTRY_DENIED');
+          assert.match(err.message, /denied user 'alice' \(from .*config\.json.*\) access to demo\/app:pull,push/);
+          assert.ok(!err.message.includes('s3cret'));
+          return true;
+        },
+      );
       assert.equal(reg.requests('PUT').length, 2, 'sent twice, then gave up');
       assert.equal(reg.requests('POST', /\/blobs\/uploads\/$/).length, 1, 'no retry of the whole upload');
       assert.equal(reg.requests('DELETE', /\/blobs\/uploads\//).length, 1);

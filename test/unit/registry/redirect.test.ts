@@ -21,11 +21,18 @@ describe('blob redirects', () => {
       assert.deepEqual(await readAll(await t.client.getBlob(reg.host, 'demo/app', d, bytes.length)), bytes);
       assert.deepEqual(await t.client.getBlobBytes(reg.host, 'demo/app', d), bytes);
       const redirected = reg.requests('GET', /\/blobs\/sha256:/);
-      assert.deepEqual(redirected.map((r) => r.status), [307, 307]);
+      assert.deepEqual(
+        redirected.map((r) => r.status),
+        [307, 307],
+      );
       assert.match(redirected[0]?.authorization ?? '', /^Bearer /, 'the registry itself got the token');
       const atCdn = cdn.requests('GET', /^\/blobstore\//);
       assert.equal(atCdn.length, 2);
-      assert.deepEqual(atCdn.map((r) => r.authorization), [undefined, undefined], 'no Authorization to another host');
+      assert.deepEqual(
+        atCdn.map((r) => r.authorization),
+        [undefined, undefined],
+        'no Authorization to another host',
+      );
 
       reg.redirectBlobs = `http://${reg.host}`;
       assert.deepEqual(await readAll(await t.client.getBlob(reg.host, 'demo/app', d)), bytes);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RegistryError } from '../../../src/registry/errors.js';
-import { NetworkError } from '../../../src/registry/http.js';
+import { NetworkError } from '../../../src/http/client.js';
 import { DEFAULT_RETRY, RetryBudget, backoffDelay, budgetFromEnv } from '../../../src/registry/retry.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -60,7 +60,10 @@ describe('retry budget', () => {
       assert.ok(d !== undefined, 'progress gave the whole budget back');
       await clock.sleep(d);
     }
-    assert.equal(backoffDelay(1, DEFAULT_RETRY, () => 1), 1000);
+    assert.equal(
+      backoffDelay(1, DEFAULT_RETRY, () => 1),
+      1000,
+    );
   });
 
   it('a request answered without progress restarts the backoff, not the deadline', async () => {
@@ -94,7 +97,10 @@ describe('retry budget', () => {
     assert.equal(budget.next(slow), undefined);
     const err = new RegistryError('getting manifest r/a:v1', 429, [{ code: 'TOOMANYREQUESTS', message: 'slow down' }]);
     budget.markGaveUp(err, 'run the same command again once the registry answers');
-    assert.match(err.message, /^getting manifest r\/a:v1: registry answered 429 \(TOOMANYREQUESTS: slow down\); the registry asked to wait 25 s \(Retry-After\), more than the 1\d s left of the retry budget; gave up after 3 tries in 50 s \(retry budget 60 s, SHALE_RETRY_BUDGET\); run the same command again once the registry answers$/);
+    assert.match(
+      err.message,
+      /^getting manifest r\/a:v1: registry answered 429 \(TOOMANYREQUESTS: slow down\); the registry asked to wait 25 s \(Retry-After\), more than the 1\d s left of the retry budget; gave up after 3 tries in 50 s \(retry budget 60 s, SHALE_RETRY_BUDGET\); run the same command again once the registry answers$/,
+    );
     const now = new RegistryError('x', 429, []);
     now.retryAfterMs = 0;
     assert.equal(new RetryBudget(DEFAULT_RETRY, clock).next(now), 100, 'a Retry-After of 0 still waits a moment');
@@ -107,7 +113,10 @@ describe('retry budget', () => {
     await failUntilGivenUp(budget, clock, () => err);
     budget.markGaveUp(err, 'run the same command again: blobs already pushed are kept');
     budget.markGaveUp(err, 'said twice');
-    assert.equal(err.message, 'network error talking to registry r: ECONNRESET (socket hang up); gave up after 4 tries in 5 s (retry budget 5 s, SHALE_RETRY_BUDGET); run the same command again: blobs already pushed are kept');
+    assert.equal(
+      err.message,
+      'network error talking to registry r: ECONNRESET (socket hang up); gave up after 4 tries in 5 s (retry budget 5 s, SHALE_RETRY_BUDGET); run the same command again: blobs already pushed are kept',
+    );
   });
 
   it('caps attempts when `tries` says so; tries: 1 never retries and leaves the message alone', () => {

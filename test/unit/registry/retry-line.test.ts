@@ -13,7 +13,9 @@ import { testClient } from './fixture.js';
 it('a retried push names the action once in its debug line', async () => {
   const reg = await FakeRegistry.start();
   const debug: string[] = [];
-  const { client, cleanup } = await testClient({ options: { events: (e: ShaleEvent) => void (e.type === 'log' && e.level === 'debug' && debug.push(e.message)) } });
+  const { client, cleanup } = await testClient({
+    options: { events: (e: ShaleEvent) => void (e.type === 'log' && e.level === 'debug' && debug.push(e.message)) },
+  });
   try {
     const bytes = Buffer.from('a layer');
     const d = sha256(bytes);
@@ -39,7 +41,13 @@ it('retryLine adds the action only to errors that do not start with it', () => {
   const reg = new RegistryError('pushing blob x to r/a', 500, []);
   const budget = new RetryBudget(DEFAULT_RETRY, new FakeClock());
   budget.next(reg);
-  assert.equal(retryLine('pushing blob x to r/a', reg, 1500, budget), 'pushing blob x to r/a: registry answered 500; retrying in 1.5 s (failure 1 since the last progress; retry budget 60 s)');
+  assert.equal(
+    retryLine('pushing blob x to r/a', reg, 1500, budget),
+    'pushing blob x to r/a: registry answered 500; retrying in 1.5 s (failure 1 since the last progress; retry budget 60 s)',
+  );
   budget.next(reg);
-  assert.equal(retryLine('contacting registry r', new Error('connection reset'), 12_400, budget), 'contacting registry r: connection reset; retrying in 12 s (failure 2 since the last progress; retry budget 60 s)');
+  assert.equal(
+    retryLine('contacting registry r', new Error('connection reset'), 12_400, budget),
+    'contacting registry r: connection reset; retrying in 12 s (failure 2 since the last progress; retry budget 60 s)',
+  );
 });

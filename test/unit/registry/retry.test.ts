@@ -59,7 +59,11 @@ describe('uploads', () => {
       const bytes = Buffer.alloc(2500, 9);
       const d = sha256(bytes);
       let progress = 0;
-      await chunked.client.uploadBlob(reg.host, 'demo/chunks', d, bytes.length, async () => Readable.from([bytes]), { onProgress: (n) => { progress = n; } });
+      await chunked.client.uploadBlob(reg.host, 'demo/chunks', d, bytes.length, async () => Readable.from([bytes]), {
+        onProgress: (n) => {
+          progress = n;
+        },
+      });
       assert.deepEqual(reg.blobs.get(d), bytes);
       assert.equal(reg.requests('PATCH').length, 3);
       assert.equal(progress, 2500);

@@ -18,8 +18,15 @@ describe('chunked uploads', () => {
       await t.client.uploadBlob(reg.host, 'demo/min', sha256(bytes), bytes.length, async () => Readable.from([bytes]));
       assert.deepEqual(reg.blobs.get(sha256(bytes)), bytes);
       const patches = reg.requests('PATCH');
-      assert.deepEqual(patches.map((r) => r.contentRange), ['0-1999', '2000-3999', '4000-4499']);
-      assert.deepEqual(patches.map((r) => r.status), [202, 202, 202], 'each went to the newest Location (a stale _state gets 400)');
+      assert.deepEqual(
+        patches.map((r) => r.contentRange),
+        ['0-1999', '2000-3999', '4000-4499'],
+      );
+      assert.deepEqual(
+        patches.map((r) => r.status),
+        [202, 202, 202],
+        'each went to the newest Location (a stale _state gets 400)',
+      );
       const states = patches.map((r) => new URLSearchParams(r.query).get('_state'));
       assert.equal(new Set(states).size, 3);
     } finally {
@@ -37,7 +44,16 @@ describe('chunked uploads', () => {
       await t.client.uploadBlob(reg.host, 'demo/resume', sha256(bytes), bytes.length, async () => Readable.from([bytes]));
       assert.deepEqual(reg.blobs.get(sha256(bytes)), bytes);
       const flow = reg.log.filter((r) => r.path.includes('/blobs/uploads/')).map((r) => `${r.method} ${r.status}${r.contentRange ? ` ${r.contentRange}` : ''}`);
-      assert.deepEqual(flow, ['POST 202', 'PATCH 416 0-999', 'GET 204', 'PATCH 202 0-999', 'PATCH 202 1000-1999', 'PATCH 202 2000-2999', 'PATCH 202 3000-3499', 'PUT 201']);
+      assert.deepEqual(flow, [
+        'POST 202',
+        'PATCH 416 0-999',
+        'GET 204',
+        'PATCH 202 0-999',
+        'PATCH 202 1000-1999',
+        'PATCH 202 2000-2999',
+        'PATCH 202 3000-3499',
+        'PUT 201',
+      ]);
     } finally {
       await t.cleanup();
       await reg.close();

@@ -38,7 +38,11 @@ test('FsBlobStore leaves no temporary file after a refused or failed write', asy
   const root = await tmp();
   const store = new FsBlobStore(root);
   await assert.rejects(store.put(Readable.from([Buffer.from('a')]), sha256('b')));
-  const broken = new Readable({ read() { this.destroy(new Error('boom')); } });
+  const broken = new Readable({
+    read() {
+      this.destroy(new Error('boom'));
+    },
+  });
   await assert.rejects(store.put(broken));
   assert.deepEqual(await leftovers(root), []);
 });
@@ -68,7 +72,12 @@ test('FsBlobStore: a put of a blob already stored with the expected digest does 
   const store = new FsBlobStore(root);
   const w = await store.putBytes(Buffer.from('once'));
   let opened = false;
-  const src = new Readable({ read() { opened = true; this.push(null); } });
+  const src = new Readable({
+    read() {
+      opened = true;
+      this.push(null);
+    },
+  });
   assert.deepEqual(await store.put(src, w.digest), w);
   assert.equal(opened, false);
 });

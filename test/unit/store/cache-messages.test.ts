@@ -23,7 +23,12 @@ test('a corrupt cached blob says it was removed and will be written again, and p
   await assert.rejects(drain(await store.open(w.digest)), (e: unknown) => {
     assert.ok(e instanceof ShaleError && e.code === 'SHALE_BLOB_CORRUPT');
     assert.doesNotMatch(e.message, /cache check/);
-    assert.match(e.message, new RegExp(`blob ${w.digest} in ${root} is corrupt: it hashes to sha256:[0-9a-f]{64}, not ${w.digest}; it has been removed, so the next build writes it again\\.$`));
+    assert.match(
+      e.message,
+      new RegExp(
+        `blob ${w.digest} in ${root} is corrupt: it hashes to sha256:[0-9a-f]{64}, not ${w.digest}; it has been removed, so the next build writes it again\\.$`,
+      ),
+    );
     return true;
   });
   // The removal finishes after the error; give it time on a busy machine (unit files run concurrently).

@@ -34,7 +34,10 @@ async function fixture(): Promise<{ dir: string; blobs: FsBlobStore; digests: st
     await setAge(blobs.path(w.digest), days);
     digests.push(w.digest);
   }
-  for (const [sha, days] of [['a'.repeat(64), 2], ['b'.repeat(64), 60]] as const) {
+  for (const [sha, days] of [
+    ['a'.repeat(64), 2],
+    ['b'.repeat(64), 60],
+  ] as const) {
     await mkdir(join(dir, 'wheels', sha), { recursive: true });
     const f = join(dir, 'wheels', sha, `p_${sha[0]}-1.0-py3-none-any.whl`);
     await writeFile(f, Buffer.alloc(500));
@@ -78,7 +81,10 @@ test('prune removes what was unused for the age given, and stale temp files; a d
     assert.equal(await blobs.has(digests[0] as never), true);
     assert.equal(await blobs.has(digests[1] as never), false);
     const left = await readdir(join(dir, 'blobs', 'sha256'));
-    assert.ok(left.some((n) => n.includes(`-${process.pid}-`)), 'a running build keeps its temp file');
+    assert.ok(
+      left.some((n) => n.includes(`-${process.pid}-`)),
+      'a running build keeps its temp file',
+    );
     assert.equal((await readdir(join(dir, 'index'))).length, 1);
     // The surviving index entry still resolves.
     assert.ok(await new FingerprintIndex(dir, blobs).get('fp-0'));
@@ -129,7 +135,7 @@ test('a layer reused from the cache counts as used now (the index lookup touches
   }
 });
 
-test('after building, temp files of builds that died are swept; a running build\'s stay', async () => {
+test("after building, temp files of builds that died are swept; a running build's stay", async () => {
   const { dir } = await fixture();
   try {
     await mkdir(join(dir, 'wheels'), { recursive: true });
@@ -138,7 +144,10 @@ test('after building, temp files of builds that died are swept; a running build\
     const blobsLeft = await readdir(join(dir, 'blobs', 'sha256'));
     assert.ok(blobsLeft.some((n) => n === `.tmp-incoming-${process.pid}-0123456789ab`));
     assert.equal(blobsLeft.filter((n) => n.startsWith('.tmp-')).length, 1);
-    assert.deepEqual((await readdir(join(dir, 'index'))).filter((n) => n.startsWith('.tmp-')), []);
+    assert.deepEqual(
+      (await readdir(join(dir, 'index'))).filter((n) => n.startsWith('.tmp-')),
+      [],
+    );
     assert.equal(await sweepStaleTemps(dir), 0);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -74,7 +74,11 @@ describe('writers blame the source, not the disk, for a source error', () => {
   test('an unreadable input (EACCES while reading) stays the input error', async () => {
     const root = await tmp();
     const store = new FsBlobStore(root);
-    const unreadable = new Readable({ read() { this.destroy(errno('EACCES', 'open')); } });
+    const unreadable = new Readable({
+      read() {
+        this.destroy(errno('EACCES', 'open'));
+      },
+    });
     await assert.rejects(store.put(unreadable), (e: unknown) => !(e instanceof ShaleError) && (e as NodeJS.ErrnoException).code === 'EACCES');
     assert.deepEqual(await temps(root), []);
   });
@@ -127,8 +131,10 @@ describe('on a full disk (1 MB tmpfs)', { skip: canMount ? false : 'needs root t
     await writeFile(join(cache, 'filler'), noise(128 << 10)).catch(() => undefined); // fills it to the last byte
     await assert.rejects(writeFileAtomic(join(cache, 'x.json'), '{}'), { code: 'SHALE_DISK_FULL' });
     const digest = `sha256:${'a'.repeat(64)}` as const;
-    await assert.rejects(new FingerprintIndex(cache, new FsBlobStore(cache)).set('fp', { descriptor: { mediaType: 'x', digest, size: 1 }, diffId: digest, name: 'app' }), (e: unknown) =>
-      e instanceof ShaleError && e.code === 'SHALE_DISK_FULL' && e.message.includes(`Free space in ${cache} `));
+    await assert.rejects(
+      new FingerprintIndex(cache, new FsBlobStore(cache)).set('fp', { descriptor: { mediaType: 'x', digest, size: 1 }, diffId: digest, name: 'app' }),
+      (e: unknown) => e instanceof ShaleError && e.code === 'SHALE_DISK_FULL' && e.message.includes(`Free space in ${cache} `),
+    );
     await assert.rejects(new LayerRecords(cache).set(['p', 'linux/amd64', 'app'], { kind: 'app' }), { code: 'SHALE_DISK_FULL' });
     const hashes = Cache.open(cache).hashes;
     const src = join(await tmp(), 'src');
@@ -145,14 +151,18 @@ describe('on a full disk (1 MB tmpfs)', { skip: canMount ? false : 'needs root t
       writeTarAtomic(file, async (pack) => {
         await new Promise<void>((resolve, reject) => pack.entry({ name: 'big', size: 2 << 20 }, noise(2 << 20), (err) => (err ? reject(err) : resolve())));
       }),
-      (e: unknown) => e instanceof ShaleError && e.code === 'SHALE_DISK_FULL' && e.message.includes(`cannot write ${file}:`) && e.message.includes(`Free space in ${out} `),
+      (e: unknown) =>
+        e instanceof ShaleError && e.code === 'SHALE_DISK_FULL' && e.message.includes(`cannot write ${file}:`) && e.message.includes(`Free space in ${out} `),
     );
     assert.deepEqual(await readdir(out), []);
   });
 
   test('a read-only file system is EROFS, named', async () => {
     const ro = await mount('size=1m,ro');
-    await assert.rejects(writeFileAtomic(join(ro, 'index.json'), '{}'), (e: unknown) => e instanceof ShaleError && e.code === 'SHALE_READ_ONLY' && e.message.includes(ro));
+    await assert.rejects(
+      writeFileAtomic(join(ro, 'index.json'), '{}'),
+      (e: unknown) => e instanceof ShaleError && e.code === 'SHALE_READ_ONLY' && e.message.includes(ro),
+    );
     await assert.rejects(new FsBlobStore(ro).putBytes(Buffer.from('x')), { code: 'SHALE_READ_ONLY' });
   });
 });
@@ -168,7 +178,9 @@ describe('in a directory this user may not write', () => {
     await chmod(locked, 0o555);
     const script = join(dir, 'probe.mjs');
     const dist = fileURLToPath(new URL('../../../src/', import.meta.url));
-    await writeFile(script, `
+    await writeFile(
+      script,
+      `
       import { Readable } from 'node:stream';
       const { FsBlobStore } = await import(${JSON.stringify(join(dist, 'store', 'blob-store.js'))});
       const { LayerRecords } = await import(${JSON.stringify(join(dist, 'store', 'layer-records.js'))});
@@ -179,7 +191,8 @@ describe('in a directory this user may not write', () => {
       await probe(new LayerRecords(${JSON.stringify(locked)}).set(['a'], {}));
       await probe(writeTarAtomic(${JSON.stringify(join(locked, 'x.tar'))}, async () => {}));
       console.log(JSON.stringify(out));
-    `);
+    `,
+    );
     const asRoot = process.getuid?.() === 0;
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
     assert.equal(r.status, 0, r.stderr);
@@ -188,7 +201,10 @@ describe('in a directory this user may not write', () => {
       assert.equal(e?.code, 'SHALE_NOT_WRITABLE', JSON.stringify(e));
       assert.ok(e.message.includes(`write permission on ${locked}`), e.message);
     }
-    assert.match(blob!.message, new RegExp(`cannot write a new blob in ${join(locked, 'blobs', 'sha256').replace(/[/.]/g, '\\$&')}: permission denied \\(EACCES\\)`));
+    assert.match(
+      blob!.message,
+      new RegExp(`cannot write a new blob in ${join(locked, 'blobs', 'sha256').replace(/[/.]/g, '\\$&')}: permission denied \\(EACCES\\)`),
+    );
     assert.ok(record!.message.includes(`cannot write ${join(locked, 'records')}`), record!.message);
     assert.ok(tar!.message.includes(`cannot write ${join(locked, 'x.tar')}`), tar!.message);
     await chmod(locked, 0o755);
@@ -201,7 +217,9 @@ describe('a process that exits while writing', () => {
     const dir = await tmp();
     const script = join(dir, 'exit.mjs');
     const dist = fileURLToPath(new URL('../../../src/', import.meta.url));
-    await writeFile(script, `
+    await writeFile(
+      script,
+      `
       import { PassThrough } from 'node:stream';
       const { FsBlobStore } = await import(${JSON.stringify(join(dist, 'store', 'blob-store.js'))});
       const { writeTarAtomic } = await import(${JSON.stringify(join(dist, 'image', 'tar-pack.js'))});
@@ -210,7 +228,8 @@ describe('a process that exits while writing', () => {
       src.write(Buffer.alloc(1 << 16));
       void writeTarAtomic(${JSON.stringify(join(dir, 'out.tar'))}, () => new Promise(() => {}));
       setTimeout(() => process.exit(1), 200);
-    `);
+    `,
+    );
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     assert.deepEqual(await temps(dir), []);

@@ -12,9 +12,12 @@ export type FakeAuth =
   | { kind: 'none' }
   | { kind: 'basic'; users: Record<string, string> }
   | {
-    kind: 'bearer'; users: Record<string, string>; anonymousPull?: boolean;
-    identityTokens?: Record<string, string>; oauthPost?: 'ok' | 404 | 405;
-  };
+      kind: 'bearer';
+      users: Record<string, string>;
+      anonymousPull?: boolean;
+      identityTokens?: Record<string, string>;
+      oauthPost?: 'ok' | 404 | 405;
+    };
 
 /** One request the fake registry saw. */
 export interface LoggedRequest {
@@ -162,8 +165,13 @@ export class FakeRegistry {
     const method = req.method ?? 'GET';
     const body = await readBody(req);
     const entry: LoggedRequest = {
-      method, path: url.pathname, query: url.search, authorization: req.headers.authorization,
-      contentRange: req.headers['content-range'], contentType: req.headers['content-type'], status: 0,
+      method,
+      path: url.pathname,
+      query: url.search,
+      authorization: req.headers.authorization,
+      contentRange: req.headers['content-range'],
+      contentType: req.headers['content-type'],
+      status: 0,
     };
     this.log.push(entry);
     const send = (status: number, headers: Record<string, string> = {}, payload?: Buffer | string): void => {
@@ -223,13 +231,22 @@ export class FakeRegistry {
       const d = ref.startsWith('sha256:') ? ref : this.tags.get(repo)?.get(ref);
       const stored = d ? this.manifests.get(repo)?.get(d) : undefined;
       if (!d || !stored) return error(404, 'MANIFEST_UNKNOWN', `manifest unknown: ${ref}`);
-      return send(200, { 'content-type': stored.mediaType, 'content-length': String(stored.bytes.length), 'docker-content-digest': this.digestHeader(d) }, stored.bytes);
+      return send(
+        200,
+        { 'content-type': stored.mediaType, 'content-length': String(stored.bytes.length), 'docker-content-digest': this.digestHeader(d) },
+        stored.bytes,
+      );
     }
     return error(404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
   }
 
   private upload(
-    method: string, repo: string, id: string, url: URL, body: Buffer, req: IncomingMessage,
+    method: string,
+    repo: string,
+    id: string,
+    url: URL,
+    body: Buffer,
+    req: IncomingMessage,
     send: (s: number, h?: Record<string, string>, p?: Buffer | string) => void,
     error: (s: number, c: string, m: string) => void,
   ): void {
@@ -246,7 +263,11 @@ export class FakeRegistry {
       const uuid = randomUUID();
       this.uploads.set(uuid, { repo, chunks: body.length ? [body] : [], state: uuid });
       this.bytesReceived += body.length;
-      const headers: Record<string, string> = { location: location(`/v2/${repo}/blobs/uploads/${uuid}?_state=${uuid}`), 'docker-upload-uuid': uuid, range: '0-0' };
+      const headers: Record<string, string> = {
+        location: location(`/v2/${repo}/blobs/uploads/${uuid}?_state=${uuid}`),
+        'docker-upload-uuid': uuid,
+        range: '0-0',
+      };
       if (this.chunkMinLength !== undefined) headers['oci-chunk-min-length'] = String(this.chunkMinLength);
       return send(202, headers);
     }
@@ -254,7 +275,10 @@ export class FakeRegistry {
     if (!session || session.repo !== repo) return error(404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
     if (url.searchParams.get('_state') !== session.state) return error(400, 'BLOB_UPLOAD_INVALID', 'the _state query parameter is lost or stale');
     const stored = (): number => session.chunks.reduce((a, c) => a + c.length, 0);
-    const newest = (): Record<string, string> => ({ location: location(`/v2/${repo}/blobs/uploads/${id}?_state=${session.state}`), range: `0-${Math.max(0, stored() - 1)}` });
+    const newest = (): Record<string, string> => ({
+      location: location(`/v2/${repo}/blobs/uploads/${id}?_state=${session.state}`),
+      range: `0-${Math.max(0, stored() - 1)}`,
+    });
     if (method === 'DELETE') {
       this.uploads.delete(id);
       return send(204);
@@ -279,8 +303,11 @@ export class FakeRegistry {
   }
 
   private finish(
-    repo: string, chunks: Buffer[], digest: string,
-    send: (s: number, h?: Record<string, string>) => void, error: (s: number, c: string, m: string) => void,
+    repo: string,
+    chunks: Buffer[],
+    digest: string,
+    send: (s: number, h?: Record<string, string>) => void,
+    error: (s: number, c: string, m: string) => void,
   ): void {
     const bytes = Buffer.concat(chunks);
     if (sha(bytes) !== digest) return error(400, 'DIGEST_INVALID', `provided digest ${digest} did not match uploaded content`);
@@ -290,8 +317,12 @@ export class FakeRegistry {
   }
 
   private putManifestRoute(
-    repo: string, ref: string, body: Buffer, req: IncomingMessage,
-    send: (s: number, h?: Record<string, string>) => void, error: (s: number, c: string, m: string) => void,
+    repo: string,
+    ref: string,
+    body: Buffer,
+    req: IncomingMessage,
+    send: (s: number, h?: Record<string, string>) => void,
+    error: (s: number, c: string, m: string) => void,
   ): void {
     const d = sha(body);
     if (ref.startsWith('sha256:') && ref !== d) return error(400, 'DIGEST_INVALID', 'manifest digest did not match');
@@ -322,9 +353,10 @@ export class FakeRegistry {
   }
 
   private challenge(error: (s: number, c: string, m: string, h?: Record<string, string>) => void, repo: string | undefined): void {
-    const header = this.auth.kind === 'basic'
-      ? 'Basic realm="fake-registry"'
-      : `Bearer realm="http://${this.host}/token",service="fake-registry"${repo ? `,scope="repository:${repo}:pull,push"` : ''}`;
+    const header =
+      this.auth.kind === 'basic'
+        ? 'Basic realm="fake-registry"'
+        : `Bearer realm="http://${this.host}/token",service="fake-registry"${repo ? `,scope="repository:${repo}:pull,push"` : ''}`;
     error(401, 'UNAUTHORIZED', 'authentication required', { 'www-authenticate': header });
   }
 

@@ -14,7 +14,18 @@ const image = (paths: string[]): ImageView => ({
 });
 
 test('the new secrets fail the check, each naming its pattern', () => {
-  const r = checkExcluded([image(['/app/main.py', '/app/.env.production', '/app/deploy/id_ed25519', '/app/.docker/config.json', '/app/.aws/credentials', '/app/tls/site.key', '/app/web/.npmrc', '/app/.git-credentials'])]);
+  const r = checkExcluded([
+    image([
+      '/app/main.py',
+      '/app/.env.production',
+      '/app/deploy/id_ed25519',
+      '/app/.docker/config.json',
+      '/app/.aws/credentials',
+      '/app/tls/site.key',
+      '/app/web/.npmrc',
+      '/app/.git-credentials',
+    ]),
+  ]);
   assert.equal(r.ok, false);
   assert.deepEqual(r.problems, [
     '/app/.env.production is in the app layer (matches the default exclude ".env*")',
@@ -33,6 +44,8 @@ test('every default exclude is flagged at any depth; look-alikes pass', () => {
     const r = checkExcluded([image([`/app/${name}`, `/srv/a/b/${name}`])]);
     assert.equal(r.problems.length, 2, `${pattern}: ${r.problems.join('; ')}`);
   }
-  const fine = checkExcluded([image(['/app/environment.py', '/app/docs/keyboard.md', '/app/.docker/daemon.json', '/app/monkey.py', '/app/ssh/config', '/app/my.netrc.example'])]);
+  const fine = checkExcluded([
+    image(['/app/environment.py', '/app/docs/keyboard.md', '/app/.docker/daemon.json', '/app/monkey.py', '/app/ssh/config', '/app/my.netrc.example']),
+  ]);
   assert.equal(fine.ok, true, fine.problems.join('; '));
 });

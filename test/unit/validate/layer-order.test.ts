@@ -3,10 +3,25 @@ import assert from 'node:assert/strict';
 import type { LayerReport } from '../../../src/pipeline/result.js';
 import { checkLayerOrder } from '../../../src/validate/layer-order.js';
 
-const layer = (name: string, kind: LayerReport['kind'], platform = 'linux/amd64'): LayerReport => ({ name, kind, platform, digest: `sha256:${'0'.repeat(64)}`, size: 1, source: 'built', reason: '' });
+const layer = (name: string, kind: LayerReport['kind'], platform = 'linux/amd64'): LayerReport => ({
+  name,
+  kind,
+  platform,
+  digest: `sha256:${'0'.repeat(64)}`,
+  size: 1,
+  source: 'built',
+  reason: '',
+});
 
 test('layers from base to app pass, on every platform', () => {
-  const r = checkLayerOrder([layer('base', 'base'), layer('pip_deps', 'packages'), layer('libs', 'libs'), layer('app', 'app'), layer('base', 'base', 'linux/arm64'), layer('app', 'app', 'linux/arm64')]);
+  const r = checkLayerOrder([
+    layer('base', 'base'),
+    layer('pip_deps', 'packages'),
+    layer('libs', 'libs'),
+    layer('app', 'app'),
+    layer('base', 'base', 'linux/arm64'),
+    layer('app', 'app', 'linux/arm64'),
+  ]);
   assert.equal(r.ok, true);
   assert.match(r.reason, /pip_deps → libs → app/);
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ShaleEvent } from '../../../src/events.js';
-import { pushArtifact } from '../../../src/publish/registry.js';
+import { pushArtifact } from '../../../src/image/remote.js';
 import { parseReference } from '../../../src/ref/reference.js';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { FakeRegistry } from '../support/fake-registry.js';
-import { imageArtifact, indexArtifact, opened, testClient } from './fixture.js';
+import { imageArtifact, indexArtifact, opened, testClient } from '../registry/fixture.js';
 
 describe('pushArtifact', () => {
   let reg: FakeRegistry;
@@ -38,7 +38,8 @@ describe('pushArtifact', () => {
     const writes = reg.log.filter((r) => r.method === 'PUT').map((r) => r.path);
     const kind = (p: string): string => (p.includes('/manifests/sha256:') ? 'child' : p.includes('/manifests/') ? 'tag' : 'blob');
     const configs = new Set(artifact.index.images.map((i) => i.manifest.config.digest));
-    const blobKinds = reg.log.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'))
+    const blobKinds = reg.log
+      .filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'))
       .map((r) => (configs.has(decodeURIComponent(/digest=([^&]+)/.exec(r.query)?.[1] ?? '') as `sha256:${string}`) ? 'config' : 'layer'));
     assert.deepEqual(blobKinds, ['layer', 'layer', 'layer', 'config', 'config']);
     assert.deepEqual(writes.map(kind), ['blob', 'blob', 'blob', 'blob', 'blob', 'child', 'child', 'tag']);
@@ -64,7 +65,10 @@ describe('pushArtifact', () => {
     const baseBytes = Buffer.from('debian rootfs');
     reg.putBlob('library/python', baseBytes);
     const origin = { registry: reg.host, repository: 'library/python' };
-    const artifact = imageArtifact([{ name: 'base', bytes: baseBytes, origin }, { name: 'app', bytes: Buffer.from('app v2') }]);
+    const artifact = imageArtifact([
+      { name: 'base', bytes: baseBytes, origin },
+      { name: 'app', bytes: Buffer.from('app v2') },
+    ]);
     const events: ShaleEvent[] = [];
     const r1 = await pushArtifact(client, parseReference(`${reg.host}/demo/mounted:v1`), artifact, (e) => events.push(e));
     assert.ok(events.some((e) => e.type === 'upload' && e.name === 'base' && e.status === 'mounted'));
@@ -83,7 +87,9 @@ describe('pushArtifact', () => {
   });
 
   it('does not mount from another registry', async () => {
-    const artifact = imageArtifact([{ name: 'base', bytes: Buffer.from('other registry base'), origin: { registry: 'docker.io', repository: 'library/python' } }]);
+    const artifact = imageArtifact([
+      { name: 'base', bytes: Buffer.from('other registry base'), origin: { registry: 'docker.io', repository: 'library/python' } },
+    ]);
     await pushArtifact(client, parseReference(`${reg.host}/demo/cross:v1`), artifact);
     assert.equal(reg.log.filter((r) => r.query.includes('mount=')).filter((r) => r.path.includes('demo/cross')).length, 0);
     assert.equal(opened.get('base'), 1);

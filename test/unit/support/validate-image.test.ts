@@ -28,24 +28,43 @@ describe('validate-image', () => {
     const layer = await makeLayer('app', { 'a.txt': 'a' });
     const img = makeImage([{ ...layer, open: () => Promise.resolve(Readable.from([Buffer.from('other')])) }]);
     const problems = await artifactProblems({ kind: 'image', image: img });
-    assert.ok(problems.some((p) => /layer 0's blob hashes to sha256:\w+, not /.test(p)), problems.join('\n'));
-    assert.ok(problems.some((p) => /layer 0's blob has 5 bytes/.test(p)), problems.join('\n'));
-    const wrongDiff = withConfig(makeImage([layer]), (c) => { (c['rootfs'] as { diff_ids: string[] }).diff_ids = [`sha256:${'0'.repeat(64)}`]; });
+    assert.ok(
+      problems.some((p) => /layer 0's blob hashes to sha256:\w+, not /.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /layer 0's blob has 5 bytes/.test(p)),
+      problems.join('\n'),
+    );
+    const wrongDiff = withConfig(makeImage([layer]), (c) => {
+      (c['rootfs'] as { diff_ids: string[] }).diff_ids = [`sha256:${'0'.repeat(64)}`];
+    });
     const p2 = await artifactProblems({ kind: 'image', image: wrongDiff });
-    assert.ok(p2.some((p) => /uncompressed hashes to .* not the config's diff_id/.test(p)), p2.join('\n'));
+    assert.ok(
+      p2.some((p) => /uncompressed hashes to .* not the config's diff_id/.test(p)),
+      p2.join('\n'),
+    );
   });
 
   it('finds a history that does not have one entry per layer', async () => {
-    const img = withConfig(makeImage([await makeLayer('app', { 'a.txt': 'a' })]), (c) => { c['history'] = [{ created_by: 'a' }, { created_by: 'b' }]; });
+    const img = withConfig(makeImage([await makeLayer('app', { 'a.txt': 'a' })]), (c) => {
+      c['history'] = [{ created_by: 'a' }, { created_by: 'b' }];
+    });
     assert.ok((await artifactProblems({ kind: 'image', image: img })).some((p) => /the history has 2 non-empty entries for 1 layers/.test(p)));
   });
 
-  it('finds an index entry that points at no image, and a digest that is not the bytes\'', async () => {
+  it("finds an index entry that points at no image, and a digest that is not the bytes'", async () => {
     const art = await tinyIndex();
     if (art.kind !== 'index') throw new Error('fixture');
     const broken = { ...art.index, images: art.index.images.slice(1), digest: `sha256:${'1'.repeat(64)}` as const };
     const problems = await artifactProblems({ kind: 'index', index: broken });
-    assert.ok(problems.some((p) => /the index bytes hash to/.test(p)), problems.join('\n'));
-    assert.ok(problems.some((p) => /points at no image of the index/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /the index bytes hash to/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /points at no image of the index/.test(p)),
+      problems.join('\n'),
+    );
   });
 });

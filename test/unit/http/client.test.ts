@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../../../src/errors.js';
 import { withQuery } from '../../../src/registry/client.js';
-import { endpointCandidates, hostName, isLoopbackHost, mayCarryCredentials } from '../../../src/registry/http.js';
-import { trustContext } from '../../../src/registry/tls.js';
+import { endpointCandidates, hostName, isLoopbackHost, mayCarryCredentials } from '../../../src/http/client.js';
+import { trustContext } from '../../../src/http/tls.js';
 
 describe('endpoints', () => {
   it('knows loopback hosts', () => {
@@ -17,10 +17,14 @@ describe('endpoints', () => {
   });
   it('uses plain HTTP then verified HTTPS for loopback, verified HTTPS elsewhere, unverified HTTPS then HTTP for insecure hosts', () => {
     const insecure = new Set(['reg.lan:5000']);
-    assert.deepEqual(endpointCandidates('127.0.0.1:5000', insecure), [{ origin: 'http://127.0.0.1:5000', verifyTls: true }, { origin: 'https://127.0.0.1:5000', verifyTls: true }]);
+    assert.deepEqual(endpointCandidates('127.0.0.1:5000', insecure), [
+      { origin: 'http://127.0.0.1:5000', verifyTls: true },
+      { origin: 'https://127.0.0.1:5000', verifyTls: true },
+    ]);
     assert.deepEqual(endpointCandidates('ghcr.io', insecure), [{ origin: 'https://ghcr.io', verifyTls: true }]);
     assert.deepEqual(endpointCandidates('reg.lan:5000', insecure), [
-      { origin: 'https://reg.lan:5000', verifyTls: false }, { origin: 'http://reg.lan:5000', verifyTls: true },
+      { origin: 'https://reg.lan:5000', verifyTls: false },
+      { origin: 'http://reg.lan:5000', verifyTls: true },
     ]);
   });
   it('never sends credentials over plain HTTP to a remote host', () => {
@@ -33,7 +37,10 @@ describe('endpoints', () => {
   it('adds ?digest= to relative and absolute upload Locations, keeping their query', () => {
     const d = `sha256:${'b'.repeat(64)}`;
     assert.equal(withQuery('/v2/a/blobs/uploads/u1', 'digest', d), `/v2/a/blobs/uploads/u1?digest=sha256%3A${'b'.repeat(64)}`);
-    assert.equal(withQuery('https://r.io/v2/a/blobs/uploads/u1?_state=x%3D', 'digest', d), `https://r.io/v2/a/blobs/uploads/u1?_state=x%3D&digest=sha256%3A${'b'.repeat(64)}`);
+    assert.equal(
+      withQuery('https://r.io/v2/a/blobs/uploads/u1?_state=x%3D', 'digest', d),
+      `https://r.io/v2/a/blobs/uploads/u1?_state=x%3D&digest=sha256%3A${'b'.repeat(64)}`,
+    );
   });
 });
 
@@ -43,10 +50,13 @@ describe('trust', () => {
     try {
       const notPem = join(dir, 'ca.txt');
       await writeFile(notPem, 'hello');
-      assert.throws(() => trustContext({ caFiles: [join(dir, 'missing.pem')], env: {} }), (err: unknown) =>
-        err instanceof InputError && err.code === 'SHALE_BAD_CA_FILE' && err.message.startsWith(`--registry-ca ${join(dir, 'missing.pem')}: cannot read`));
+      assert.throws(
+        () => trustContext({ caFiles: [join(dir, 'missing.pem')], env: {} }),
+        (err: unknown) =>
+          err instanceof InputError && err.code === 'SHALE_BAD_CA_FILE' && err.message.startsWith(`--registry-ca ${join(dir, 'missing.pem')}: cannot read`),
+      );
       assert.throws(() => trustContext({ env: { SSL_CERT_FILE: notPem } }), /SSL_CERT_FILE .*no PEM certificate/);
-      assert.ok(trustContext({ env: {} }), 'Node\'s roots and the system bundle alone are fine');
+      assert.ok(trustContext({ env: {} }), "Node's roots and the system bundle alone are fine");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,12 +3,7 @@ import { createSecureContext, rootCertificates, type PeerCertificate, type Secur
 import { InputError } from '../errors.js';
 
 /** Where Debian/Ubuntu, Fedora/RHEL, Alpine and SUSE keep the system's CA bundle. */
-const SYSTEM_BUNDLES = [
-  '/etc/ssl/certs/ca-certificates.crt',
-  '/etc/pki/tls/certs/ca-bundle.crt',
-  '/etc/ssl/cert.pem',
-  '/etc/ssl/ca-bundle.pem',
-];
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem', '/etc/ssl/ca-bundle.pem'];
 
 /** Which certificate authorities to trust for registries, besides Node's own Mozilla roots. */
 export interface TrustOptions {
@@ -38,7 +33,8 @@ export function trustContext(opts: TrustOptions = {}): SecureContext {
   if (sslCertFile) named.push([sslCertFile, 'SSL_CERT_FILE']);
   for (const [file, from] of named) {
     const pem = tryRead(file);
-    if (pem === undefined) throw new InputError('SHALE_BAD_CA_FILE', `${from} ${file}: cannot read the file; give a PEM file with the registry's CA certificate`);
+    if (pem === undefined)
+      throw new InputError('SHALE_BAD_CA_FILE', `${from} ${file}: cannot read the file; give a PEM file with the registry's CA certificate`);
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
       throw new InputError('SHALE_BAD_CA_FILE', `${from} ${file}: no PEM certificate in it (expected "-----BEGIN CERTIFICATE-----")`);
     }
@@ -72,16 +68,21 @@ export function wrongNameMessage(host: string, err: unknown, peer = 'registry'):
   const problem = names.length
     ? `the certificate of ${name} is for other names (${names.join(', ')})`
     : `the certificate of ${name} names no host in its subjectAltName${typeof cn === 'string' && cn ? ` (its CN is ${cn})` : ''}`;
-  return `cannot reach ${peer} ${host}: ${problem}, so it does not prove that this is ${name} (${ALTNAME_INVALID}). ` +
+  return (
+    `cannot reach ${peer} ${host}: ${problem}, so it does not prove that this is ${name} (${ALTNAME_INVALID}). ` +
     `Use the ${peer} by a name its certificate lists, or have the certificate reissued with ${name} in its subjectAltName` +
-    (peer === 'registry' ? `; for a test registry only, --insecure-registry ${host} skips the check.` : '.');
+    (peer === 'registry' ? `; for a test registry only, --insecure-registry ${host} skips the check.` : '.')
+  );
 }
 
 /** The names a certificate is for: its subjectAltName DNS names and IP addresses. */
 export function certificateNames(cert: Partial<PeerCertificate> | undefined): string[] {
   const alt = cert?.subjectaltname;
   if (typeof alt !== 'string') return [];
-  return alt.split(/,\s*/).map((n) => n.trim().replace(/^(DNS|IP Address):/, '')).filter((n) => n !== '');
+  return alt
+    .split(/,\s*/)
+    .map((n) => n.trim().replace(/^(DNS|IP Address):/, ''))
+    .filter((n) => n !== '');
 }
 
 interface AltnameError {

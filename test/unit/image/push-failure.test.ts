@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ShaleError } from '../../../src/errors.js';
 import { sha256 } from '../../../src/oci/digest.js';
-import { pushArtifact } from '../../../src/publish/registry.js';
+import { pushArtifact } from '../../../src/image/remote.js';
 import { parseReference } from '../../../src/ref/reference.js';
 import { FakeRegistry } from '../support/fake-registry.js';
-import { startFlakyProxy } from './flaky-proxy.js';
-import { imageArtifact, testClient } from './fixture.js';
+import { startFlakyProxy } from '../registry/flaky-proxy.js';
+import { imageArtifact, testClient } from '../registry/fixture.js';
 
 describe('a push that fails', () => {
   it("keeps the other blobs' finished uploads, writes no manifest, and the next run sends only what is missing", async () => {
@@ -19,14 +19,24 @@ describe('a push that fails', () => {
     const small = Buffer.from('the layer that cannot land');
     let broken = true;
     // Every commit of the small layer fails (503) for as long as `broken`.
-    const proxy = await startFlakyProxy(reg.host, (req) => (broken && req.method === 'PUT' && req.path.includes(encodeURIComponent(sha256(small))) ? { status: 503 } : 'pass'));
+    const proxy = await startFlakyProxy(reg.host, (req) =>
+      broken && req.method === 'PUT' && req.path.includes(encodeURIComponent(sha256(small))) ? { status: 503 } : 'pass',
+    );
     const t = await testClient({ options: { chunkBytes: { [proxy.host]: 1 << 20 } } });
     try {
       const target = parseReference(`${proxy.host}/demo/keep:v1`);
-      const artifact = imageArtifact([{ name: 'big', bytes: big }, { name: 'small', bytes: small }]);
+      const artifact = imageArtifact([
+        { name: 'big', bytes: big },
+        { name: 'small', bytes: small },
+      ]);
       await assert.rejects(pushArtifact(t.client, target, artifact), (err: unknown) => {
         assert.ok(err instanceof ShaleError);
-        assert.match(err.message, new RegExp(`^pushing blob ${sha256(small)} to ${proxy.host}/demo/keep: registry answered 503 .*; gave up after \\d+ tries in 6\\d s .*; run the same command again: blobs already pushed are kept, and the tag was not moved$`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^pushing blob ${sha256(small)} to ${proxy.host}/demo/keep: registry answered 503 .*; gave up after \\d+ tries in 6\\d s .*; run the same command again: blobs already pushed are kept, and the tag was not moved$`,
+          ),
+        );
         return true;
       });
       assert.deepEqual(reg.blobs.get(sha256(big)), big, 'the big layer, uploaded meanwhile, is in the registry');
@@ -38,7 +48,11 @@ describe('a push that fails', () => {
       const before = proxy.uploadBytes();
       const again = await pushArtifact(t.client, target, artifact);
       const image = artifact.kind === 'image' ? artifact.image : assert.fail('an image');
-      assert.equal(proxy.uploadBytes() - before, small.length + image.configBytes.length, 'the second run sent the small layer and the config, not the big layer again');
+      assert.equal(
+        proxy.uploadBytes() - before,
+        small.length + image.configBytes.length,
+        'the second run sent the small layer and the config, not the big layer again',
+      );
       assert.equal(again.pushedBlobs, 2);
       assert.equal(reg.tags.get('demo/keep')?.get('v1'), again.digest);
     } finally {

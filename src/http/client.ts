@@ -1,3 +1,9 @@
+/**
+ * HTTP for registries and package indexes alike (README.md): one request at a time over Node's
+ * keep-alive agents, a timeout for a peer that stops answering, Ctrl-C through an AbortSignal,
+ * the TLS policy (which endpoints a host is tried on, where credentials may go), and errors that
+ * name the host and say what to do. Retries are `retry.ts`'s; redirects `redirect.ts`'s.
+ */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
@@ -75,9 +81,16 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function endpointCandidates(host: string, insecure: ReadonlySet<string>): Endpoint[] {
   if (insecure.has(host) || insecure.has(hostName(host))) {
-    return [{ origin: `https://${host}`, verifyTls: false }, { origin: `http://${host}`, verifyTls: true }];
+    return [
+      { origin: `https://${host}`, verifyTls: false },
+      { origin: `http://${host}`, verifyTls: true },
+    ];
   }
-  if (isLoopbackHost(host)) return [{ origin: `http://${host}`, verifyTls: true }, { origin: `https://${host}`, verifyTls: true }];
+  if (isLoopbackHost(host))
+    return [
+      { origin: `http://${host}`, verifyTls: true },
+      { origin: `https://${host}`, verifyTls: true },
+    ];
   return [{ origin: `https://${host}`, verifyTls: true }];
 }
 
@@ -227,9 +240,7 @@ export class Http {
 const CONTINUE_WAIT_MS = 1_000;
 const TIMEOUT_HEADERS = 'SHALE_HTTP_NO_RESPONSE';
 const TIMEOUT_BODY = 'SHALE_HTTP_STALLED';
-const TEMPORARY = new Set([
-  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', TIMEOUT_HEADERS, TIMEOUT_BODY,
-]);
+const TEMPORARY = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', TIMEOUT_HEADERS, TIMEOUT_BODY]);
 const TLS_TRUST = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 /** Whether a network error means the registry's certificate is not trusted. */
 export const isTlsTrustError = (err: unknown): boolean => err instanceof NetworkError && TLS_TRUST.test(err.netCode);
@@ -237,7 +248,10 @@ export const isTlsTrustError = (err: unknown): boolean => err instanceof Network
 /** Turns a low-level error into a message that names the host and says what to do. */
 export function networkError(host: string, err: unknown, peer = 'registry'): ShaleError {
   if (err instanceof ShaleError) return err;
-  const trustHint = peer === 'registry' ? `give its CA with --registry-ca FILE (or SSL_CERT_FILE), or for a test registry pass --insecure-registry ${host}` : 'give its CA with SSL_CERT_FILE';
+  const trustHint =
+    peer === 'registry'
+      ? `give its CA with --registry-ca FILE (or SSL_CERT_FILE), or for a test registry pass --insecure-registry ${host}`
+      : 'give its CA with SSL_CERT_FILE';
   const code = errorCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 'ECONNREFUSED') {
@@ -247,19 +261,23 @@ export function networkError(host: string, err: unknown, peer = 'registry'): Sha
     return new NetworkError(`cannot reach ${peer} ${host}: host name not found; check the name and your network`, code, false, err);
   }
   if (TLS_TRUST.test(code)) {
-    return new NetworkError(
-      `cannot reach ${peer} ${host}: its TLS certificate is not trusted (${code}); ${trustHint}`,
-      code, false, err,
-    );
+    return new NetworkError(`cannot reach ${peer} ${host}: its TLS certificate is not trusted (${code}); ${trustHint}`, code, false, err);
   }
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(msg)) {
     return new NetworkError(
       `cannot reach ${peer} ${host}: TLS handshake failed (it may speak plain HTTP); for a test registry pass --insecure-registry ${host}`,
-      code || 'EPROTO', false, err,
+      code || 'EPROTO',
+      false,
+      err,
     );
   }
   if (code === TIMEOUT_HEADERS || code === TIMEOUT_BODY) {
-    return new NetworkError(`${peer} ${host} stopped answering (${code === TIMEOUT_HEADERS ? 'no response' : 'the response stalled'}; timed out)`, code, true, err);
+    return new NetworkError(
+      `${peer} ${host} stopped answering (${code === TIMEOUT_HEADERS ? 'no response' : 'the response stalled'}; timed out)`,
+      code,
+      true,
+      err,
+    );
   }
   if (TEMPORARY.has(code)) {
     return new NetworkError(`network error talking to ${peer} ${host}: ${code} (${msg})`, code, true, err);
@@ -323,4 +341,10 @@ export async function discard(res: HttpResponse): Promise<void> {
 export function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The timeout for one stalled request: `SHALE_REGISTRY_TIMEOUT` seconds, else 120 s (registries and package indexes alike). */
+export function timeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const s = Number(env['SHALE_REGISTRY_TIMEOUT']);
+  return s > 0 ? s * 1000 : 120_000;
 }

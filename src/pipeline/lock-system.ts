@@ -1,0 +1,61 @@
+/**
+ * The system-packages part of `shale lock`: `system-packages` resolved per platform on the
+ * base, as a build would (src/debian), and written as system-packages.lock.toml beside the
+ * Python lock.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildSpec } from '../config/spec.js';
+import { formatSystemLock, SYSTEM_LOCK } from '../debian/lock.js';
+import { DebianInstaller } from '../debian/install.js';
+import type { Events } from '../events.js';
+import { platformString, type Platform } from '../oci/types.js';
+import type { PackageHttp } from '../python/http.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import type { Cache } from '../store/cache.js';
+import type { BaseImage } from './assemble.js';
+
+/** What locking the system packages gives: the file, its text, and whether it differs from what is there. */
+export interface SystemLockResult {
+  file: string;
+  text: string;
+  changed: boolean;
+  packages: number;
+}
+
+/** Resolves `spec.systemPackages` on each platform's base (undefined when there are none). Call while the bases' layers can be read. */
+export async function lockSystemPackages(
+  spec: BuildSpec,
+  bases: readonly BaseImage[],
+  platforms: readonly Platform[],
+  cache: Cache,
+  http: PackageHttp,
+  events: Events,
+): Promise<SystemLockResult | undefined> {
+  if (!spec.systemPackages?.length) return undefined;
+  events({ type: 'step', step: 'resolving system packages', detail: spec.systemPackages.join(' ') });
+  // Afresh: a lock is what the indexes say now, never an earlier resolution.
+  const inst = new DebianInstaller({ store: cache.blobs, records: cache.base, layerRecords: cache.records, http, events, noCache: true });
+  const req = {
+    packages: spec.systemPackages,
+    configFile: spec.configFile,
+    projectDir: spec.projectDir,
+    ...(spec.aptSources ? { aptSources: spec.aptSources } : {}),
+  };
+  const locked = await Promise.all(
+    bases.map(async (base, i) => {
+      const system = await inst.baseSystem(base);
+      const r = await inst.resolve(req, system, platforms[i]!);
+      return { platform: platformString(platforms[i]!), base: base.digest, packages: r.pins };
+    }),
+  );
+  const file = join(spec.projectDir, SYSTEM_LOCK);
+  const text = formatSystemLock({ request: spec.systemPackages, platforms: locked });
+  const before = await readFile(file, 'utf8').catch(() => undefined);
+  return { file, text, changed: before !== text, packages: locked.reduce((n, p) => n + p.packages.length, 0) };
+}
+
+/** Writes the lock when it changed. */
+export async function writeSystemLock(r: SystemLockResult): Promise<void> {
+  if (r.changed) await writeFileAtomic(r.file, r.text);
+}

@@ -1,0 +1,95 @@
+// Resolution against the base's dpkg status: what is installed is not installed again; Depends
+// and Pre-Depends followed; alternatives, virtual packages and version constraints; errors that
+// name close packages and the chain to an unsatisfiable dependency.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { indexOf } from '../../../src/debian/package-index.js';
+import { installedOf, resolvePackages } from '../../../src/debian/resolve.js';
+
+const pkg = (name: string, version: string, more = ''): string =>
+  `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nFilename: pool/${name}_${version}.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n${more}`;
+
+const INDEX = [
+  pkg('curl', '7.88.1-10', 'Depends: libcurl4 (= 7.88.1-10), libc6 (>= 2.34)'),
+  pkg('libcurl4', '7.88.1-10', 'Depends: libssl3 (>= 3.0.0), libnghttp2-14 | libnghttp2-old, libc6'),
+  pkg('libnghttp2-14', '1.52.0-1'),
+  pkg('libssl3', '3.0.15-1'),
+  pkg('libssl3', '3.0.11-1'),
+  pkg('libc6', '2.36-9+deb12u9'),
+  pkg('mawk', '1.3.4', 'Provides: awk'),
+  pkg('gawk', '5.2.1', 'Provides: awk'),
+  pkg('needs-awk', '1', 'Pre-Depends: awk'),
+  pkg('needs-new-libc', '1', 'Depends: libc6 (>= 2.40)'),
+  pkg('wrapper', '1', 'Depends: needs-new-libc'),
+  pkg('mail-client', '1', 'Depends: mail-transport-agent'),
+  pkg('postfix', '3.7', 'Provides: mail-transport-agent'),
+].join('\n\n');
+
+const STATUS = [
+  'Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u4\nArchitecture: amd64\n',
+  'Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1\nArchitecture: amd64\n',
+  'Package: removed-one\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\n',
+].join('\n\n');
+
+const resolve = (req: string[], status = STATUS, statusD: Record<string, string> = {}) =>
+  resolvePackages(req, indexOf(INDEX), installedOf(status, statusD), 'pyproject.toml: system-packages');
+const names = (r: ReturnType<typeof resolve>): string[] => r.install.map((c) => `${c.pkg.name}=${c.pkg.version}`);
+
+describe('resolvePackages', () => {
+  it('installs what the base lacks, and only that', () => {
+    const r = resolve(['curl']);
+    assert.deepEqual(names(r), ['curl=7.88.1-10', 'libcurl4=7.88.1-10', 'libnghttp2-14=1.52.0-1']);
+    assert.deepEqual(r.install.find((c) => c.pkg.name === 'libnghttp2-14')!.chain, ['curl 7.88.1-10', 'libcurl4 7.88.1-10']);
+  });
+  it('a package the base has is not installed again; packages in state "config-files" do not count', () => {
+    assert.deepEqual(resolve(['libc6', 'libssl3']), { install: [], alreadyInstalled: ['libc6', 'libssl3'] });
+    assert.deepEqual(names(resolve(['curl'], '')), [
+      'curl=7.88.1-10',
+      'libc6=2.36-9+deb12u9',
+      'libcurl4=7.88.1-10',
+      'libnghttp2-14=1.52.0-1',
+      'libssl3=3.0.15-1',
+    ]);
+  });
+  it('reads distroless status.d files as installed', () => {
+    const r = resolve(['curl'], '', {
+      libc6: 'Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\n',
+      'libc6.md5sums': 'x  y\n',
+      libssl3: 'Package: libssl3\nVersion: 3.0.11-1\nArchitecture: amd64\n',
+    });
+    assert.deepEqual(names(r), ['curl=7.88.1-10', 'libcurl4=7.88.1-10', 'libnghttp2-14=1.52.0-1']);
+  });
+  it('an installed package too old for a constraint is replaced by a newer one from the index', () => {
+    const status = STATUS.replace('Version: 3.0.11-1', 'Version: 2.0');
+    const r = resolve(['curl'], status);
+    const ssl = r.install.find((c) => c.pkg.name === 'libssl3');
+    assert.equal(ssl?.pkg.version, '3.0.15-1');
+    assert.equal(ssl?.replaces, '2.0');
+  });
+  it('a virtual package is satisfied by a provider (the first by name), or by one already chosen', () => {
+    assert.deepEqual(names(resolve(['needs-awk'])), ['gawk=5.2.1', 'needs-awk=1']);
+    assert.deepEqual(names(resolve(['mawk', 'needs-awk'])), ['mawk=1.3.4', 'needs-awk=1']);
+    assert.deepEqual(names(resolve(['mail-client'])), ['mail-client=1', 'postfix=3.7']);
+  });
+  it('pins a version with name=version', () => {
+    assert.deepEqual(names(resolve(['libssl3=3.0.15-1'])), ['libssl3=3.0.15-1']);
+    assert.throws(() => resolve(['libssl3=9']), /"libssl3" has no version 9 in the package index \(it has 3\.0\.15-1, 3\.0\.11-1\)/);
+  });
+  it('an unknown package lists close names; a virtual one its providers', () => {
+    assert.throws(
+      () => resolve(['libcurl']),
+      (e: Error & { exitCode?: number }) => {
+        assert.equal(e.exitCode, 2);
+        assert.match(e.message, /pyproject\.toml: system-packages: no Debian package "libcurl" in the package index; close names: libcurl4/);
+        return true;
+      },
+    );
+    assert.throws(() => resolve(['awk']), /"awk" is a virtual package, provided by gawk, mawk; name one of them/);
+  });
+  it('an unsatisfiable dependency names the chain and what there is', () => {
+    assert.throws(
+      () => resolve(['wrapper']),
+      /wrapper 1 → needs-new-libc 1 needs libc6 \(>= 2\.40\), which nothing satisfies \(libc6: the index has 2\.36-9\+deb12u9; the base has 2\.36-9\+deb12u4/,
+    );
+  });
+});
