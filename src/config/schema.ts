@@ -62,6 +62,7 @@ export const shaleConfigSchema = z.strictObject({
   'system-packages': optional(
     z.array(matching(/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'write a Debian package name, like "libpq5" (or "name=version")')),
   ),
+  distribution: optional(matching(/^debian:[a-z]+$/, 'write a Debian release, like "debian:bookworm"')),
   'apt-sources': optional(
     z.array(matching(/^deb\s/, 'write a sources.list line, like "deb [signed-by=keys/debian.gpg] http://deb.debian.org/debian bookworm main"')),
   ),

@@ -89,6 +89,8 @@ export interface BuildSpec {
   registryCache?: Reference | false;
   /** `system-packages`: Debian packages installed from the base's apt sources into a system layer (src/debian). */
   systemPackages?: string[];
+  /** `distribution` ("debian:bookworm"): with `base = "scratch"`, the release the base is made of from `system-packages` alone. */
+  distribution?: string;
   /** `apt-sources`: sources.list lines used instead of the base's sources (signed-by paths relative to the project). */
   aptSources?: string[];
 }

@@ -1,4 +1,5 @@
 import { Annotation } from '../oci/annotations.js';
+import { SCRATCH } from '../config/scratch.js';
 import type { Image, Index, Layer } from '../oci/image.js';
 import { annotate, appendLayers, ociImage, ociIndex, setConfig } from '../oci/mutate.js';
 import type { ContainerConfig, ImageConfig, Platform } from '../oci/types.js';
@@ -92,7 +93,8 @@ export function assembleImage(
   return annotate(withApp, {
     [Annotation.Created]: created,
     [Annotation.BaseName]: base.name,
-    [Annotation.BaseDigest]: base.digest,
+    // A base made of packages (base = "scratch") has no manifest whose digest the image could name.
+    ...(base.name === SCRATCH ? {} : { [Annotation.BaseDigest]: base.digest }),
     ...base.facts,
     ...annotations,
   });

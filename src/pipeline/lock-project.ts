@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
+import { isScratch } from '../config/scratch.js';
 import type { BuildSpec } from '../config/spec.js';
+import { scratchFacts } from '../debian/scratch.js';
 import { InputError } from '../errors.js';
 import type { Events } from '../events.js';
 import { readDependencies, type Dependencies } from '../python/dependencies.js';
@@ -30,6 +32,7 @@ import { UNUSED_PYTHON } from '../base/python.js';
 import { Cache } from '../store/cache.js';
 import type { BuildOptions } from './options.js';
 import { lockSystemPackages, writeSystemLock, type SystemLockResult } from './lock-system.js';
+import { scratchBase } from './steps/resolve-base.js';
 
 /** How to run `shale lock`. */
 export interface LockOptions extends Pick<BuildOptions, 'cacheDir' | 'insecureRegistries' | 'registryCa' | 'mirrors' | 'signal' | 'platforms'> {
@@ -186,21 +189,31 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   let envs: TargetEnv[];
   let system: SystemLockResult | undefined;
   try {
-    events({ type: 'step', step: 'resolving base image', detail: spec.base });
-    const bases = await resolveBase(client, parseReferenceAt(`${spec.configFile}: \`base\``, spec.base), platforms, opts.mirrors);
-    envs = await Promise.all(
-      bases.map(async (base, i) => {
-        const facts = await learnBase(
-          base,
-          { libc: spec.libc, python: spec.python },
-          { libc: true, python: true },
-          { records: cache.base, noCache: false, events },
-        );
-        return { python: (facts.python ?? UNUSED_PYTHON).version, platform: platforms[i]!, libc: facts.libc ?? UNUSED_LIBC };
-      }),
-    );
-    // Debian packages (src/debian) pinned per platform too, while the bases' layers can be read.
-    system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
+    if (isScratch(spec)) {
+      // A base made of packages: its Python and C library are those the system packages resolve to.
+      const bases = platforms.map((p) => scratchBase(spec.distribution ?? '', p));
+      system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
+      envs = platforms.map((platform, i) => {
+        const facts = scratchFacts(system?.pins[i] ?? [], spec, { libc: true, python: true });
+        return { python: (facts.python ?? UNUSED_PYTHON).version, platform, libc: facts.libc ?? UNUSED_LIBC };
+      });
+    } else {
+      events({ type: 'step', step: 'resolving base image', detail: spec.base });
+      const bases = await resolveBase(client, parseReferenceAt(`${spec.configFile}: \`base\``, spec.base), platforms, opts.mirrors);
+      envs = await Promise.all(
+        bases.map(async (base, i) => {
+          const facts = await learnBase(
+            base,
+            { libc: spec.libc, python: spec.python },
+            { libc: true, python: true },
+            { records: cache.base, noCache: false, events },
+          );
+          return { python: (facts.python ?? UNUSED_PYTHON).version, platform: platforms[i]!, libc: facts.libc ?? UNUSED_LIBC };
+        }),
+      );
+      // Debian packages (src/debian) pinned per platform too, while the bases' layers can be read.
+      system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
+    }
   } finally {
     await client.close();
   }

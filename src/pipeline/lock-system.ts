@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
 import { formatSystemLock, SYSTEM_LOCK } from '../debian/lock.js';
-import { DebianInstaller } from '../debian/install.js';
+import { isScratch } from '../config/scratch.js';
+import { DebianInstaller, type PinnedDeb } from '../debian/install.js';
+import { scratchSources, scratchSystem } from '../debian/scratch.js';
 import type { Events } from '../events.js';
 import { platformString, type Platform } from '../oci/types.js';
 import type { PackageHttp } from '../python/http.js';
@@ -21,6 +23,8 @@ export interface SystemLockResult {
   text: string;
   changed: boolean;
   packages: number;
+  /** The pins of each platform, in the order of `platforms`. */
+  pins: PinnedDeb[][];
 }
 
 /** Resolves `spec.systemPackages` on each platform's base (undefined when there are none). Call while the bases' layers can be read. */
@@ -36,15 +40,18 @@ export async function lockSystemPackages(
   events({ type: 'step', step: 'resolving system packages', detail: spec.systemPackages.join(' ') });
   // Afresh: a lock is what the indexes say now, never an earlier resolution.
   const inst = new DebianInstaller({ store: cache.blobs, records: cache.base, layerRecords: cache.records, http, events, noCache: true });
+  // base = "scratch": an empty system of `distribution`, from its default source unless apt-sources says otherwise.
+  const scratch = isScratch(spec) && spec.distribution !== undefined;
+  const aptSources = scratch ? scratchSources(spec.distribution!, spec.configFile, spec.aptSources) : spec.aptSources;
   const req = {
     packages: spec.systemPackages,
     configFile: spec.configFile,
     projectDir: spec.projectDir,
-    ...(spec.aptSources ? { aptSources: spec.aptSources } : {}),
+    ...(aptSources ? { aptSources } : {}),
   };
   const locked = await Promise.all(
     bases.map(async (base, i) => {
-      const system = await inst.baseSystem(base);
+      const system = scratch ? scratchSystem(spec.distribution!) : await inst.baseSystem(base);
       const r = await inst.resolve(req, system, platforms[i]!);
       return { platform: platformString(platforms[i]!), base: base.digest, packages: r.pins };
     }),
@@ -52,7 +59,7 @@ export async function lockSystemPackages(
   const file = join(spec.projectDir, SYSTEM_LOCK);
   const text = formatSystemLock({ request: spec.systemPackages, platforms: locked });
   const before = await readFile(file, 'utf8').catch(() => undefined);
-  return { file, text, changed: before !== text, packages: locked.reduce((n, p) => n + p.packages.length, 0) };
+  return { file, text, changed: before !== text, packages: locked.reduce((n, p) => n + p.packages.length, 0), pins: locked.map((p) => p.packages) };
 }
 
 /** Writes the lock when it changed. */

@@ -1,4 +1,5 @@
-import { join, relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 import type { AppSource } from '../config/spec.js';
 import type { LayerInputs } from './layers.js';
 
@@ -13,7 +14,7 @@ function list(items: string[], what: string): string[] {
 /**
  * Says which inputs differ between the last build of a layer and this one, in the words of
  * `--explain`: "api.py changed", "numpy 2.3.0 → 2.4.6", "SOURCE_DATE_EPOCH changed". `named`
- * turns a file layer's image path into what the user knows it as (the app's project path).
+ * turns a file layer's image path into what the user knows it as (an app or local library file's project path).
  */
 export function describeChange(prev: LayerInputs, next: LayerInputs, named: (path: string, kind: LayerInputs['kind']) => string = (p) => p): string {
   const out: string[] = [];
@@ -91,23 +92,52 @@ export function describeChange(prev: LayerInputs, next: LayerInputs, named: (pat
   return out.length ? out.join('; ') : 'inputs changed';
 }
 
+/** A local library's file in the image: `<site dir>/<top-level package or module>[/<rest>]`. */
+const SITE_FILE = /(?:^|\/)(?:site|dist)-packages\/([^/]+)(?:\/(.*))?$/;
+
 /**
- * Names an app layer's file by its project path ("app/main.py" in the image → "main.py" when
- * `app = ["."]` goes to /app), through the `app` source whose destination holds it (the deepest
- * one). Other layers' files, and paths no source explains, keep their image path.
+ * Where a local library's installed file came from: the library whose `src/<top>`, `<top>` or
+ * (a library that is itself the package) own directory holds its top-level package, in the order
+ * python/local-lib.ts looks. Undefined for what the install made (dist-info, console scripts) or
+ * a package no library has any more.
  */
-export function projectPathOf(projectDir: string, app: readonly AppSource[]): (imagePath: string, kind: LayerInputs['kind']) => string {
+function libSource(imagePath: string, libDirs: readonly string[]): string | undefined {
+  const m = SITE_FILE.exec(imagePath);
+  const top = m?.[1];
+  if (top === undefined || /\.(dist|egg)-info$/.test(top)) return undefined;
+  const rest = m?.[2];
+  for (const dir of libDirs) {
+    const candidates = [join(dir, 'src', top), join(dir, top), ...(basename(dir) === top ? [dir] : [])];
+    const hit = candidates.find((c) => existsSync(c));
+    if (hit) return rest === undefined ? hit : join(hit, rest);
+  }
+  return undefined;
+}
+
+/**
+ * Names a file layer's file by its project path: an app file through the `app` source whose
+ * destination holds it (the deepest one: "app/main.py" in the image → "main.py" when `app = ["."]`
+ * goes to /app); a local library's file through the library (`libDirs`, absolute) it was installed
+ * from ("…/site-packages/ledger_core/x.py" → "libs/ledger_core/src/ledger_core/x.py"). Other
+ * layers' files, and paths nothing explains, keep their image path.
+ */
+export function projectPathOf(
+  projectDir: string,
+  app: readonly AppSource[],
+  libDirs: readonly string[] = [],
+): (imagePath: string, kind: LayerInputs['kind']) => string {
   const sources = app.map((a) => ({ ...a, to: a.to.replace(/^\/+/, '').replace(/\/+$/, '') })).sort((a, b) => b.to.length - a.to.length);
+  const project = (abs: string, fallback: string): string => relative(projectDir, abs).split(sep).join('/') || fallback;
   return (p, kind) => {
+    if (kind === 'libs') {
+      const from = libSource(p, libDirs);
+      return from === undefined ? p : project(from, p);
+    }
     if (kind !== 'app') return p;
     for (const s of sources) {
       const rest = s.to === '' ? p : p === s.to ? '' : p.startsWith(`${s.to}/`) ? p.slice(s.to.length + 1) : undefined;
       if (rest === undefined || (s.kind === 'file' && rest !== '')) continue;
-      return (
-        relative(projectDir, s.kind === 'file' ? s.from : join(s.from, rest))
-          .split(sep)
-          .join('/') || p
-      );
+      return project(s.kind === 'file' ? s.from : join(s.from, rest), p);
     }
     return p;
   };

@@ -3,11 +3,12 @@
  * (from WorkingDir), the module of `python -m pkg.mod`, and the app module of `uvicorn mod:app`,
  * `gunicorn [-w 2] mod:app`, `hypercorn mod:app` (run as programs or with `-m`), looked up on the
  * sys.path the image's Python would have: the working directory (or the script's), `--app-dir`
- * / `--chdir` / `--pythonpath`, PYTHONPATH, the standard library and the site directories.
+ * / `--chdir` / `--pythonpath`, PYTHONPATH, the standard library and the site directories (with
+ * those their `.pth` files name).
  */
 import { posix } from 'node:path';
 import { platformString } from '../oci/types.js';
-import { imagePython, siteDirs, stdlibDirs } from './image-python.js';
+import { imagePython, sitePath, stdlibDirs } from './image-python.js';
 import { verdict, type CheckResult, type ImageView } from './result.js';
 import { RootFs } from './root-fs.js';
 
@@ -275,7 +276,7 @@ export function checkAppEntry(images: readonly ImageView[]): CheckResult {
       .split(':')
       .filter(Boolean)
       .map((d) => posix.resolve(cwd, d));
-    const libs = 'python' in py ? [...stdlibDirs(py.python), ...siteDirs(py.python)] : [];
+    const libs = 'python' in py ? [...stdlibDirs(py.python), ...sitePath(py.python, fs).map((s) => s.dir)] : [];
     for (const t of entryTargets(argv)) {
       if (t.kind === 'unknown') {
         said.push(`${plat}: nothing to look up (${t.why})`);

@@ -8,6 +8,7 @@ import { pathDirs } from '../base/path.js';
 import { PythonProbe, type BasePython, type PythonFinding } from '../base/python.js';
 import type { TarEntry } from '../layer/read-entries.js';
 import type { ImageView } from './result.js';
+import type { RootFs } from './root-fs.js';
 
 /** The image's Python, or why it has none shale knows. */
 export function imagePython(img: ImageView): PythonFinding {
@@ -29,6 +30,54 @@ export function siteDirs(p: BasePython): string[] {
   if (p.kind === 'official') return [`/usr/local/lib/python${p.version}/site-packages`];
   // Debian's site.py: /usr/local/lib/python3.X/dist-packages, /usr/lib/python3/dist-packages, /usr/lib/python3.X/dist-packages.
   return [`/usr/local/lib/python${p.version}/dist-packages`, '/usr/lib/python3/dist-packages', `/usr/lib/python${p.version}/dist-packages`];
+}
+
+/** A directory on sys.path from site.py: a site directory, or one a `.pth` file in it names (`pth`: that file). */
+export interface SiteDir {
+  dir: string;
+  pth?: string;
+}
+
+/**
+ * The path lines of a `.pth` file, as site.py reads them: not blank, not a comment (`#`), not an
+ * `import` line (which site.py runs as code), trailing whitespace removed.
+ */
+export function pthPathLines(text: string): string[] {
+  return text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '' && !l.startsWith('#') && !/^import[ \t]/.test(l))
+    .map((l) => l.trimEnd());
+}
+
+/**
+ * The site directories of {@link siteDirs} with, after each, the directories its `.pth` files
+ * name (files in name order, each line relative to the site directory, only those that exist in
+ * the image), as site.py's addsitedir adds them. `.pth` text is what layer-entries.ts keeps.
+ */
+export function sitePath(p: BasePython, fs: RootFs): SiteDir[] {
+  const out: SiteDir[] = [];
+  const seen = new Set<string>();
+  for (const site of siteDirs(p)) {
+    out.push({ dir: site });
+    seen.add(site);
+    if (!fs.isDir(site)) continue;
+    const real = fs.resolve(site)?.path ?? site;
+    for (const name of fs
+      .list(real)
+      .filter((n) => n.endsWith('.pth') && !n.startsWith('.'))
+      .sort()) {
+      const text = fs.resolve(posix.join(real, name))?.entry.text;
+      if (text === undefined) continue;
+      for (const line of pthPathLines(text)) {
+        const dir = posix.resolve(site, line);
+        if (seen.has(dir) || !fs.isDir(dir)) continue;
+        seen.add(dir);
+        out.push({ dir, pth: posix.join(site, name) });
+      }
+    }
+  }
+  return out;
 }
 
 /** Its standard library (the zip, the directory, the extension modules). */

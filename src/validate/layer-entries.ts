@@ -20,15 +20,20 @@ export interface LayerEntry {
   sha256?: string;
   /**
    * The text of the few files the checks read (see {@link keepsText}): /etc/passwd and /etc/group
-   * whole, a `.dist-info/METADATA` up to the end of its headers.
+   * whole, a `.dist-info/METADATA` up to the end of its headers, a `.pth` file of a site directory whole.
    */
   text?: string;
 }
 
 /** Files whose text the checks read; larger ones are not kept. */
 const TEXT_LIMIT = 1 << 20;
+/** A `.pth` file holds a few lines; a bigger one (a model's weights named `.pth`) is not a path file worth reading. */
+const PTH_LIMIT = 64 << 10;
+/** A `.pth` file directly in a site directory (site.py reads no others). */
+const PTH_FILE = /\/(site|dist)-packages\/[^/]+\.pth$/;
 export const keepsText = (path: string): 'whole' | 'headers' | undefined =>
-  path === '/etc/passwd' || path === '/etc/group' ? 'whole' : /\.dist-info\/METADATA$/.test(path) ? 'headers' : undefined;
+  path === '/etc/passwd' || path === '/etc/group' || PTH_FILE.test(path) ? 'whole' : /\.dist-info\/METADATA$/.test(path) ? 'headers' : undefined;
+const textLimit = (path: string): number => (PTH_FILE.test(path) ? PTH_LIMIT : TEXT_LIMIT);
 
 /**
  * Lists a gzip'd layer's entries (through the one layer reader, `layer/read-entries.ts`), with
@@ -44,7 +49,7 @@ export async function readLayerEntries(open: () => Promise<Readable>, where: str
         const head: Buffer[] = [];
         let have = 0;
         const hash = createHash('sha256');
-        const keep = entry.size <= TEXT_LIMIT ? keepsText(entry.path) : undefined;
+        const keep = entry.size <= textLimit(entry.path) ? keepsText(entry.path) : undefined;
         for await (const chunk of entry.body) {
           hash.update(chunk);
           if (have < ELF_HEAD_BYTES || keep) {

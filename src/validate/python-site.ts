@@ -2,11 +2,13 @@
  * `python-site`: the packages shale installed are where the image's own Python imports them
  * from: every `.dist-info` in a shale layer sits in a site directory of the `python3` the image's
  * PATH finds (so packages for Python 3.12 in a 3.11 image, or in /usr/local/lib/python3.11/
- * site-packages under Debian's python3, fail).
+ * site-packages under Debian's python3, fail). A directory a `.pth` file of a site directory names
+ * counts, as site.py adds it to sys.path.
  */
 import { platformString } from '../oci/types.js';
-import { describePython, imagePython, infoParent, siteDirs } from './image-python.js';
+import { describePython, imagePython, infoParent, sitePath } from './image-python.js';
 import { verdict, type CheckResult, type ImageView } from './result.js';
+import { RootFs } from './root-fs.js';
 
 export function checkPythonSite(images: readonly ImageView[]): CheckResult {
   const problems: string[] = [];
@@ -33,7 +35,9 @@ export function checkPythonSite(images: readonly ImageView[]): CheckResult {
       else said.push(`${plat}: nothing installed by shale, and no python3 to check (${py.problem})`);
       continue;
     }
-    const sites = siteDirs(py.python);
+    const path = sitePath(py.python, new RootFs(img.layers.map((l) => l.entries)));
+    const sites = path.map((s) => s.dir);
+    const viaPth = [...installed.keys()].flatMap((dir) => path.filter((s) => s.dir === dir && s.pth).map((s) => `${dir} through ${s.pth}`));
     for (const [dir, dists] of installed) {
       if (sites.includes(dir)) continue;
       problems.push(
@@ -43,7 +47,8 @@ export function checkPythonSite(images: readonly ImageView[]): CheckResult {
     }
     said.push(
       `${plat}: python3 is ${describePython(py.python)}; ` +
-        (count ? `${count} distribution(s) from shale in ${[...installed.keys()].join(', ')}, which it reads` : 'no distributions from shale'),
+        (count ? `${count} distribution(s) from shale in ${[...installed.keys()].join(', ')}, which it reads` : 'no distributions from shale') +
+        (viaPth.length ? ` (${viaPth.join(', ')})` : ''),
     );
   }
   return verdict('python-site', problems, said.join('; '));

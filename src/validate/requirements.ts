@@ -11,7 +11,7 @@ import { platformString } from '../oci/types.js';
 import { parseCoreMetadata } from '../python/core-metadata.js';
 import { environmentProblems, type CheckedPackage } from '../python/lock-check.js';
 import { normalizeName } from '../python/names.js';
-import { describePython, imagePython, infoParent, siteDirs } from './image-python.js';
+import { describePython, imagePython, infoParent, sitePath } from './image-python.js';
 import { verdict, type CheckResult, type ImageView } from './result.js';
 import { RootFs } from './root-fs.js';
 
@@ -25,8 +25,8 @@ export function checkRequirements(images: readonly ImageView[]): CheckResult {
       said.push(`${plat}: no Python shale knows in the image (${py.problem}): nothing to check`);
       continue;
     }
-    const sites = new Set(siteDirs(py.python));
     const fs = new RootFs(img.layers.map((l) => l.entries));
+    const sites = new Set(sitePath(py.python, fs).map((s) => s.dir));
     const pkgs: CheckedPackage[] = [];
     const seen = new Set<string>();
     let unreadable = 0;

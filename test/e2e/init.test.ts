@@ -132,11 +132,16 @@ test('the seed Dockerfile (apt gcc, WORKDIR /code, pip -r, COPY . ., EXPOSE, exe
   assert.match(text, /^# TODO: .*gcc/m);
   const ref = await build(dir, 'init-seed');
   // validate agrees on what init wrote: the program, the module uvicorn imports (main.py in /code),
-  // and two builds give the same image. (Its python-site check is not asserted: this stand-in base
-  // reaches /usr/local/lib/python3.11/site-packages through a .pth file, which validate does not follow.)
+  // the packages where the image's python3 reads them (this stand-in base reaches
+  // /usr/local/lib/python3.11/site-packages through a .pth file in dist-packages, which validate
+  // follows as site.py does), and two builds give the same image.
   const checked = await shale(['validate', dir], { ...ctx.env, PIP_INDEX_URL: (await setUp()).url });
   assert.match(checked.stdout, /^PASS entrypoint: .*uvicorn is \/usr\/local\/bin\/uvicorn/m, checked.stdout + checked.stderr);
   assert.match(checked.stdout, /^PASS app-entry: .*uvicorn main:app: module main is \/code\/main\.py/m);
+  const site = '/usr/local/lib/python3.11/site-packages';
+  const pth = '/usr/local/lib/python3.11/dist-packages/official-site-packages.pth';
+  const pythonSite = checked.stdout.split('\n').find((l) => l.startsWith('PASS python-site: '));
+  assert.ok(pythonSite?.includes(`in ${site}, which it reads (${site} through ${pth})`), checked.stdout);
   assert.match(checked.stdout, /^PASS reproducible:/m);
   await withImage(ref, { port }, async (c) => {
     const body = (await (await fetch(`${c.url}/`)).json()) as Record<string, unknown>;

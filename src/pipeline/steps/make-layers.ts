@@ -16,7 +16,8 @@ import type { PlatformBase } from './resolve-base.js';
 export function layerMaker(run: BuildRun, earlier: RemoteLayers): LayerMaker {
   const { opts, events, cache } = run;
   const layers = { blobs: cache.blobs, index: cache.layers, records: cache.records, remote: earlier };
-  const projectPath = projectPathOf(run.spec.projectDir, run.spec.app);
+  const libDirs = (run.spec.layers ?? []).flatMap((l) => l.paths ?? []);
+  const projectPath = projectPathOf(run.spec.projectDir, run.spec.app, libDirs);
   return new LayerMaker(layers, { noCache: opts.noCache, epoch: opts.epoch, events, projectDir: run.spec.projectDir, projectPath });
 }
 

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeChange, projectPathOf } from '../../../src/plan/explain.js';
 import type { LayerInputs } from '../../../src/plan/layers.js';
 import { pythonLayout } from '../../../src/python/layout.js';
@@ -59,4 +62,39 @@ test('file names are project paths: through the app source that holds them; othe
   );
   assert.equal(name('usr/lib/x.py', 'libs'), 'usr/lib/x.py');
   assert.equal(projectPathOf('/p', [{ from: '/p/src', to: '/', kind: 'dir' }])('m.py', 'app'), 'src/m.py');
+});
+
+test('local libraries: files are named by the project path they were installed from (src/ layout, package dir, flat package)', async () => {
+  const p = await mkdtemp(join(tmpdir(), 'shale-explain-'));
+  try {
+    for (const f of ['libs/core/src/core/__init__.py', 'libs/util/util/__init__.py', 'libs/flat/__init__.py', 'libs/mods/helpers.py'])
+      await mkdir(join(p, f, '..'), { recursive: true }).then(() => writeFile(join(p, f), ''));
+    const libDirs = ['core', 'util', 'flat', 'mods'].map((l) => join(p, 'libs', l));
+    const name = projectPathOf(p, [{ from: p, to: '/app', kind: 'dir' }], libDirs);
+    const site = 'usr/local/lib/python3.11/site-packages';
+    const libs = (...f: [string, string][]): LayerInputs => ({
+      kind: 'libs',
+      format: 1,
+      epoch: 0,
+      files: f.map(([path, content]) => ({ path, kind: 'f644', content })),
+    });
+    assert.equal(
+      describeChange(
+        libs([`${site}/core/__init__.py`, '1'], [`${site}/util/__init__.py`, '1'], [`${site}/core/old.py`, '1']),
+        libs([`${site}/core/__init__.py`, '2'], [`${site}/util/__init__.py`, '2'], [`${site}/flat/__init__.py`, '1'], [`${site}/helpers.py`, '1']),
+        name,
+      ),
+      'libs/core/src/core/__init__.py, libs/util/util/__init__.py changed; ' +
+        'libs/flat/__init__.py, libs/mods/helpers.py added; libs/core/src/core/old.py removed',
+    );
+    // What the install made, and a package no library holds, keep their image path; app files still go through `app`.
+    assert.equal(name(`${site}/core-1.0.dist-info/METADATA`, 'libs'), `${site}/core-1.0.dist-info/METADATA`);
+    assert.equal(name('usr/local/bin/core-cli', 'libs'), 'usr/local/bin/core-cli');
+    assert.equal(name(`${site}/gone/__init__.py`, 'libs'), `${site}/gone/__init__.py`);
+    assert.equal(name(`dist-packages/core/x.py`, 'libs'), 'libs/core/src/core/x.py');
+    assert.equal(name('app/main.py', 'app'), 'main.py');
+    assert.equal(projectPathOf(p, [])(`${site}/core/__init__.py`, 'libs'), `${site}/core/__init__.py`, 'no library named, no project path');
+  } finally {
+    await rm(p, { recursive: true, force: true });
+  }
 });

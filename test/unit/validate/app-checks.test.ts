@@ -165,6 +165,59 @@ describe('python-site and requirements', () => {
     );
   });
 
+  it('directories named by path lines of .pth files in a site directory count, as site.py adds them; comments and import lines do not', async () => {
+    const base = await debianBase();
+    const OFFICIAL = 'usr/local/lib/python3.11/site-packages';
+    // The e2e official-like base: /usr/local/bin/python3 → Debian's python3.11, site-packages named by a .pth in dist-packages.
+    const pth = (text: string) =>
+      layer(
+        'official',
+        [
+          { name: 'usr/local/bin/python3', type: 'symlink', linkname: '/usr/bin/python3.11' },
+          { name: `${SITE}/`, type: 'directory' },
+          { name: `${SITE}/official.pth`, data: text },
+          { name: `${OFFICIAL}/`, type: 'directory' },
+          { name: 'usr/local/lib/python3.11/extra/', type: 'directory' },
+        ],
+        false,
+      );
+    const deps = await layer('deps', [...dist(OFFICIAL, 'flask', '3.1.0', ['six']), ...dist('usr/local/lib/python3.11/extra', 'werkzeug', '3.1.3')]);
+    const env = { Env: ['PATH=/usr/local/bin:/usr/bin'] };
+    const good = await pth(`# the official layout\n/${OFFICIAL}\r\nimport os; os.environ\n\n../extra  \n/usr/local/lib/python3.11/missing\n`);
+    const ok = checkPythonSite([image([base, good, deps], env)]);
+    assert.equal(ok.ok, true, ok.problems.join('; '));
+    assert.match(ok.reason, new RegExp(`/${OFFICIAL} through /${SITE}/official\\.pth, /usr/local/lib/python3\\.11/extra through /${SITE}/official\\.pth\\)$`));
+    const req = checkRequirements([image([base, good, deps], env)]);
+    assert.equal(req.ok, true, req.reason);
+    assert.match(req.reason, /3 distribution\(s\) in /);
+    const app = checkAppEntry([image([base, good, deps], { ...env, Entrypoint: ['gunicorn', 'flask:app'] })]);
+    assert.equal(app.reason, `linux/amd64: gunicorn flask:app: module flask is /${OFFICIAL}/flask/__init__.py`);
+    const missing = checkAppEntry([image([base, good, deps], { ...env, Entrypoint: ['gunicorn', 'nope:app'] })]);
+    assert.doesNotMatch(missing.problems[0] ?? '', /missing/, 'a .pth line naming no directory is not on sys.path');
+
+    // Only .pth files of site directories, and small ones, are kept as text (a model's weights may be called .pth).
+    const kept = await layer('other', [
+      { name: 'opt/model.pth', data: '/opt\n' },
+      { name: `${SITE}/big.pth`, data: `/opt\n${'#'.repeat(70_000)}\n` },
+    ]);
+    assert.deepEqual(
+      kept.entries.map((e) => [e.path, e.text]),
+      [
+        ['/opt/model.pth', undefined],
+        [`/${SITE}/big.pth`, undefined],
+      ],
+    );
+
+    // A .pth with only comments and import lines names nothing: the packages are where python3 does not look.
+    const none = await pth(`#/${OFFICIAL}\nimport sys; sys.path.append('/${OFFICIAL}')\n`);
+    const bad = checkPythonSite([image([base, none, deps], env)]);
+    assert.equal(bad.ok, false);
+    assert.match(
+      bad.problems[0] ?? '',
+      new RegExp(`^linux/amd64: flask-3\\.1\\.0 are in /${OFFICIAL}, which /usr/local/bin/python3 → /usr/bin/python3\\.11 \\(3\\.11 debian\\) does not read`),
+    );
+  });
+
   it('requirements: a missing or too old requirement, and a Requires-Python the image does not fit, fail', async () => {
     const base = await debianBase();
     const deps = await layer('deps', [

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBuildSpec } from '../../../src/config/load.js';
+import { isScratch } from '../../../src/config/scratch.js';
+import { InputError } from '../../../src/errors.js';
+import { writeProject } from '../../support/project.js';
+
+const scratch = '[tool.shale]\nname = "hello"\nbase = "scratch"\n';
+
+async function inputError(files: Record<string, string>, pattern: RegExp): Promise<void> {
+  const dir = await writeProject({ 'main.py': '', ...files });
+  await assert.rejects(loadBuildSpec(dir), (e: unknown) => {
+    assert.ok(e instanceof InputError, `expected InputError, got ${String(e)}`);
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('base = "scratch" with distribution and system-packages: the spec carries them', async () => {
+  const dir = await writeProject({
+    'pyproject.toml': `${scratch}distribution = "debian:bookworm"\nsystem-packages = ["python3"]\n`,
+    'main.py': '',
+  });
+  const spec = await loadBuildSpec(dir);
+  assert.ok(isScratch(spec));
+  assert.equal(spec.distribution, 'debian:bookworm');
+  assert.deepEqual(spec.systemPackages, ['python3']);
+  assert.equal(spec.aptSources, undefined, "Debian's archive unless apt-sources says otherwise (decided at build time)");
+});
+
+test('base = "scratch" needs distribution and system-packages; distribution is only for scratch; its form is checked', async () => {
+  await inputError(
+    { 'pyproject.toml': `${scratch}system-packages = ["python3"]\n` },
+    /base = "scratch" needs `\[tool\.shale\]\.distribution`.*"debian:bookworm"/,
+  );
+  await inputError({ 'pyproject.toml': `${scratch}distribution = "debian:bookworm"\n` }, /base = "scratch" needs `system-packages`.*\["python3"\]/);
+  await inputError(
+    { 'pyproject.toml': '[tool.shale]\nname = "h"\nbase = "python:3.11-slim"\ndistribution = "debian:bookworm"\n' },
+    /`\[tool\.shale\]\.distribution` is only for base = "scratch".*python:3\.11-slim/,
+  );
+  await inputError({ 'pyproject.toml': `${scratch}distribution = "bookworm"\nsystem-packages = ["python3"]\n` }, /distribution.*"debian:bookworm"/);
+});
