@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve, basename, dirname, relative } from 'node:pat
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
-import { checkScratch } from './scratch.js';
+import { checkScratch, isScratch, scratchPackages } from './scratch.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../base/libc.js';
@@ -253,6 +253,7 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   if (c['apt-sources'] !== undefined) spec.aptSources = c['apt-sources'];
   if (c.distribution !== undefined) spec.distribution = c.distribution;
   checkScratch(file, keyPath(where, ['distribution']), spec);
+  if (isScratch(spec) && spec.systemPackages) spec.systemPackages = scratchPackages(spec.systemPackages);
   if (c['ca-certs'] === true) {
     spec.caCerts = true;
     // The layer puts the bundle where Debian and Alpine keep it; SSL_CERT_FILE makes OpenSSL read

@@ -12,6 +12,14 @@ export const SCRATCH = 'scratch';
 /** Whether the spec builds its base from packages. */
 export const isScratch = (spec: Pick<BuildSpec, 'base'>): boolean => spec.base === SCRATCH;
 
+/**
+ * The packages a scratch base is made of: `system-packages` with Debian's `base-files` first (the
+ * skeleton every Debian system has: /etc/os-release, which scanners read to know the release,
+ * /tmp and /var/tmp, /root, /home), unless the list names it already.
+ */
+export const scratchPackages = (packages: readonly string[]): string[] =>
+  packages.some((p) => p.split('=')[0] === 'base-files') ? [...packages] : ['base-files', ...packages];
+
 /** Bad combinations of `base`, `distribution` and `system-packages`, as InputErrors naming the keys. */
 export function checkScratch(file: string, key: string, spec: BuildSpec): void {
   if (!isScratch(spec)) {

@@ -10,8 +10,8 @@ import { compressionOf, decompress } from './decompress.js';
 
 /** One entry of a package's data.tar, its path relative to the root ("usr/bin/curl"). */
 export type DataEntry =
-  | { type: 'file'; path: string; mode: number; data: Buffer }
-  | { type: 'dir'; path: string; mode: number }
+  | { type: 'file'; path: string; mode: number; uid: number; gid: number; data: Buffer }
+  | { type: 'dir'; path: string; mode: number; uid: number; gid: number }
   | { type: 'symlink'; path: string; target: string }
   | { type: 'hardlink'; path: string; target: string };
 
@@ -84,8 +84,9 @@ export async function readDeb(b: Buffer, what: string): Promise<DebContents> {
     const path = clean(h.name);
     if (!path) return;
     const mode = h.mode ?? 0o644;
-    if (h.type === 'file' || h.type === 'contiguous-file') data.push({ type: 'file', path, mode, data: body });
-    else if (h.type === 'directory') data.push({ type: 'dir', path, mode });
+    const ids = { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+    if (h.type === 'file' || h.type === 'contiguous-file') data.push({ type: 'file', path, mode, ...ids, data: body });
+    else if (h.type === 'directory') data.push({ type: 'dir', path, mode, ...ids });
     else if (h.type === 'symlink') data.push({ type: 'symlink', path, target: h.linkname ?? '' });
     else if (h.type === 'link') data.push({ type: 'hardlink', path, target: clean(h.linkname ?? '') });
     // Device nodes and fifos are not shipped by packages a service installs; skipped.

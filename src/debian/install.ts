@@ -99,7 +99,7 @@ const isResolved = (v: unknown): v is { pins: PinnedDeb[]; alreadyInstalled: str
   );
 
 /** Bumped when what a system layer holds for the same .debs changes. */
-const SYSTEM_FORMAT = 2;
+const SYSTEM_FORMAT = 3;
 
 /** The shared state of one build: releases and indexes fetched once for every platform. */
 export class DebianInstaller {

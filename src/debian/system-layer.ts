@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { bufferEntry, type Entry } from '../layer/entry.js';
+import { bufferEntry, type Entry, type Owner } from '../layer/entry.js';
 import { field, formatStanza, parseStanzas, type Stanza } from './control.js';
 import type { DataEntry, DebContents } from './deb.js';
 
@@ -50,15 +50,24 @@ export function dataEntries(pkgs: readonly LaidPackage[], rootLinks: Record<stri
   return [...out.values()];
 }
 
+/**
+ * The package's own owner and mode where the tar writer's normal form (root, 0755/0644) would
+ * lose something: setuid/setgid/sticky bits (/tmp 1777, /usr/bin/passwd 4755) or an owner
+ * other than root (/var/mail root:mail 2775).
+ */
+function exactOwner(e: { mode: number; uid: number; gid: number }): { owner?: Owner } {
+  return e.mode & 0o7000 || e.uid || e.gid ? { owner: { uid: e.uid, gid: e.gid, mode: e.mode & 0o7777 } } : {};
+}
+
 function toEntry(e: DataEntry, path: string, files: Map<string, Buffer>, rootLinks: Record<string, string>): Entry | undefined {
   switch (e.type) {
     case 'dir':
-      return { type: 'dir', path, mode: e.mode };
+      return { type: 'dir', path, mode: e.mode, ...exactOwner(e) };
     case 'symlink':
       return { type: 'symlink', path, target: e.target };
     case 'file':
       files.set(path, e.data);
-      return { type: 'file', path, mode: e.mode, size: e.data.length, open: () => Readable.from([e.data]) };
+      return { type: 'file', path, mode: e.mode, size: e.data.length, open: () => Readable.from([e.data]), ...exactOwner(e) };
     case 'hardlink': {
       const data = files.get(throughLinks(e.target, rootLinks) ?? '');
       return data ? { type: 'file', path, mode: 0o644, size: data.length, open: () => Readable.from([data]) } : undefined;

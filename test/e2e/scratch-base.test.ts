@@ -79,6 +79,14 @@ test('base = "scratch": python3 from Debian packages alone runs the hello app wi
       entrypoint: ['python3'],
     });
     assert.equal(sh.stdout.trim(), 'False False', 'no shell');
+    // base-files: the release for scanners, and a /tmp anyone can write (tempfile works).
+    const skel = await podmanRun(
+      ref,
+      ['-c', 'import os, stat, tempfile; print(oct(stat.S_IMODE(os.stat("/tmp").st_mode))); print(open("/etc/os-release").read()); tempfile.mkstemp()'],
+      { entrypoint: ['python3'] },
+    );
+    assert.match(skel.stdout, /^0o1777$/m);
+    assert.match(skel.stdout, /^VERSION_CODENAME=bookworm$/m);
     // The Python layers sit on Debian's python3: six installed where it looks.
     const six = await podmanRun(ref, ['-c', 'import six; print(six.__file__)'], { entrypoint: ['python3'] });
     assert.match(six.stdout, /^\/usr\/local\/lib\/python3\.11\/dist-packages\/six\.py$/m);

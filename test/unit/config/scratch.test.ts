@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBuildSpec } from '../../../src/config/load.js';
-import { isScratch } from '../../../src/config/scratch.js';
+import { isScratch, scratchPackages } from '../../../src/config/scratch.js';
 import { InputError } from '../../../src/errors.js';
 import { writeProject } from '../../support/project.js';
 
@@ -25,7 +25,7 @@ test('base = "scratch" with distribution and system-packages: the spec carries t
   const spec = await loadBuildSpec(dir);
   assert.ok(isScratch(spec));
   assert.equal(spec.distribution, 'debian:bookworm');
-  assert.deepEqual(spec.systemPackages, ['python3']);
+  assert.deepEqual(spec.systemPackages, ['base-files', 'python3'], "Debian's skeleton first: /etc/os-release, /tmp");
   assert.equal(spec.aptSources, undefined, "Debian's archive unless apt-sources says otherwise (decided at build time)");
 });
 
@@ -40,4 +40,9 @@ test('base = "scratch" needs distribution and system-packages; distribution is o
     /`\[tool\.shale\]\.distribution` is only for base = "scratch".*python:3\.11-slim/,
   );
   await inputError({ 'pyproject.toml': `${scratch}distribution = "bookworm"\nsystem-packages = ["python3"]\n` }, /distribution.*"debian:bookworm"/);
+});
+
+test('scratchPackages puts base-files first unless the list names it (pinned or not)', () => {
+  assert.deepEqual(scratchPackages(['python3']), ['base-files', 'python3']);
+  assert.deepEqual(scratchPackages(['python3', 'base-files=12.4+deb12u5']), ['python3', 'base-files=12.4+deb12u5']);
 });

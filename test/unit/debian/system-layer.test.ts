@@ -49,6 +49,23 @@ describe('system layer entries', () => {
       'an Architecture: all package never writes the per-architecture lib64',
     );
   });
+  it('keeps special modes and owners other than root exactly; the rest takes the normal form', async () => {
+    const p = await laid({
+      name: 'skel',
+      version: '1',
+      files: [
+        { header: { name: './tmp/', type: 'directory', mode: 0o1777 } },
+        { header: { name: './usr/bin/passwd', mode: 0o4755 }, data: 'ELF' },
+        { header: { name: './var/mail/', type: 'directory', mode: 0o2775, gid: 8 } },
+        { header: { name: './usr/bin/plain', mode: 0o755 }, data: 'ELF' },
+      ],
+    });
+    const owners = dataEntries([p], {}).map(
+      (e) => `${e.path} ${e.type !== 'symlink' && e.owner ? `${e.owner.mode.toString(8)} ${e.owner.uid}:${e.owner.gid}` : '-'}`,
+    );
+    assert.deepEqual(owners.sort(), ['tmp 1777 0:0', 'usr/bin/passwd 4755 0:0', 'usr/bin/plain -', 'var/mail 2775 0:8']);
+  });
+
   it("writes a merged status and dpkg's info files on a Debian base", async () => {
     const a = await laid({ name: 'libfoo1', version: '2.0', multiArch: 'same', files: [{ header: { name: './usr/lib/libfoo.so.1' }, data: 'x' }] });
     const b = await laid({
