@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { LayerMaker, type LayerCache } from '../../../src/pipeline/materialize.js';
 import { RemoteLayers } from '../../../src/pipeline/registry-cache.js';
 import type { BuildSpec } from '../../../src/config/spec.js';
+import { testSpec } from '../../support/spec.js';
 import { noEvents } from '../../../src/events.js';
 import { bufferEntry, type Entry } from '../../../src/layer/entry.js';
 import { planLayers, type LibInput, type PackageInput } from '../../../src/plan/layers.js';
@@ -20,30 +21,7 @@ const layout = pythonLayout('official', '3.11');
 const SITE = 'usr/local/lib/python3.11/site-packages';
 
 function spec(layers?: BuildSpec['layers']): BuildSpec {
-  return {
-    projectDir: '/p',
-    configFile: '/p/shale.toml',
-    name: 'x',
-    repository: 'x',
-    base: 'python:3.11-slim',
-    platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app',
-    entrypoint: [],
-    cmd: [],
-    env: {},
-    ports: [],
-    user: '',
-    labels: {},
-    indexUrl: 'https://pypi.org/simple',
-    findLinks: [],
-    noIndex: false,
-    app: [{ from: '/p', to: '/app', kind: 'dir' }],
-    exclude: [],
-    extras: [],
-    groups: [],
-    lock: '/p/requirements.txt',
-    ...(layers ? { layers } : {}),
-  };
+  return testSpec({ app: [{ from: '/p', to: '/app', kind: 'dir' }], ...(layers ? { layers } : {}) });
 }
 
 const conflict =

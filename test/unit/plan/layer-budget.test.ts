@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadBuildSpec } from '../../../src/config/load.js';
+import { testSpec } from '../../support/spec.js';
 import type { BuildSpec } from '../../../src/config/spec.js';
 import { bufferEntry } from '../../../src/layer/entry.js';
 import { DEFAULT_MAX_LAYERS, LARGE_WHEEL_BYTES, planLayers, type PackageInput } from '../../../src/plan/layers.js';
@@ -25,30 +26,7 @@ function pkg(name: string, size: number): PackageInput {
 }
 
 function spec(extra: Partial<BuildSpec> = {}): BuildSpec {
-  return {
-    projectDir: '/p',
-    configFile: '/p/pyproject.toml',
-    name: 'x',
-    repository: 'x',
-    base: 'python:3.11-slim',
-    platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app',
-    entrypoint: [],
-    cmd: [],
-    env: {},
-    ports: [],
-    user: '',
-    labels: {},
-    indexUrl: 'https://pypi.org/simple',
-    findLinks: [],
-    noIndex: false,
-    app: [],
-    exclude: [],
-    extras: [],
-    groups: [],
-    lock: '/p/requirements.txt',
-    ...extra,
-  };
+  return testSpec({ configFile: '/p/pyproject.toml', ...extra });
 }
 
 const plan = (s: BuildSpec, packages: PackageInput[], baseLayers = 1) =>

@@ -14,6 +14,7 @@ import { Cache } from '../../../src/store/cache.js';
 import { cleanup, tempDir } from '../python/helpers.js';
 import { wheelPackage } from './wheel-packages.js';
 import type { BuildSpec } from '../../../src/config/spec.js';
+import { testSpec } from '../../support/spec.js';
 
 const layout = pythonLayout('official', '3.11');
 const SITE = 'usr/local/lib/python3.11/site-packages';
@@ -26,30 +27,7 @@ async function sha256(e: Entry): Promise<string> {
 }
 
 function spec(layers: BuildSpec['layers']): BuildSpec {
-  return {
-    projectDir: '/p',
-    configFile: '/p/shale.toml',
-    name: 'x',
-    repository: 'x',
-    base: 'python:3.11-slim',
-    platforms: [{ os: 'linux', architecture: 'amd64' }],
-    workdir: '/app',
-    entrypoint: [],
-    cmd: [],
-    env: {},
-    ports: [],
-    user: '',
-    labels: {},
-    indexUrl: 'https://pypi.org/simple',
-    findLinks: [],
-    noIndex: false,
-    app: [],
-    exclude: [],
-    extras: [],
-    groups: [],
-    lock: '/p/requirements.txt',
-    ...(layers ? { layers } : {}),
-  };
+  return testSpec(layers ? { layers } : {});
 }
 
 describe('package files', () => {

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BuildSpec } from '../../../src/config/spec.js';
+import { testSpec } from '../../support/spec.js';
 import { bufferEntry } from '../../../src/layer/entry.js';
 import { planLayers, type PackageInput } from '../../../src/plan/layers.js';
 import { CA_BUNDLE_PATH, hostCaBundle } from '../../../src/python/ca-certs.js';
@@ -11,29 +12,7 @@ import { pythonLayout } from '../../../src/python/layout.js';
 import { cleanup, entryText, tempDir } from './helpers.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-const spec: BuildSpec = {
-  projectDir: '/p',
-  configFile: '/p/shale.toml',
-  name: 'x',
-  repository: 'x',
-  base: 'python:3.11-slim',
-  platforms: [{ os: 'linux', architecture: 'amd64' }],
-  workdir: '/app',
-  entrypoint: [],
-  cmd: [],
-  env: {},
-  ports: [],
-  user: '',
-  labels: {},
-  indexUrl: 'https://pypi.org/simple',
-  findLinks: [],
-  noIndex: false,
-  app: [],
-  exclude: [],
-  extras: [],
-  groups: [],
-  caCerts: true,
-};
+const spec: BuildSpec = testSpec({ caCerts: true });
 const six: PackageInput = {
   name: 'six',
   version: '1.0',
