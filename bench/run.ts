@@ -15,6 +15,9 @@
 //   BENCH_ONLY=newtag                 a one-line change on a fresh runner pushed under a new tag: shale vs
 //                                     buildah --cache-from/--cache-to and plain buildah (bench/newtag.ts;
 //                                     about 5 minutes), written to bench/results/latest-newtag.json
+//   BENCH_ONLY=system                 curl + libpq5 as `system-packages` vs `buildah bud` of `RUN apt-get
+//                                     install` on the same apt base, cold and warm (bench/system-packages.ts;
+//                                     prints its JSON; about 3 minutes, not part of the default run)
 //   BENCH_CPU_PROF=DIR                shale's runs in the resolution phase write --cpu-prof profiles to DIR
 //   BENCH_INDEX=plain                 the resolution index without PyPI's caching headers (default: pypi)
 //   BENCH_PIP_PYTHON=PATH             the Python whose pip the resolution phase runs (default: python3's)
@@ -106,7 +109,7 @@ const MULTI_BASE_TAG = '3.11-slim-multiarch';
 const env = process.env;
 const REPEAT = Math.max(1, Number(env['BENCH_REPEAT'] ?? 3) || 3);
 const BUDGET_S = (Number(env['BENCH_BUDGET_MIN'] ?? 13) || 13) * 60;
-/** BENCH_ONLY: the one phase to run ('resolve', 'faults' or 'newtag'), or undefined for all of them. */
+/** BENCH_ONLY: the one phase to run ('resolve', 'faults', 'newtag' or 'system'), or undefined for all of them. */
 const ONLY = env['BENCH_ONLY'] || undefined;
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -821,6 +824,11 @@ const targetLine = (t: Target): string =>
   `  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${pad(t.name, 40)} ${pad(t.measured, 36)} target ${t.target}`;
 
 async function main(): Promise<void> {
+  // The system-packages bench has its own base (mmdebstrap with apt) and prints its own JSON.
+  if (ONLY === 'system') {
+    await import('./system-packages.js');
+    return;
+  }
   preflight();
   const root = await mkdtemp(join(tmpdir(), 'shale-bench-'));
   let reg: Registry | undefined;
