@@ -5,6 +5,20 @@ import type { LayerInputs } from './layers.js';
 
 const LIMIT = 5;
 
+/** The names only `after` has ("… added") and only `before` has ("… removed"). */
+function addedAndRemoved(before: ReadonlyMap<string, unknown>, after: ReadonlyMap<string, unknown>): string[] {
+  return [
+    ...list(
+      [...after.keys()].filter((n) => !before.has(n)),
+      'added',
+    ),
+    ...list(
+      [...before.keys()].filter((n) => !after.has(n)),
+      'removed',
+    ),
+  ];
+}
+
 function list(items: string[], what: string): string[] {
   if (!items.length) return [];
   const shown = items.slice(0, LIMIT).join(', ');
@@ -34,18 +48,7 @@ export function describeChange(prev: LayerInputs, next: LayerInputs, named: (pat
       else if (b.bytecode !== w.bytecode) changed.push(`${name} bytecode (${w.bytecode ?? 'none'})`);
     }
     out.push(...list(changed, 'changed'));
-    out.push(
-      ...list(
-        [...after.keys()].filter((n) => !before.has(n)),
-        'added',
-      ),
-    );
-    out.push(
-      ...list(
-        [...before.keys()].filter((n) => !after.has(n)),
-        'removed',
-      ),
-    );
+    out.push(...addedAndRemoved(before, after));
   } else if (prev.kind === 'system' && next.kind === 'system') {
     const before = new Map(prev.debs.map((d) => [d.name, d]));
     const after = new Map(next.debs.map((d) => [d.name, d]));
@@ -57,18 +60,7 @@ export function describeChange(prev: LayerInputs, next: LayerInputs, named: (pat
         'changed',
       ),
     );
-    out.push(
-      ...list(
-        [...after.keys()].filter((n) => !before.has(n)),
-        'added',
-      ),
-    );
-    out.push(
-      ...list(
-        [...before.keys()].filter((n) => !after.has(n)),
-        'removed',
-      ),
-    );
+    out.push(...addedAndRemoved(before, after));
     if (prev.dpkg !== next.dpkg) out.push("the base image's dpkg status changed");
   } else if (prev.kind !== 'packages' && next.kind !== 'packages' && prev.kind !== 'system' && next.kind !== 'system') {
     const before = new Map(prev.files.map((f) => [f.path, f]));
