@@ -4,7 +4,7 @@
 // cuts shale's start-up from ~0.4 s to ~0.1 s, which every command, and a no-op rebuild most of
 // all, pays; and with every dependency inside, the npm package installs nothing else (it has no
 // runtime dependencies). bin/shale falls back to dist/src/cli/main.js without the bundle.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -18,6 +18,8 @@ const common = {
   // CommonJS dependencies call require(); give the ES module bundle one.
   banner: { js: "import { createRequire as __shaleRequire } from 'node:module'; const require = __shaleRequire(import.meta.url);" },
 };
+// Chunk names carry a hash; earlier builds' chunks would pile up (and go into npm pack).
+rmSync('dist/chunks', { recursive: true, force: true });
 // One build of both entry points, split: what is loaded only on demand (`await import(...)`:
 // openpgp, the xz and zstd decoders for Debian packages) goes to dist/chunks/ and costs a start
 // nothing until a build needs it; code both entries share is one chunk, not two copies.
