@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve, basename, dirname, relative } from 'node:pat
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type * as z from 'zod/mini';
 import { InputError } from '../errors.js';
-import { checkScratch, isScratch, scratchPackages } from './scratch.js';
+import { checkScratch, isScratch, withScratchPackages } from './scratch.js';
 import { parsePlatform, type Platform } from '../oci/types.js';
 import { CA_BUNDLE_PATH } from '../python/ca-certs.js';
 import { parseLibc } from '../base/libc.js';
@@ -12,7 +12,7 @@ import { followLink, isInside } from '../plan/host-paths.js';
 import { parseLayerCacheSetting } from '../publish/layer-cache-setting.js';
 import { parseUser, parseWritable } from './run-as.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
-import type { AppSource, BuildSpec, ExplicitLayer } from './spec.js';
+import { SYSTEM_LAYER, type AppSource, type BuildSpec, type ExplicitLayer, type SystemGroup } from './spec.js';
 
 /**
  * Reads `[tool.shale]` from DIR/pyproject.toml (or the top level of DIR/shale.toml), validates
@@ -196,9 +196,23 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     if (isProjectPath(entry)) await insideProject(projectDir, file, `\`${keyPath(where, ['find-links', i])}\``, entry, hint);
   }
   let layers: ExplicitLayer[] | undefined;
+  const systemLayers: SystemGroup[] = [];
   if (c.layers) {
     layers = [];
+    const names = new Set<string>();
     for (const [i, l] of c.layers.entries()) {
+      if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${file}: two layers are named "${l.name}"; layer names must be unique`);
+      names.add(l.name);
+      if (l['system-packages']) {
+        if (l.packages !== undefined || l.paths !== undefined)
+          throw new InputError(
+            'SHALE_LAYER_MIXED',
+            `${file}: \`${keyPath(where, ['layers', i])}\` (layer "${l.name}") has system-packages and ${l.packages !== undefined ? 'packages' : 'paths'}; ` +
+              'Debian packages and Python code change at different rates, so give each its own layer',
+          );
+        systemLayers.push({ name: l.name, packages: l['system-packages'] });
+        continue;
+      }
       const out: ExplicitLayer = { name: l.name };
       if (l.packages !== undefined) out.packages = l.packages;
       if (l.paths !== undefined) {
@@ -245,15 +259,24 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   if (lock !== undefined) spec.lock = lock;
   if (runAs.account) spec.account = runAs.account;
   if (writable.length) spec.writable = writable;
-  if (layers !== undefined) spec.layers = layers;
+  // Entries with only system-packages leave the Python packages' layering to shale.
+  if (layers?.length) spec.layers = layers;
   if (c['max-layers'] !== undefined) spec.maxLayers = c['max-layers'];
   if (c['compile-bytecode'] === true) spec.compileBytecode = true;
   if (c['registry-cache'] !== undefined) spec.registryCache = parseLayerCacheSetting(`${file}: \`${keyPath(where, ['registry-cache'])}\``, c['registry-cache']);
   if (c['system-packages']?.length) spec.systemPackages = c['system-packages'];
+  if (systemLayers.length) {
+    if (spec.systemPackages && systemLayers.some((l) => l.name === SYSTEM_LAYER))
+      throw new InputError(
+        'SHALE_LAYER_NAME',
+        `${file}: a [[layers]] entry is named "${SYSTEM_LAYER}", the layer of the top-level system-packages; rename the entry`,
+      );
+    spec.systemLayers = systemLayers;
+  }
   if (c['apt-sources'] !== undefined) spec.aptSources = c['apt-sources'];
   if (c.distribution !== undefined) spec.distribution = c.distribution;
   checkScratch(file, keyPath(where, ['distribution']), spec);
-  if (isScratch(spec) && spec.systemPackages) spec.systemPackages = scratchPackages(spec.systemPackages);
+  if (isScratch(spec)) withScratchPackages(spec);
   if (c['ca-certs'] === true) {
     spec.caCerts = true;
     // The layer puts the bundle where Debian and Alpine keep it; SSL_CERT_FILE makes OpenSSL read

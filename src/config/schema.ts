@@ -24,10 +24,14 @@ const userTable = z.strictObject({
   home: optional(z.string().check(z.startsWith('/', 'must be an absolute path in the image'))),
 });
 
+/** A Debian package name, or `name=version`. */
+const debName = matching(/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'write a Debian package name, like "libpq5" (or "name=version")');
+
 const layerSchema = z.strictObject({
   name: matching(/^[a-z0-9][a-z0-9_.-]*$/, 'use lowercase letters, digits, "_", "-" or "."'),
   packages: optional(z.union([z.literal('all'), z.array(nonEmpty())])),
   paths: optional(z.array(nonEmpty())),
+  'system-packages': optional(z.array(debName).check(z.minLength(1))),
 });
 
 export const shaleConfigSchema = z.strictObject({
@@ -59,9 +63,7 @@ export const shaleConfigSchema = z.strictObject({
   'compile-bytecode': optional(z.boolean()),
   'ca-certs': optional(z.boolean()),
   'registry-cache': optional(nonEmpty()),
-  'system-packages': optional(
-    z.array(matching(/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'write a Debian package name, like "libpq5" (or "name=version")')),
-  ),
+  'system-packages': optional(z.array(debName)),
   distribution: optional(matching(/^debian:[a-z]+$/, 'write a Debian release, like "debian:bookworm"')),
   'apt-sources': optional(
     z.array(matching(/^deb\s/, 'write a sources.list line, like "deb [signed-by=keys/debian.gpg] http://deb.debian.org/debian bookworm main"')),

@@ -19,6 +19,24 @@ export interface ExplicitLayer {
   paths?: string[];
 }
 
+/** Debian packages that go into one system layer: `system-packages`, or a `[[layers]]` entry's. */
+export interface SystemGroup {
+  name: string;
+  packages: string[];
+}
+
+/** The layer the top-level `system-packages` go into. */
+export const SYSTEM_LAYER = 'system';
+
+/**
+ * Every system layer's packages, lowest first: the top-level `system-packages` (layer "system"),
+ * then each `[[layers]]` entry's `system-packages` in config order. Each layer's packages are
+ * resolved over the base and the layers below it.
+ */
+export function systemGroups(spec: Pick<BuildSpec, 'systemPackages' | 'systemLayers'>): SystemGroup[] {
+  return [...(spec.systemPackages?.length ? [{ name: SYSTEM_LAYER, packages: spec.systemPackages }] : []), ...(spec.systemLayers ?? [])];
+}
+
 /**
  * The account a container runs as (`user`), as the config gave it: a name ("appuser"), a name
  * and group ("appuser:staff", "appuser:1000"), numeric ids ("65532", "1000:1000"), or the table
@@ -89,6 +107,8 @@ export interface BuildSpec {
   registryCache?: Reference | false;
   /** `system-packages`: Debian packages installed from the base's apt sources into a system layer (src/debian). */
   systemPackages?: string[];
+  /** `[[layers]]` entries with `system-packages`: more system layers, above the `system` one, in config order. */
+  systemLayers?: SystemGroup[];
   /** `distribution` ("debian:bookworm"): with `base = "scratch"`, the release the base is made of from `system-packages` alone. */
   distribution?: string;
   /** `apt-sources`: sources.list lines used instead of the base's sources (signed-by paths relative to the project). */

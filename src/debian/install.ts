@@ -22,7 +22,7 @@ import { fetchPackages, fetchRelease, fetchVerified, packagesFile, type Fetcher,
 import { isEmptySystem, readBaseSystem, type BaseSystem, type SystemRecords } from './base-system.js';
 import { readDeb } from './deb.js';
 import { PackageIndex, type DebPackage } from './package-index.js';
-import { installedOf, resolvePackages, type Resolution } from './resolve.js';
+import { installedOf, resolveGroups, type Resolution } from './resolve.js';
 import { mapLimit } from '../limit.js';
 import { readKeyrings, type Keyring } from './signature.js';
 import { parseDeb822Sources, parseSourcesList, type AptSource } from './sources.js';
@@ -30,10 +30,12 @@ import { dataEntries, dpkgEntries, throughLinks, type LaidPackage } from './syst
 import { alternativeEntries, installCalls } from './alternatives.js';
 import { scriptNotes } from './scripts.js';
 import { SYSTEM_LOCK } from './lock.js';
+import { SYSTEM_LAYER, type SystemGroup } from '../config/spec.js';
 
 /** What the config asks for. */
 export interface SystemRequest {
-  packages: string[];
+  /** Each system layer's packages, lowest first (config/spec.ts systemGroups). */
+  groups: SystemGroup[];
   /** `apt-sources`: one-line sources.list entries; replace the base's sources. */
   aptSources?: string[];
   configFile: string;
@@ -49,6 +51,8 @@ export interface PinnedDeb {
   sha256: string;
   size: number;
   uri: string;
+  /** The system layer it goes into: "system" (the top-level `system-packages`) or a `[[layers]]` entry's name. */
+  layer: string;
 }
 
 /** Debian's name of an OCI platform's architecture. */
@@ -89,17 +93,28 @@ export interface KeyRecords {
   set(key: readonly string[], value: unknown): Promise<void>;
 }
 
-const isResolved = (v: unknown): v is { pins: PinnedDeb[]; alreadyInstalled: string[] } =>
+/** A resolution: the pins of every system layer, and the requested packages already there (in the base, or a lower layer). */
+export interface SystemResolution {
+  pins: PinnedDeb[];
+  alreadyInstalled: string[];
+}
+
+const isResolved = (v: unknown): v is SystemResolution =>
   typeof v === 'object' &&
   v !== null &&
   Array.isArray((v as { pins?: unknown }).pins) &&
   Array.isArray((v as { alreadyInstalled?: unknown }).alreadyInstalled) &&
   (v as { pins: unknown[] }).pins.every(
-    (p) => typeof p === 'object' && p !== null && typeof (p as PinnedDeb).sha256 === 'string' && /^[0-9a-f]{64}$/.test((p as PinnedDeb).sha256),
+    (p) =>
+      typeof p === 'object' &&
+      p !== null &&
+      typeof (p as PinnedDeb).layer === 'string' &&
+      typeof (p as PinnedDeb).sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test((p as PinnedDeb).sha256),
   );
 
 /** Bumped when what a system layer holds for the same .debs changes. */
-const SYSTEM_FORMAT = 3;
+const SYSTEM_FORMAT = 4;
 
 /** The shared state of one build: releases and indexes fetched once for every platform. */
 export class DebianInstaller {
@@ -248,7 +263,7 @@ export class DebianInstaller {
    * decides it (the signed indexes' hashes, the request, the base's dpkg state), so a rebuild
    * with unchanged indexes fetches only InRelease and reads no index.
    */
-  async resolve(req: SystemRequest, system: BaseSystem, platform: Platform): Promise<{ pins: PinnedDeb[]; alreadyInstalled: string[] }> {
+  async resolve(req: SystemRequest, system: BaseSystem, platform: Platform): Promise<SystemResolution> {
     const arch = debianArch(platform);
     const lists = await this.lists(req, system, arch);
     const key = [
@@ -256,7 +271,7 @@ export class DebianInstaller {
       fingerprint({
         format: SYSTEM_FORMAT,
         arch,
-        request: req.packages,
+        request: req.groups,
         lists: lists.map((l) => `${l.source.uri} ${l.source.suite} ${l.file.sha256}`),
         status: system.status ?? '',
         statusD: system.statusD,
@@ -267,8 +282,14 @@ export class DebianInstaller {
       if (isResolved(known)) return known;
     }
     const index = await this.index(lists, arch);
-    const r = resolvePackages(req.packages, index, installedOf(system.status, system.statusD), `${req.configFile}: system-packages`);
-    const out = { pins: pinsOf(r), alreadyInstalled: r.alreadyInstalled };
+    const installed = installedOf(system.status, system.statusD);
+    const what = (layer: string): string => `${req.configFile}: ${layer === SYSTEM_LAYER ? '' : `layer "${layer}" `}system-packages`;
+    const groups = resolveGroups(req.groups, index, installed, what);
+    const lowest = (n: string): string => groups.find((g) => g.install.some((c) => c.pkg.name === n))?.name ?? '?';
+    const out: SystemResolution = {
+      pins: groups.flatMap((g) => pinsOf(g, g.name)),
+      alreadyInstalled: groups.flatMap((g) => g.alreadyInstalled.map((n) => (installed.packages.has(n) ? n : `${n} (in layer ${lowest(n)})`))),
+    };
     await this.ctx.layerRecords.set(key, out);
     return out;
   }
@@ -312,14 +333,18 @@ export class DebianInstaller {
   }
 
   /**
-   * The system layers of one platform: `system-all` for Architecture: all packages (the same
-   * blob on every platform), then `system` with the rest and dpkg's records of all of them.
+   * The system layers of one platform, per system layer of the config (lowest first, `layers`):
+   * `<name>-all` for its Architecture: all packages (the same blob on every platform), then
+   * `<name>` with the rest and dpkg's records of them, which on a base with a status file also
+   * hold the packages of the layers below (each layer's status is the whole list so far).
    */
-  planLayers(debs: readonly PinnedDeb[], system: BaseSystem, epoch: number, uris: readonly string[] = []): PlannedLayer[] {
-    if (!debs.length) return [];
-    const sorted = [...debs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const all = sorted.filter((d) => d.architecture === 'all');
-    const native = sorted.filter((d) => d.architecture !== 'all');
+  planLayers(
+    debs: readonly PinnedDeb[],
+    system: BaseSystem,
+    epoch: number,
+    uris: readonly string[] = [],
+    layers: readonly string[] = [SYSTEM_LAYER],
+  ): PlannedLayer[] {
     const opened = new Map<string, Promise<LaidPackage>>();
     const open = (d: PinnedDeb): Promise<LaidPackage> => {
       let p = opened.get(d.sha256);
@@ -329,8 +354,30 @@ export class DebianInstaller {
       }
       return p;
     };
+    const out: PlannedLayer[] = [];
+    const below: PinnedDeb[] = [];
+    for (const name of layers) {
+      const own = byName(debs.filter((d) => d.layer === name));
+      if (!own.length) continue;
+      out.push(...this.groupLayers(name, own, byName(below), system, epoch, open));
+      below.push(...own);
+    }
+    return out;
+  }
+
+  /** One system layer of the config: its `-all` layer (when it has such packages) and its own, with dpkg's records. */
+  private groupLayers(
+    name: string,
+    sorted: PinnedDeb[],
+    below: PinnedDeb[],
+    system: BaseSystem,
+    epoch: number,
+    open: (d: PinnedDeb) => Promise<LaidPackage>,
+  ): PlannedLayer[] {
+    const all = sorted.filter((d) => d.architecture === 'all');
+    const native = sorted.filter((d) => d.architecture !== 'all');
     const dpkg = system.status === undefined ? 'status.d' : `status ${sha256(Buffer.from(system.status))}`;
-    const layer = (name: string, own: PinnedDeb[], records: boolean): PlannedLayer => {
+    const layer = (layerName: string, own: PinnedDeb[], records: boolean): PlannedLayer => {
       // The shared blob of Architecture: all packages may depend only on what every platform's
       // base has alike: /bin, /sbin and /lib links, not the per-architecture /lib64 or /lib32.
       const rootLinks = records ? system.rootLinks : sharedLinks(system.rootLinks);
@@ -342,41 +389,45 @@ export class DebianInstaller {
         rootLinks,
         debs: own.map((d) => ({ name: d.name, version: d.version, architecture: d.architecture, sha256: d.sha256 })),
         ...(records ? { dpkg, records: sorted.map((d) => d.sha256) } : {}),
+        // The lower layers' packages are in this one's dpkg status and may be an alternative's target.
+        ...(records && below.length ? { below: below.map((d) => d.sha256) } : {}),
       };
       return {
-        name,
+        name: layerName,
         kind: 'system',
         inputs,
         fingerprint: fingerprint(inputs),
-        createdBy: `shale: ${name}: ${own.map((d) => `${d.name}=${d.version}`).join(' ')}`,
+        createdBy: `shale: ${layerName}: ${own.map((d) => `${d.name}=${d.version}`).join(' ')}`,
         weight: own.reduce((n, d) => n + d.size, 0),
         entries: async (): Promise<Entry[]> => {
-          const laid = await mapLimit(own, 4, open);
-          const out = dataEntries(laid, rootLinks);
-          if (records) {
-            const every = await mapLimit(sorted, 4, open);
-            out.push(
-              ...dpkgEntries(every, system.status === undefined ? { rootLinks: system.rootLinks } : { status: system.status, rootLinks: system.rootLinks }),
-            );
-            // Alternatives, as the postinst scripts would have registered them (automatic mode).
-            const paths = new Set(dataEntries(every, system.rootLinks).map((e) => e.path));
-            const taken = new Set(out.map((e) => e.path));
-            const calls = every.flatMap((p) => installCalls(p.contents.control.get('postinst')?.toString('utf8') ?? ''));
-            out.push(...alternativeEntries(calls, (path) => paths.has(throughLinks(path, system.rootLinks) ?? path)).filter((e) => !taken.has(e.path)));
-          }
-          return out;
+          const entries = dataEntries(await mapLimit(own, 4, open), rootLinks);
+          if (records) entries.push(...(await this.records(name, await mapLimit(sorted, 4, open), await mapLimit(below, 4, open), system, entries)));
+          return entries;
         },
       };
     };
-    return [...(all.length ? [layer('system-all', all, false)] : []), layer('system', native, true)];
+    return [...(all.length ? [layer(`${name}-all`, all, false)] : []), layer(name, native, true)];
   }
 
-  /** Maintainer scripts that were not run, and what that leaves undone, for the build's output. */
-  async notes(debs: readonly PinnedDeb[], uris: readonly string[] = []): Promise<string[]> {
-    const out: string[] = [];
-    for (const d of debs) {
-      const deb = await readDeb(await this.deb(d, uris), d.name);
-      out.push(...scriptNotes(d.name, deb.control));
+  /**
+   * What dpkg and the maintainer scripts would have left of `every` (one system layer's packages)
+   * over `below` (the lower layers'): dpkg's records, and the alternatives the postinst scripts
+   * would have registered (automatic mode). Says which scripts were not run and what that leaves undone.
+   */
+  private async records(name: string, every: LaidPackage[], below: LaidPackage[], system: BaseSystem, taken: readonly Entry[]): Promise<Entry[]> {
+    const out = dpkgEntries(
+      every,
+      system.status === undefined ? { rootLinks: system.rootLinks } : { status: system.status, rootLinks: system.rootLinks },
+      below,
+    );
+    const paths = new Set(dataEntries([...below, ...every], system.rootLinks).map((e) => e.path));
+    const used = new Set([...taken, ...out].map((e) => e.path));
+    const calls = every.flatMap((p) => installCalls(p.contents.control.get('postinst')?.toString('utf8') ?? ''));
+    out.push(...alternativeEntries(calls, (path) => paths.has(throughLinks(path, system.rootLinks) ?? path)).filter((e) => !used.has(e.path)));
+    const notes = every.flatMap((p) => scriptNotes(p.name, p.contents.control));
+    if (notes.length) {
+      const where = name === SYSTEM_LAYER ? 'system packages' : `system packages (layer ${name})`;
+      this.ctx.events({ type: 'log', level: 'warn', message: `${where}: maintainer scripts are not run; ${notes.join('; ')}` });
     }
     return out;
   }
@@ -387,16 +438,18 @@ function sharedLinks(links: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(links).filter(([k]) => k === 'bin' || k === 'sbin' || k === 'lib'));
 }
 
-/** The pins of a resolution. */
-export function pinsOf(r: Resolution): PinnedDeb[] {
-  return r.install.map(({ pkg }) => pin(pkg));
+/** The pins of a resolution, for system layer `layer`. */
+export function pinsOf(r: Resolution, layer: string): PinnedDeb[] {
+  return r.install.map(({ pkg }) => pin(pkg, layer));
 }
 
-function pin(p: DebPackage): PinnedDeb {
+const byName = (debs: readonly PinnedDeb[]): PinnedDeb[] => [...debs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+function pin(p: DebPackage, layer: string): PinnedDeb {
   if (!p.sha256 || !p.filename)
     throw new ShaleError(
       'SHALE_DEBIAN_INTEGRITY',
       `the index lists ${p.name} ${p.version} without a SHA256 or Filename; shale installs only what a signed index vouches for`,
     );
-  return { name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, sha256: p.sha256, size: p.size, uri: p.uri };
+  return { name: p.name, version: p.version, architecture: p.architecture, filename: p.filename, sha256: p.sha256, size: p.size, uri: p.uri, layer };
 }

@@ -146,6 +146,31 @@ export function resolvePackages(requested: readonly string[], index: PackageInde
   return { install, alreadyInstalled: [...new Set(already)].sort() };
 }
 
+/** One system layer's request and what it came to. */
+export interface GroupResolution extends Resolution {
+  name: string;
+}
+
+/**
+ * Resolves each group (a system layer's packages, lowest first) over the base and the groups
+ * below it: a package a lower group installs counts as installed for the ones above, so each
+ * package lands in the lowest layer that needs it.
+ */
+export function resolveGroups(
+  groups: readonly { name: string; packages: readonly string[] }[],
+  index: PackageIndex,
+  installed: Installed,
+  what: (group: string) => string,
+): GroupResolution[] {
+  const below: Installed = { packages: new Map(installed.packages) };
+  return groups.map((g) => {
+    const r = resolvePackages(g.packages, index, below, what(g.name));
+    for (const { pkg } of r.install)
+      below.packages.set(pkg.name, { version: pkg.version, provides: pkg.provides, architecture: pkg.architecture, stanza: pkg.stanza });
+    return { name: g.name, ...r };
+  });
+}
+
 function pickAlternative(group: Alternatives, candidate: (d: Dependency) => DebPackage | undefined): DebPackage | undefined {
   for (const d of group) {
     const p = candidate(d);

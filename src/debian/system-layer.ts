@@ -124,10 +124,12 @@ function md5sums(p: LaidPackage): Buffer {
 }
 
 /**
- * What dpkg would have recorded of `pkgs` on a base with `target`. `all` are every package of
- * the resolution (their records go together, in one layer, even when their files do not).
+ * What dpkg would have recorded of `all` on a base with `target`. `all` are every package of one
+ * system layer of the config (their records go together, in one layer, even when their files do
+ * not); `below` those of the system layers under it, which a status file lists too (each
+ * layer's status file replaces the one below).
  */
-export function dpkgEntries(all: readonly LaidPackage[], target: DpkgTarget): Entry[] {
+export function dpkgEntries(all: readonly LaidPackage[], target: DpkgTarget, below: readonly LaidPackage[] = []): Entry[] {
   const stanzas = all.map((p) => ({ p, s: statusStanza(p) }));
   if (target.status === undefined) {
     return stanzas.flatMap(({ p, s }) => [
@@ -137,13 +139,18 @@ export function dpkgEntries(all: readonly LaidPackage[], target: DpkgTarget): En
   }
   const byName = new Map<string, string>();
   for (const s of parseStanzas(target.status, '/var/lib/dpkg/status')) byName.set(`${field(s, 'Package')}:${field(s, 'Architecture')}`, formatStanza(s));
-  for (const { p, s } of stanzas) {
+  for (const { p, s } of [...below.map((p) => ({ p, s: statusStanza(p) })), ...stanzas]) {
     // A package the base had in another version is replaced (also an "all" one becoming arch-specific).
     for (const k of [...byName.keys()]) if (k.startsWith(`${p.name}:`)) byName.delete(k);
     byName.set(`${p.name}:${p.architecture}`, formatStanza(s));
   }
+  // By name, then architecture, as dpkg writes it ("foo" before "foo-data").
+  const order = (k: string): [string, string] => [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)];
   const status = [...byName.entries()]
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort(([a], [b]) => {
+      const [x, y] = [order(a), order(b)];
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+    })
     .map(([, t]) => t)
     .join('\n');
   const out: Entry[] = [bufferEntry('var/lib/dpkg/status', status)];

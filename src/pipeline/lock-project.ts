@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { isScratch } from '../config/scratch.js';
-import type { BuildSpec } from '../config/spec.js';
+import { systemGroups, type BuildSpec } from '../config/spec.js';
 import { scratchFacts } from '../debian/scratch.js';
 import { InputError } from '../errors.js';
 import type { Events } from '../events.js';
@@ -23,6 +23,7 @@ import { formatPylock, writePylock } from '../python/pylock-write.js';
 import { formatRequirement } from '../python/requirement.js';
 import type { Resolution, ResolvedPackage } from '../python/resolution.js';
 import type { TargetEnv } from '../python/tags.js';
+import { platformString, type Platform } from '../oci/types.js';
 import { parseReferenceAt } from '../ref/reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { resolveBase } from './base.js';
@@ -59,8 +60,8 @@ export interface LockResult {
   differences: string[];
 }
 
-/** The requirements `shale lock` starts from: never the lock it writes. */
-async function lockInput(spec: BuildSpec, output: string): Promise<Dependencies> {
+/** The requirements `shale lock` starts from: never the lock it writes. None only when there are system packages to lock instead. */
+async function lockInput(spec: BuildSpec, output: string): Promise<Dependencies | undefined> {
   const configured = spec.lock !== undefined && resolvePath(spec.lock) !== output ? spec.lock : undefined;
   let lock = configured;
   if (lock === undefined) {
@@ -80,10 +81,10 @@ async function lockInput(spec: BuildSpec, output: string): Promise<Dependencies>
     }
   }
   const deps = await readDependencies({ projectDir: spec.projectDir, extras: spec.extras, groups: spec.groups, ...(lock ? { lock } : {}) });
-  if (!deps) {
+  if (!deps && !systemGroups(spec).length) {
     throw new InputError(
       'SHALE_NO_REQUIREMENTS',
-      `${spec.projectDir} declares no Python dependencies to lock: add requirements.txt, or [project].dependencies to pyproject.toml`,
+      `${spec.projectDir} declares no Python dependencies (and no system-packages) to lock: add requirements.txt, or [project].dependencies to pyproject.toml`,
     );
   }
   return deps;
@@ -174,7 +175,6 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   const output = resolvePath(opts.output ?? join(spec.projectDir, 'pylock.toml'));
   const platforms = opts.platforms ?? spec.platforms;
   const deps = await lockInput(spec, output);
-  const input = relative(spec.projectDir, deps.kind === 'lock' ? deps.lock.file : deps.file) || basename(output);
   const before = await readFile(output, 'utf8').catch(() => undefined);
   const preferences = opts.upgrade ? new Map<string, string>() : await existingPins(output);
   for (const name of opts.upgradePackages ?? []) preferences.delete(normalizeName(name));
@@ -201,7 +201,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
       events({ type: 'step', step: 'resolving base image', detail: spec.base });
       const bases = await resolveBase(client, parseReferenceAt(`${spec.configFile}: \`base\``, spec.base), platforms, opts.mirrors);
       envs = await Promise.all(
-        bases.map(async (base, i) => {
+        (deps ? bases : []).map(async (base, i) => {
           const facts = await learnBase(
             base,
             { libc: spec.libc, python: spec.python },
@@ -217,6 +217,8 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   } finally {
     await client.close();
   }
+  if (!deps) return systemOnly(system!, platforms, opts.check === true);
+  const input = relative(spec.projectDir, deps.kind === 'lock' ? deps.lock.file : deps.file) || basename(output);
 
   const options = deps.kind === 'lock' ? deps.lock.options : deps.options;
   const sources = {
@@ -280,4 +282,13 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   if (system) await writeSystemLock(system);
   if (changed) await writePylock(output, text);
   return { file: output, input, packages, changed, differences: [] };
+}
+
+/** `shale lock` of a project with system packages and no Python dependencies: the system lock alone. */
+async function systemOnly(system: SystemLockResult, platforms: readonly Platform[], check: boolean): Promise<LockResult> {
+  const packages = Object.fromEntries(platforms.map((p, i) => [platformString(p), system.pins[i]?.length ?? 0]));
+  const result = { file: system.file, input: 'system-packages', packages, changed: system.changed };
+  if (check) return { ...result, differences: system.changed ? [`${system.file} is not what locking system-packages gives now`] : [] };
+  await writeSystemLock(system);
+  return { ...result, differences: [] };
 }

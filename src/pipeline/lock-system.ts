@@ -7,15 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildSpec } from '../config/spec.js';
 import { formatSystemLock, SYSTEM_LOCK } from '../debian/lock.js';
-import { isScratch } from '../config/scratch.js';
 import { DebianInstaller, type PinnedDeb } from '../debian/install.js';
-import { scratchSources, scratchSystem } from '../debian/scratch.js';
 import type { Events } from '../events.js';
 import { platformString, type Platform } from '../oci/types.js';
 import type { PackageHttp } from '../python/http.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import type { Cache } from '../store/cache.js';
 import type { BaseImage } from './assemble.js';
+import { systemOf, systemRequest } from './system-request.js';
 
 /** What locking the system packages gives: the file, its text, and whether it differs from what is there. */
 export interface SystemLockResult {
@@ -27,7 +26,7 @@ export interface SystemLockResult {
   pins: PinnedDeb[][];
 }
 
-/** Resolves `spec.systemPackages` on each platform's base (undefined when there are none). Call while the bases' layers can be read. */
+/** Resolves the system packages of every system layer on each platform's base (undefined when there are none). Call while the bases' layers can be read. */
 export async function lockSystemPackages(
   spec: BuildSpec,
   bases: readonly BaseImage[],
@@ -36,28 +35,19 @@ export async function lockSystemPackages(
   http: PackageHttp,
   events: Events,
 ): Promise<SystemLockResult | undefined> {
-  if (!spec.systemPackages?.length) return undefined;
-  events({ type: 'step', step: 'resolving system packages', detail: spec.systemPackages.join(' ') });
+  const req = systemRequest(spec);
+  if (!req.groups.length) return undefined;
+  events({ type: 'step', step: 'resolving system packages', detail: req.groups.flatMap((g) => g.packages).join(' ') });
   // Afresh: a lock is what the indexes say now, never an earlier resolution.
   const inst = new DebianInstaller({ store: cache.blobs, records: cache.base, layerRecords: cache.records, http, events, noCache: true });
-  // base = "scratch": an empty system of `distribution`, from its default source unless apt-sources says otherwise.
-  const scratch = isScratch(spec) && spec.distribution !== undefined;
-  const aptSources = scratch ? scratchSources(spec.distribution!, spec.configFile, spec.aptSources) : spec.aptSources;
-  const req = {
-    packages: spec.systemPackages,
-    configFile: spec.configFile,
-    projectDir: spec.projectDir,
-    ...(aptSources ? { aptSources } : {}),
-  };
   const locked = await Promise.all(
     bases.map(async (base, i) => {
-      const system = scratch ? scratchSystem(spec.distribution!) : await inst.baseSystem(base);
-      const r = await inst.resolve(req, system, platforms[i]!);
+      const r = await inst.resolve(req, await systemOf(spec, inst, base), platforms[i]!);
       return { platform: platformString(platforms[i]!), base: base.digest, packages: r.pins };
     }),
   );
   const file = join(spec.projectDir, SYSTEM_LOCK);
-  const text = formatSystemLock({ request: spec.systemPackages, platforms: locked });
+  const text = formatSystemLock({ request: req.groups, platforms: locked });
   const before = await readFile(file, 'utf8').catch(() => undefined);
   return { file, text, changed: before !== text, packages: locked.reduce((n, p) => n + p.packages.length, 0), pins: locked.map((p) => p.packages) };
 }

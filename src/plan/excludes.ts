@@ -48,6 +48,7 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
   '.htpasswd',
   'pylock.toml',
   'pylock.*.toml',
+  'system-packages.lock.toml',
 ];
 
 /** The default excludes as .dockerignore rules that match at any depth. */

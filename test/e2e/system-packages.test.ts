@@ -244,3 +244,50 @@ test('shale lock pins the .debs; a locked build installs exactly them without re
     await copy.stop();
   }
 });
+
+test('[[layers]] system-packages: a layer of their own above `system`, reused when only the layer above changes; locked per layer', async () => {
+  const layer = (packages: string[]): string => `[[tool.shale.layers]]\nname = "pq"\nsystem-packages = ${JSON.stringify(packages)}\n`;
+  const dir = await project(['curl'], mirror.url, layer(['libpq5']));
+  const ref = `${ctx.reg.host}/demo/syspkg:layers`;
+  const env = { ...ctx.env, SHALE_CACHE_DIR: await freshCache() };
+  const first = await shaleJson(['build', dir, '--push', ref], env);
+  const names = first.layers.map((l) => l.name);
+  assert.ok(names.indexOf('system') >= 0 && names.indexOf('system') < names.indexOf('pq') && names.indexOf('pq') < names.indexOf('app'), names.join(' '));
+  try {
+    const r = await podmanRun(
+      ref,
+      [
+        '-c',
+        "curl --version | head -1 && python3 -c \"import ctypes; ctypes.CDLL('libpq.so.5'); print('libpq ok')\" && dpkg-query -W -f '${Package}\\n' curl libpq5 python3",
+      ],
+      { entrypoint: ['sh'] },
+    );
+    assert.match(r.stdout, /^curl 7\.88\.1.*\nlibpq ok\ncurl\nlibpq5\npython3\n$/s, "both layers' packages run and dpkg lists them with the base's");
+  } finally {
+    await removeImages(ref);
+  }
+
+  // Another package in the upper layer: `system` comes from the cache, only `pq` is built.
+  await writeFile(join(dir, 'pyproject.toml'), (await readFile(join(dir, 'pyproject.toml'), 'utf8')).replace(layer(['libpq5']), layer(['libpq5', 'less'])));
+  const second = await shaleJson(['build', dir, '--oci', join(dir, '.shale', 'second')], env);
+  const digestOf = (b: typeof first, name: string) => b.layers.find((l) => l.name === name)?.digest;
+  assert.equal(second.layers.find((l) => l.name === 'system')?.source, 'cache');
+  assert.equal(digestOf(second, 'system'), digestOf(first, 'system'));
+  assert.equal(second.layers.find((l) => l.name === 'pq')?.source, 'built');
+  const pq = await layerFiles(join(dir, '.shale', 'second'), digestOf(second, 'pq')!);
+  assert.ok(pq.has('usr/bin/less') && [...pq.keys()].some((p) => /libpq\.so\.5/.test(p)));
+  assert.ok(![...pq.keys()].some((p) => p.startsWith('usr/bin/curl')), "curl's files are in the layer below");
+  assert.match(pq.get('var/lib/dpkg/status')!.toString(), /^Package: curl$/m, "the upper layer's dpkg status lists the lower layer's packages");
+
+  // The lock keeps the layers: a locked build on a fresh cache lays the same layers, byte for byte.
+  const locked = await shale(['lock', dir], env);
+  assert.equal(locked.exitCode, 0, locked.stderr);
+  const lockText = await readFile(join(dir, 'system-packages.lock.toml'), 'utf8');
+  assert.match(lockText, /\[\[layer\]\]\nname = "pq"\nrequest = \[ "libpq5", "less" \]/);
+  assert.match(lockText, /name = "less"\n(.+\n)+?layer = "pq"/);
+  const third = await shaleJson(['build', dir, '--oci', join(dir, '.shale', 'third')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
+  assert.deepEqual(
+    third.layers.map((l) => [l.name, l.digest]),
+    second.layers.map((l) => [l.name, l.digest]),
+  );
+});

@@ -1,13 +1,13 @@
-import { isScratch } from '../../config/scratch.js';
+import { SYSTEM_LAYER, systemGroups, type SystemGroup } from '../../config/spec.js';
 import type { BaseSystem } from '../../debian/base-system.js';
 import { DebianInstaller, type PinnedDeb } from '../../debian/install.js';
 import { lockMatches, readSystemLock, SYSTEM_LOCK } from '../../debian/lock.js';
-import { scratchSources, scratchSystem } from '../../debian/scratch.js';
 import { platformString, type Platform } from '../../oci/types.js';
 import type { PlannedLayer } from '../../plan/layers.js';
 import type { BaseImage } from '../assemble.js';
 import { packageHttp, type BuildRun } from '../build-run.js';
 import type { PlatformBase } from './resolve-base.js';
+import { systemOf, systemRequest } from '../system-request.js';
 
 /** One installer per run, so every platform shares the signed indexes it fetched. */
 const installers = new WeakMap<BuildRun, DebianInstaller>();
@@ -28,7 +28,7 @@ function installer(run: BuildRun): DebianInstaller {
   return i;
 }
 
-/** What `system-packages` come to on one platform's base. */
+/** What the system packages come to on one platform's base. */
 export interface SystemPins {
   system: BaseSystem;
   pins: PinnedDeb[];
@@ -43,7 +43,7 @@ export interface SystemPins {
 const resolved = new WeakMap<BuildRun, Map<string, Promise<SystemPins>>>();
 
 /**
- * `system-packages` resolved against one platform's base (its dpkg status and apt sources), or
+ * The system packages resolved against one platform's base (its dpkg status and apt sources), or
  * taken from the lock made for them; once per run and platform. On `base = "scratch"` the base
  * is an empty system of `distribution` (src/debian/scratch.ts), so the base's own facts can be
  * read from the pins before anything else is planned.
@@ -62,22 +62,19 @@ export function resolveSystem(run: BuildRun, base: Pick<BaseImage, 'name' | 'dig
 
 async function resolveOnce(run: BuildRun, base: Pick<BaseImage, 'name' | 'digest' | 'layers'>, platform: Platform): Promise<SystemPins> {
   const { spec, events } = run;
-  const packages = spec.systemPackages ?? [];
+  const req = systemRequest(spec);
   const name = platformString(platform);
-  events({ type: 'step', step: 'resolving system packages', detail: `${packages.join(' ')} (${name})` });
+  events({ type: 'step', step: 'resolving system packages', detail: `${req.groups.flatMap((g) => g.packages).join(' ')} (${name})` });
   const inst = installer(run);
-  const scratch = isScratch(spec) && spec.distribution !== undefined;
-  const system = scratch ? scratchSystem(spec.distribution!) : await inst.baseSystem(base);
-  const aptSources = scratch ? scratchSources(spec.distribution!, spec.configFile, spec.aptSources) : spec.aptSources;
-  const req = { packages, configFile: spec.configFile, projectDir: spec.projectDir, ...(aptSources ? { aptSources } : {}) };
+  const system = await systemOf(spec, inst, base);
   // With a lock made for this request, exactly its .debs (checked by their sha256), no index read.
   const lock = await readSystemLock(spec.projectDir);
-  const locked = lock && lockMatches(lock, packages) ? lock.platforms.find((p) => p.platform === name) : undefined;
+  const locked = lock && lockMatches(lock, req.groups) ? lock.platforms.find((p) => p.platform === name) : undefined;
   if (lock && !locked) {
     events({
       type: 'log',
       level: 'warn',
-      message: `${SYSTEM_LOCK} was not made for system-packages = ${JSON.stringify(packages)} on ${name}; resolving afresh (run \`shale lock\` to pin)`,
+      message: `${SYSTEM_LOCK} was not made for ${describe(req.groups)} on ${name}; resolving afresh (run \`shale lock\` to pin)`,
     });
   }
   if (locked) return { system, pins: locked.packages, uris: inst.sourceUris(req, system), locked: true, alreadyInstalled: [] };
@@ -85,37 +82,37 @@ async function resolveOnce(run: BuildRun, base: Pick<BaseImage, 'name' | 'digest
   return { system, pins: resolution.pins, uris: [], locked: false, alreadyInstalled: resolution.alreadyInstalled };
 }
 
+/** The request as the config writes it: `system-packages = [...]`, and each layer's. */
+const describe = (groups: readonly SystemGroup[]): string =>
+  groups.map((g) => `${g.name === SYSTEM_LAYER ? '' : `layer "${g.name}" `}system-packages = ${JSON.stringify(g.packages)}`).join(', ');
+
 /**
- * Step 3, before the other layers, per platform: `system-packages` resolved against the base's
+ * Step 3, before the other layers, per platform: the system packages resolved against the base's
  * dpkg status from its signed apt indexes (src/debian), planned as the lowest layers above the
- * base, fingerprinted by the .debs' sha256. What maintainer scripts would have done is said when
- * the layer is built.
+ * base (the top-level `system-packages`, then each `[[layers]]` entry's), fingerprinted by the
+ * .debs' sha256. What maintainer scripts would have done is said when a layer is built.
  */
 export async function planSystem(run: BuildRun, base: PlatformBase): Promise<PlannedLayer[]> {
   const { spec, events } = run;
-  if (!spec.systemPackages?.length) return [];
+  const groups = systemGroups(spec);
+  if (!groups.length) return [];
   const { system, pins, uris, locked, alreadyInstalled } = await resolveSystem(run, base.base, base.platform);
-  const inst = installer(run);
-  const had = alreadyInstalled.length ? `; already in the base: ${alreadyInstalled.join(', ')}` : '';
-  events({
-    type: 'log',
-    level: 'info',
-    message:
-      `system packages (${base.name}${locked ? `, from ${SYSTEM_LOCK}` : ''}): ` +
-      `${pins.map((p) => `${p.name} ${p.version}`).join(', ') || 'nothing to install'}${had}`,
-  });
-  return inst.planLayers(pins, system, run.opts.epoch, uris).map((l) => (l.name === 'system' ? withNotes(l, inst, pins, uris, run) : l));
-}
-
-/** The layer, saying when it is built which maintainer scripts were not run and what that leaves undone. */
-function withNotes(layer: PlannedLayer, inst: DebianInstaller, pins: PinnedDeb[], uris: string[], run: BuildRun): PlannedLayer {
-  return {
-    ...layer,
-    entries: async () => {
-      const entries = await layer.entries();
-      const notes = await inst.notes(pins, uris);
-      if (notes.length) run.events({ type: 'log', level: 'warn', message: `system packages: maintainer scripts are not run; ${notes.join('; ')}` });
-      return entries;
-    },
-  };
+  const had = alreadyInstalled.length ? `; already installed: ${alreadyInstalled.join(', ')}` : '';
+  for (const [i, g] of groups.entries()) {
+    const own = pins.filter((p) => p.layer === g.name);
+    events({
+      type: 'log',
+      level: 'info',
+      message:
+        `system packages (${g.name === SYSTEM_LAYER ? '' : `layer ${g.name}, `}${base.name}${locked ? `, from ${SYSTEM_LOCK}` : ''}): ` +
+        `${own.map((p) => `${p.name} ${p.version}`).join(', ') || 'nothing to install'}${i === groups.length - 1 ? had : ''}`,
+    });
+  }
+  return installer(run).planLayers(
+    pins,
+    system,
+    run.opts.epoch,
+    uris,
+    groups.map((g) => g.name),
+  );
 }

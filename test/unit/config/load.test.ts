@@ -81,3 +81,39 @@ test('a missing project directory, a missing config and a bad platform are clear
   await inputError(await project({ 'README.md': '' }), /no shale configuration .*shale init/);
   await inputError(await project({ 'pyproject.toml': `${minimal}platforms = ["amd64"]\n` }), /"amd64" is not a platform/);
 });
+
+test("[[layers]] entries with system-packages become system layers in config order; the Python layering stays shale's", async () => {
+  const layer = (name: string, body: string): string => `[[tool.shale.layers]]\nname = "${name}"\n${body}\n`;
+  const dir = await project({
+    'pyproject.toml': `${minimal}system-packages = ["curl"]\n${layer('media', 'system-packages = ["ffmpeg", "libgomp1=12.2.0-14"]')}${layer('fonts', 'system-packages = ["fonts-dejavu-core"]')}`,
+    'main.py': '',
+  });
+  const spec = await loadBuildSpec(dir);
+  assert.deepEqual(spec.systemPackages, ['curl']);
+  assert.deepEqual(spec.systemLayers, [
+    { name: 'media', packages: ['ffmpeg', 'libgomp1=12.2.0-14'] },
+    { name: 'fonts', packages: ['fonts-dejavu-core'] },
+  ]);
+  assert.equal(spec.layers, undefined, 'no Python package named: shale chooses their layers');
+
+  const mixed = await loadBuildSpec(
+    await project({ 'pyproject.toml': `${minimal}${layer('os', 'system-packages = ["curl"]')}${layer('deps', 'packages = "all"')}`, 'main.py': '' }),
+  );
+  assert.deepEqual(mixed.layers, [{ name: 'deps', packages: 'all' }]);
+  assert.deepEqual(mixed.systemLayers, [{ name: 'os', packages: ['curl'] }]);
+});
+
+test('bad [[layers]] system-packages are named: mixed with packages or paths, a bad name, empty, a clash with "system" or another layer', async () => {
+  const layer = (name: string, body: string): string => `[[tool.shale.layers]]\nname = "${name}"\n${body}\n`;
+  const bad = async (body: string, pattern: RegExp): Promise<void> =>
+    inputError(await project({ 'pyproject.toml': `${minimal}${body}`, 'main.py': '' }), pattern);
+  await bad(layer('os', 'system-packages = ["curl"]\npackages = "all"'), /layers\[0\]` \(layer "os"\) has system-packages and packages; .*own layer/);
+  await bad(layer('os', 'system-packages = ["curl"]\npaths = ["lib"]'), /layer "os"\) has system-packages and paths/);
+  await bad(layer('os', 'system-packages = ["Curl!"]'), /`\[tool\.shale\]\.layers\[0\]\.system-packages\[0\]`.*Debian package name/);
+  await bad(layer('os', 'system-packages = []'), /`\[tool\.shale\]\.layers\[0\]\.system-packages`/);
+  await bad(
+    `system-packages = ["curl"]\n${layer('system', 'system-packages = ["libpq5"]')}`,
+    /a \[\[layers\]\] entry is named "system", the layer of the top-level system-packages/,
+  );
+  await bad(`${layer('os', 'system-packages = ["curl"]')}${layer('os', 'packages = "all"')}`, /two layers are named "os"/);
+});

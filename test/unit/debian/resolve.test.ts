@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { indexOf } from '../../../src/debian/package-index.js';
-import { installedOf, resolvePackages } from '../../../src/debian/resolve.js';
+import { installedOf, resolveGroups, resolvePackages } from '../../../src/debian/resolve.js';
 
 const pkg = (name: string, version: string, more = ''): string =>
   `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nFilename: pool/${name}_${version}.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n${more}`;
@@ -90,6 +90,34 @@ describe('resolvePackages', () => {
     assert.throws(
       () => resolve(['wrapper']),
       /wrapper 1 → needs-new-libc 1 needs libc6 \(>= 2\.40\), which nothing satisfies \(libc6: the index has 2\.36-9\+deb12u9; the base has 2\.36-9\+deb12u4/,
+    );
+  });
+  it('resolves system layers lowest first: what a lower layer installs is installed for the ones above', () => {
+    const groups = resolveGroups(
+      [
+        { name: 'system', packages: ['libcurl4'] },
+        { name: 'net', packages: ['curl', 'needs-awk'] },
+        { name: 'again', packages: ['libnghttp2-14'] },
+      ],
+      indexOf(INDEX),
+      installedOf(STATUS, {}),
+      (g) => `pyproject.toml: layer "${g}" system-packages`,
+    );
+    assert.deepEqual(
+      groups.map((g) => `${g.name}: ${names(g).join(' ')}`),
+      ['system: libcurl4=7.88.1-10 libnghttp2-14=1.52.0-1', 'net: curl=7.88.1-10 gawk=5.2.1 needs-awk=1', 'again: '],
+      "curl's libcurl4 and libnghttp2-14 come from the layer below; each package lands in the lowest layer that needs it",
+    );
+    assert.deepEqual(groups[2]!.alreadyInstalled, ['libnghttp2-14']);
+    assert.throws(
+      () =>
+        resolveGroups(
+          [{ name: 'mail', packages: ['wrapper'] }],
+          indexOf(INDEX),
+          installedOf(STATUS, {}),
+          (g) => `pyproject.toml: layer "${g}" system-packages`,
+        ),
+      /pyproject\.toml: layer "mail" system-packages: wrapper 1 → needs-new-libc 1 needs libc6 \(>= 2\.40\)/,
     );
   });
 });
