@@ -115,6 +115,8 @@ const isResolved = (v: unknown): v is SystemResolution =>
 
 /** Bumped when what a system layer holds for the same .debs changes. */
 const SYSTEM_FORMAT = 4;
+/** Bumped when the same request and indexes may resolve otherwise (recorded resolutions are then not used). */
+const RESOLVER_VERSION = 2;
 
 /** The shared state of one build: releases and indexes fetched once for every platform. */
 export class DebianInstaller {
@@ -270,6 +272,7 @@ export class DebianInstaller {
       'debian-resolution',
       fingerprint({
         format: SYSTEM_FORMAT,
+        resolver: RESOLVER_VERSION,
         arch,
         request: req.groups,
         lists: lists.map((l) => `${l.source.uri} ${l.source.suite} ${l.file.sha256}`),

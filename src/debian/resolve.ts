@@ -6,13 +6,16 @@
  * virtual package is satisfied by its providers (sorted by name, the first that resolves). An
  * installed package too old for a constraint is replaced by a newer one from the index. No
  * backtracking: Debian's archives are made consistent, so a greedy choice is what apt makes too.
+ * Then the result is checked as a whole: a base package whose Depends a replacement broke, or
+ * that a new package Conflicts with or Breaks, is upgraded from the index when that mends it;
+ * otherwise the build stops naming both (apt would remove one; shale never removes anything).
  */
 import { InputError } from '../errors.js';
 import { field, parseStanzas, type Stanza } from './control.js';
 import type { DebPackage, PackageIndex } from './package-index.js';
 import { packageOf } from './package-index.js';
-import { formatDependency, type Alternatives, type Dependency } from './relations.js';
-import { satisfies } from './version.js';
+import { formatDependency, parseRelations, type Alternatives, type Dependency } from './relations.js';
+import { compareVersions, satisfies } from './version.js';
 
 /** What the base has installed: name → version and what it provides. */
 export interface Installed {
@@ -131,16 +134,26 @@ export function resolvePackages(requested: readonly string[], index: PackageInde
     if (!chosen.has(name)) choose(pkg, []);
   }
 
-  while (queue.length) {
-    const c = queue.shift()!;
-    const chain = [...c.chain, `${c.pkg.name} ${c.pkg.version}`];
-    for (const group of c.pkg.depends) {
-      if (group.some(satisfied)) continue;
-      const pick = pickAlternative(group, candidate);
-      if (!pick) throw unsatisfiable(what, chain, group, index, installed);
-      if (chosen.has(pick.name)) throw unsatisfiable(what, chain, group, index, installed);
-      choose(pick, chain);
+  const drain = (): void => {
+    while (queue.length) {
+      const c = queue.shift()!;
+      const chain = [...c.chain, `${c.pkg.name} ${c.pkg.version}`];
+      for (const group of c.pkg.depends) {
+        if (group.some(satisfied)) continue;
+        const pick = pickAlternative(group, candidate);
+        if (!pick) throw unsatisfiable(what, chain, group, index, installed);
+        if (chosen.has(pick.name)) throw unsatisfiable(what, chain, group, index, installed);
+        choose(pick, chain);
+      }
     }
+  };
+  drain();
+  // What apt does too: the base's packages keep working when one they need is replaced, and
+  // nothing installed conflicts with (or breaks) anything else. A base package in the way is
+  // upgraded from the index when that mends it; else the build stops, naming both.
+  for (let fix = consistency(what, index, installed, chosen); fix; fix = consistency(what, index, installed, chosen)) {
+    choose(fix.pkg, fix.chain);
+    drain();
   }
   const install = [...chosen.values()].sort((a, b) => (a.pkg.name < b.pkg.name ? -1 : a.pkg.name > b.pkg.name ? 1 : 0));
   return { install, alreadyInstalled: [...new Set(already)].sort() };
@@ -169,6 +182,89 @@ export function resolveGroups(
       below.packages.set(pkg.name, { version: pkg.version, provides: pkg.provides, architecture: pkg.architecture, stanza: pkg.stanza });
     return { name: g.name, ...r };
   });
+}
+
+/** A package as it stands after the resolution: chosen, or the base's. */
+interface Standing {
+  name: string;
+  version: string;
+  provides: { name: string; version?: string }[];
+  stanza: Stanza;
+  /** The chain that chose it; undefined for the base's own. */
+  chain?: string[];
+}
+
+/** A relationship field of a paragraph; one the base's dpkg wrote oddly counts as empty. */
+function relationsOf(stanza: Stanza, fields: readonly string[]): Alternatives[] {
+  try {
+    return fields.flatMap((f) => parseRelations(field(stanza, f), f));
+  } catch {
+    return [];
+  }
+}
+
+const hits = (d: Dependency, p: Standing): boolean =>
+  (p.name === d.name && matches(d, p.version)) || p.provides.some((x) => x.name === d.name && matches(d, x.version));
+
+/**
+ * One base package to upgrade so the result is consistent, or undefined when it is; an
+ * InputError when upgrading cannot mend it: a base package whose dependency a replacement broke
+ * and the index has nothing newer of, or two packages that conflict (Conflicts, Breaks).
+ */
+function consistency(what: string, index: PackageIndex, installed: Installed, chosen: Map<string, Chosen>): Chosen | undefined {
+  const standing: Standing[] = [
+    ...[...chosen.values()].map((c) => ({ name: c.pkg.name, version: c.pkg.version, provides: c.pkg.provides, stanza: c.pkg.stanza, chain: c.chain })),
+    ...[...installed.packages].filter(([name]) => !chosen.has(name)).map(([name, i]) => ({ name, version: i.version, provides: i.provides, stanza: i.stanza })),
+  ];
+  const holds = (d: Dependency, among: readonly Standing[]): boolean => among.some((p) => hits(d, p));
+  const before = [...installed.packages].map(([name, i]) => ({ name, version: i.version, provides: i.provides, stanza: i.stanza }));
+  const said = (p: Standing): string =>
+    `${p.name} ${p.version}${p.chain ? (p.chain.length ? ` (needed by ${p.chain.join(' → ')})` : ' (asked for)') : " (the base's)"}`;
+  const upgrade = (p: Standing, why: string, error: () => InputError): Chosen => {
+    const newer = index.versions(p.name)[0];
+    if (!newer || compareVersions(newer.version, p.version) <= 0) throw error();
+    return { pkg: newer, chain: [why], replaces: p.version };
+  };
+  for (const p of standing) {
+    if (p.chain) continue;
+    for (const group of relationsOf(p.stanza, ['Pre-Depends', 'Depends'])) {
+      // Only what the base itself had working: a base already broken is not shale's to mend.
+      if (group.some((d) => holds(d, standing)) || !group.some((d) => holds(d, before))) continue;
+      const replaced = group.flatMap((d) => (chosen.get(d.name)?.replaces ? [chosen.get(d.name)!] : []));
+      const cause = replaced.map((c) => `${c.pkg.name} ${c.pkg.version} replaces the base's ${c.replaces}`).join(', ') || 'a replacement';
+      return upgrade(
+        p,
+        `the base's ${p.name} needs ${group.map(formatDependency).join(' | ')}`,
+        () =>
+          new InputError(
+            'SHALE_SYSTEM_BREAKS',
+            `${what}: ${cause}, but the base's ${p.name} ${p.version} needs ${group.map(formatDependency).join(' | ')} and the index has no newer ` +
+              `${p.name} to go with it; pin the version the base has (e.g. "${replaced[0]?.pkg.name ?? group[0]!.name}=${replaced[0]?.replaces ?? ''}") ` +
+              'and what needs it to one that works with it, or use a base of the same release as the index',
+          ),
+      );
+    }
+  }
+  for (const p of standing) {
+    for (const group of relationsOf(p.stanza, ['Conflicts', 'Breaks'])) {
+      for (const d of group) {
+        for (const q of standing) {
+          if (q.name === p.name || !hits(d, q) || (!p.chain && !q.chain)) continue;
+          const error = (): InputError =>
+            new InputError(
+              'SHALE_SYSTEM_CONFLICT',
+              `${what}: ${said(p)} conflicts with ${said(q)} (${formatDependency(d)}); apt would remove one of them, shale never removes a ` +
+                "package: leave one out of system-packages, or use a base without the base's one",
+            );
+          // A base package in the way: a newer one may no longer be (or may not conflict any more).
+          if (!q.chain) return upgrade(q, `${p.name} ${p.version} conflicts with ${q.name} ${q.version}`, error);
+          if (!p.chain) return upgrade(p, `${p.name} ${p.version} conflicts with ${q.name} ${q.version}`, error);
+          throw error();
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 function pickAlternative(group: Alternatives, candidate: (d: Dependency) => DebPackage | undefined): DebPackage | undefined {

@@ -62,7 +62,10 @@ export interface DockerfileFacts {
   cmd?: string[];
   copies: Copy[];
   pip: PipInstall;
+  /** What the final stage's `apt-get install` lines name. */
   aptPackages: string[];
+  /** What build stages' `apt-get install` lines name (compilers for wheels shale does not need to build). */
+  builderAptPackages: string[];
   /** Directories a RUN line creates and hands to a user (`mkdir -p X && chown U X`). */
   chowned: string[];
   /**
@@ -330,6 +333,7 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
     users: [],
     copies: [],
     aptPackages: [],
+    builderAptPackages: [],
     chowned: [],
     labels: {},
     unmapped: [],
@@ -354,7 +358,8 @@ export function readDockerfile(text: string, file = 'Dockerfile'): DockerfileFac
       if (pipAt >= 0) readPip(words.slice(pipAt + 1), facts.pip);
       else if (venv !== undefined) facts.prefixes.push(venv);
       else if (installer !== undefined) facts.lockInstallers.push({ tool: installer, where: `${where(i)}: RUN ${words.join(' ')}` });
-      else if (/^(apt-get|apt)$/.test(tool) && words[1] === 'install') facts.aptPackages.push(...words.slice(2).filter((w) => !w.startsWith('-')));
+      else if (/^(apt-get|apt)$/.test(tool) && words[1] === 'install')
+        (own ? facts.aptPackages : facts.builderAptPackages).push(...words.slice(2).filter((w) => !w.startsWith('-')));
       else if (!own) continue;
       else if (/^(useradd|adduser)$/.test(tool)) {
         const u = readUser(words, groups);

@@ -225,10 +225,50 @@ export async function configFromDockerfile(dir: string, facts: DockerfileFacts):
   if (run.user !== undefined) config.user = run.user;
   if (run.writable) config.writable = run.writable;
   notes.push(...run.notes);
-  if (facts.aptPackages.length)
-    notes.push(`TODO: ${f} installs Debian packages (${[...new Set(facts.aptPackages)].join(', ')}); shale does not run apt: use a base that has them`);
+  notes.push(...aptKeys(facts, config));
   for (const u of facts.unmapped) notes.push(`not carried over: ${u}`);
   if (Object.keys(env).length) config.env = env;
   if (Object.keys(facts.labels).length) config.labels = facts.labels;
   return { config, notes };
+}
+
+/** Compilers and build tools: a Dockerfile installs them to build wheels, which shale never does in the image. */
+const BUILD_TOOLS = /^(gcc|g\+\+|cc|clang|make|cmake|build-essential|pkg-config|pkgconf|autoconf|automake|libtool|gcc-\d+|g\+\+-\d+)$/;
+
+/**
+ * `system-packages` from the final stage's `apt-get install` lines (a version with a wildcard
+ * dropped: shale installs exact versions or the index's newest), leaving out build tools; what
+ * build stages install is not carried over. Notes say which is which.
+ */
+function aptKeys(facts: DockerfileFacts, config: Record<string, unknown>): string[] {
+  const f = facts.file;
+  const notes: string[] = [];
+  const runtime: string[] = [];
+  const tools: string[] = [];
+  const odd: string[] = [];
+  for (const word of new Set(facts.aptPackages)) {
+    const w = /[*?]/.test(word) ? word.replace(/=.*$/, '') : word;
+    if (!/^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/.test(w)) odd.push(word);
+    else if (BUILD_TOOLS.test(w.replace(/=.*$/, ''))) tools.push(w);
+    else if (!runtime.includes(w)) runtime.push(w);
+  }
+  if (runtime.length) {
+    if (/alpine/i.test(facts.base))
+      notes.push(
+        `TODO: ${f} installs Debian packages (${runtime.join(', ')}) on an Alpine base; shale installs Debian packages only: use a Debian-based base with system-packages`,
+      );
+    else {
+      config['system-packages'] = runtime;
+      notes.push(`system-packages from ${f}'s apt-get install: ${runtime.join(', ')} (unpacked from the base's signed Debian archive; nothing runs apt)`);
+    }
+  }
+  if (tools.length)
+    notes.push(
+      `left out ${tools.join(', ')}: ${f} installs them to compile; shale installs wheels, nothing is compiled in the image (add them to system-packages if the app runs them)`,
+    );
+  if (odd.length) notes.push(`TODO: ${f} installs Debian packages shale cannot read (${odd.join(' ')}); list them in system-packages`);
+  const built = [...new Set(facts.builderAptPackages)];
+  if (built.length)
+    notes.push(`not carried over: ${f}'s build stages install Debian packages (${built.join(', ')}); shale installs wheels, the image needs none of them`);
+  return notes;
 }

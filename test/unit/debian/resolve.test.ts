@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { indexOf } from '../../../src/debian/package-index.js';
 import { installedOf, resolveGroups, resolvePackages } from '../../../src/debian/resolve.js';
+import { InputError } from '../../../src/errors.js';
 
 const pkg = (name: string, version: string, more = ''): string =>
   `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nFilename: pool/${name}_${version}.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n${more}`;
@@ -119,5 +120,67 @@ describe('resolvePackages', () => {
         ),
       /pyproject\.toml: layer "mail" system-packages: wrapper 1 → needs-new-libc 1 needs libc6 \(>= 2\.40\)/,
     );
+  });
+  describe('keeps the result consistent, as apt would', () => {
+    const index = [
+      pkg('libssl3', '3.0.15-1'),
+      pkg('openssl', '3.0.15-1', 'Depends: libssl3 (= 3.0.15-1)'),
+      pkg('needs-new-ssl', '1', 'Depends: libssl3 (>= 3.0.15)'),
+      pkg('libxml2', '2.9.14-2', 'Depends: libicu72'),
+      pkg('libicu72', '72.1-3'),
+      pkg('needs-new-xml', '1', 'Depends: libxml2 (>= 2.9.14-2)'),
+      pkg('postfix', '3.7', 'Provides: mail-transport-agent\nConflicts: mail-transport-agent'),
+      pkg('lib-b', '2', 'Breaks: tool (<< 2)'),
+      pkg('tool', '2'),
+      pkg('lib-c', '2', 'Breaks: stuck (<< 2)'),
+      pkg('a', '1', 'Conflicts: b'),
+      pkg('b', '1'),
+    ].join('\n\n');
+    const base = [
+      'Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1\nArchitecture: amd64\n',
+      'Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1\nArchitecture: amd64\nDepends: libssl3 (= 3.0.11-1)\n',
+      'Package: libxml2\nStatus: install ok installed\nVersion: 2.9.14-1\nArchitecture: amd64\n',
+      'Package: xmltool\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nDepends: libxml2 (<< 2.9.14-2)\n',
+      'Package: exim4\nStatus: install ok installed\nVersion: 4.96\nArchitecture: amd64\nProvides: mail-transport-agent\n',
+      'Package: tool\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n',
+      'Package: stuck\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n',
+      'Package: broken\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nDepends: gone-long-ago\n',
+    ].join('\n\n');
+    const run = (req: string[]) => resolvePackages(req, indexOf(index), installedOf(base, {}), 'pyproject.toml: system-packages');
+
+    it("upgrades a base package whose dependency a replacement broke (and follows the new one's dependencies)", () => {
+      const r = run(['needs-new-ssl']);
+      assert.deepEqual(names(r), ['libssl3=3.0.15-1', 'needs-new-ssl=1', 'openssl=3.0.15-1']);
+      assert.deepEqual(r.install.find((c) => c.pkg.name === 'openssl')!.chain, ["the base's openssl needs libssl3 (= 3.0.11-1)"]);
+    });
+    it('stops, naming both and a way out, when the index has nothing newer of the broken base package', () => {
+      assert.throws(
+        () => run(['needs-new-xml']),
+        (e: unknown) =>
+          e instanceof InputError &&
+          e.code === 'SHALE_SYSTEM_BREAKS' &&
+          /libxml2 2\.9\.14-2 replaces the base's 2\.9\.14-1, but the base's xmltool 1 needs libxml2 \(<< 2\.9\.14-2\) and the index has no newer xmltool/.test(
+            e.message,
+          ) &&
+          /pin the version the base has \(e\.g\. "libxml2=2\.9\.14-1"\)/.test(e.message),
+      );
+    });
+    it('refuses a conflict with a base package (also through a virtual package) and between requested ones', () => {
+      assert.throws(
+        () => run(['postfix']),
+        (e: unknown) =>
+          e instanceof InputError &&
+          e.code === 'SHALE_SYSTEM_CONFLICT' &&
+          /postfix 3\.7 \(asked for\) conflicts with exim4 4\.96 \(the base's\) \(mail-transport-agent\); .*shale never removes a package/.test(e.message),
+      );
+      assert.throws(() => run(['a', 'b']), /a 1 \(asked for\) conflicts with b 1 \(asked for\) \(b\)/);
+    });
+    it('upgrades a base package another one Breaks, when the index has a version past it; else stops', () => {
+      assert.deepEqual(names(run(['lib-b'])), ['lib-b=2', 'tool=2']);
+      assert.throws(() => run(['lib-c']), /lib-c 2 \(asked for\) conflicts with stuck 1 \(the base's\) \(stuck \(<< 2\)\)/);
+    });
+    it('leaves alone what the base had broken already', () => {
+      assert.deepEqual(names(run(['b'])), ['b=1']);
+    });
   });
 });

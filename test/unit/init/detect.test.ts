@@ -116,9 +116,10 @@ test('init from a multi-stage Dockerfile with a user, ENV and apt lines: the use
   assert.deepEqual(s.config.app, ['.']);
   assert.deepEqual(s.config['extra-index-url'], ['https://mirror.example/simple']);
   assert.deepEqual(s.config.entrypoint, ['/bin/sh', '-c', 'gunicorn shop.wsgi --bind 0.0.0.0:$PORT']);
+  assert.deepEqual(s.config['system-packages'], ['libpq5'], "the final stage's apt packages, installed without apt");
   assert.ok(
-    s.todos.some((t) => /libpq5/.test(t)),
-    s.todos.join('\n'),
+    s.notes.some((n) => /system-packages from Containerfile's apt-get install: libpq5/.test(n)),
+    s.notes.join('\n'),
   );
   assert.ok(
     s.notes.some((n) => /not carried over: .*Containerfile:10: RUN python manage\.py collectstatic/.test(n)),
@@ -126,7 +127,7 @@ test('init from a multi-stage Dockerfile with a user, ENV and apt lines: the use
   );
   const text = await writeStarter(s);
   const section = text.slice(text.indexOf('[tool.shale]'));
-  assert.match(section, /# TODO: .*libpq5/);
+  assert.match(section, /^system-packages = \["libpq5"\]$/m);
   const spec = await loadBuildSpec(dir);
   assert.deepEqual([spec.user, spec.account?.uid, spec.account?.gid], ['app', 10001, 10001]);
 });
@@ -390,4 +391,35 @@ test('COPY with a wildcard: the matching project files, as Docker expands them; 
     s.todos.some((t) => /Dockerfile:5: \*\*\/\*\.txt \(a URL or pattern\)/.test(t)),
     s.todos.join('\n'),
   );
+});
+
+test("init's system-packages: build tools left out, a wildcard version dropped, an exact one kept; Alpine and unreadable names are TODOs", async () => {
+  const dir = await project({
+    'requirements.txt': 'requests\n',
+    'main.py': '',
+    Dockerfile: [
+      'FROM python:3.12-slim',
+      'RUN apt-get update && apt-get install -y --no-install-recommends gcc build-essential libpq-dev curl=7.88.* tzdata=2024a-0+deb12u1 \\',
+      '    && rm -rf /var/lib/apt/lists/*',
+      'RUN apt-get install -y $(cat apt.txt)',
+      'CMD ["python", "main.py"]',
+    ].join('\n'),
+  });
+  const s = await detectStarter(dir);
+  assert.deepEqual(s.config['system-packages'], ['libpq-dev', 'curl', 'tzdata=2024a-0+deb12u1']);
+  assert.ok(
+    s.notes.some((n) => /^left out gcc, build-essential: Dockerfile installs them to compile/.test(n)),
+    s.notes.join('\n'),
+  );
+  assert.ok(
+    s.todos.some((t) => /Debian packages shale cannot read \(\$\(cat apt\.txt\)\)/.test(t)),
+    s.todos.join('\n'),
+  );
+  await writeStarter(s);
+  assert.deepEqual((await loadBuildSpec(dir)).systemPackages, ['libpq-dev', 'curl', 'tzdata=2024a-0+deb12u1'], 'what init writes loads');
+
+  const alpine = await project({ 'requirements.txt': 'requests\n', 'main.py': '', Dockerfile: 'FROM python:3.12-alpine\nRUN apt-get install -y curl\n' });
+  const a = await detectStarter(alpine);
+  assert.equal(a.config['system-packages'], undefined);
+  assert.ok(a.todos.some((t) => /on an Alpine base; shale installs Debian packages only/.test(t)));
 });

@@ -62,7 +62,8 @@ CMD gunicorn mysite.wsgi:application --bind 0.0.0.0:$PORT
   assert.deepEqual(f.users, [{ name: 'app', uid: 10001, gid: 10001, home: '/home/app' }]);
   assert.deepEqual(f.pip.requirements, ['requirements.txt']);
   assert.equal(f.pip.indexUrl, 'https://pypi.example/simple');
-  assert.deepEqual(f.aptPackages, ['gcc', 'libpq-dev', 'libpq5', 'curl']);
+  assert.deepEqual(f.aptPackages, ['libpq5', 'curl'], "the final stage's");
+  assert.deepEqual(f.builderAptPackages, ['gcc', 'libpq-dev'], "the builder's, apart");
   assert.deepEqual(f.chowned, ['/srv/app/media']);
   assert.deepEqual(f.cmd, ['/bin/sh', '-c', 'gunicorn mysite.wsgi:application --bind 0.0.0.0:$PORT']);
   assert.equal(f.copies.find((c) => c.from === 'builder')?.dest, '/venv');
