@@ -193,7 +193,8 @@ export function planAccount(req: UserSpec, base: BaseAccounts, ctx: AccountConte
   const files = new Map<string, EtcFile>();
   files.set(
     ACCOUNT_FILES.passwd,
-    appended(base.passwd, `${name}:x:${uid}:${group.gid}::${home}:${CREATED_SHELL}`, () => ROOT_FILE('')),
+    // A base without the file (scratch) gets root's entry too, as every Debian and distroless image has it.
+    appended(base.passwd, `${name}:x:${uid}:${group.gid}::${home}:${CREATED_SHELL}`, () => ROOT_FILE('root:x:0:0:root:/root:/bin/sh\n')),
   );
   // Locked password, no ageing dates (a date would make the layer depend on the day it was built).
   if (base.shadow)
@@ -204,7 +205,7 @@ export function planAccount(req: UserSpec, base: BaseAccounts, ctx: AccountConte
   if (createdGroup !== undefined) {
     files.set(
       ACCOUNT_FILES.group,
-      appended(base.group, `${createdGroup}:x:${group.gid}:`, () => ROOT_FILE('')),
+      appended(base.group, `${createdGroup}:x:${group.gid}:`, () => ROOT_FILE('root:x:0:\n')),
     );
     if (base.gshadow)
       files.set(

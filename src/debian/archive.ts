@@ -124,7 +124,7 @@ export function packagesFile(release: Release, component: string, arch: string):
 }
 
 /**
- * The text of `COMPONENT/binary-ARCH/Packages` as the Release vouches for it: the .xz form
+ * The bytes of `COMPONENT/binary-ARCH/Packages` as the Release vouches for it: the .xz form
  * when listed, else .gz, else the plain file. Undefined when the Release lists none (the
  * suite has no such component or architecture).
  */
@@ -136,7 +136,7 @@ export async function fetchPackages(
   release: Release,
   component: string,
   arch: string,
-): Promise<string | undefined> {
+): Promise<Buffer | undefined> {
   const f = packagesFile(release, component, arch);
   if (f) {
     const path = f.path;
@@ -144,7 +144,8 @@ export async function fetchPackages(
     const url = release.byHash ? `${uri}/dists/${suite}/${dir}/by-hash/SHA256/${f.sha256}` : `${uri}/dists/${suite}/${path}`;
     const bytes = await fetchVerified(http, store, url, f.sha256, f.size, `${suite}/${path}`);
     try {
-      return (await decompress(bytes, compressionOf(path))).toString('utf8');
+      // The Release lists the plain file too (whether or not the mirror has it): its size is what the bytes come to.
+      return await decompress(bytes, compressionOf(path), release.files.get(`${component}/binary-${arch}/Packages`)?.size);
     } catch (err) {
       throw integrityError(`${uri}/dists/${suite}/${path} matched its hash but cannot be decompressed (${err instanceof Error ? err.message : String(err)})`);
     }

@@ -250,8 +250,8 @@ export class DebianInstaller {
       p = (async () => {
         const index = new PackageIndex();
         for (const { source, release, component } of lists) {
-          const text = await fetchPackages(this.ctx.http, this.ctx.store, source.uri, source.suite, release, component, arch);
-          if (text !== undefined) index.add(text, source.uri, `${source.uri} ${source.suite}/${component}/binary-${arch}/Packages`);
+          const bytes = await fetchPackages(this.ctx.http, this.ctx.store, source.uri, source.suite, release, component, arch);
+          if (bytes !== undefined) index.add(bytes, source.uri, `${source.uri} ${source.suite}/${component}/binary-${arch}/Packages`);
         }
         return index;
       })();

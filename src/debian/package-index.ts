@@ -49,8 +49,11 @@ export function packageOf(s: Stanza, uri: string, what: string): DebPackage {
   };
 }
 
+/** One paragraph of a Packages file: where it is in the file's bytes. */
 interface Raw {
-  text: string;
+  bytes: Buffer;
+  start: number;
+  end: number;
   uri: string;
   what: string;
 }
@@ -62,35 +65,45 @@ export class PackageIndex {
   private readonly parsed = new Map<string, DebPackage[]>();
 
   /**
-   * Adds one Packages file. Paragraphs are split and their Package and Provides fields read; the
-   * rest waits until a resolution asks.
+   * Adds one Packages file. Its bytes are kept as they are (a suite's index is ~50 MB, twice that
+   * as a JavaScript string with any non-Latin-1 character in it); paragraphs are found and their
+   * Package and Provides fields read (ASCII, so read as Latin-1); the rest is decoded when a
+   * resolution asks for the package.
    */
-  add(text: string, uri: string, what: string): void {
-    for (const para of text.split(/\n\s*\n/)) {
-      const name = /^Package:\s*(\S+)/m.exec(para)?.[1];
-      if (!name) continue;
-      const list = this.raw.get(name) ?? [];
-      list.push({ text: para, uri, what });
-      this.raw.set(name, list);
-      const prov = /^Provides:(.*(?:\n[ \t].*)*)/m.exec(para)?.[1];
-      if (prov) {
-        for (const item of prov.split(',')) {
-          const p = /^\s*([a-z0-9][a-z0-9+.-]*)/i.exec(item)?.[1]?.toLowerCase();
-          if (!p) continue;
-          const set = this.providers.get(p) ?? new Set();
-          set.add(name);
-          this.providers.set(p, set);
-        }
-      }
+  add(input: Buffer | string, uri: string, what: string): void {
+    const bytes = typeof input === 'string' ? Buffer.from(input) : input;
+    for (let start = 0; start < bytes.length;) {
+      let end = bytes.indexOf('\n\n', start);
+      if (end < 0) end = bytes.length;
+      if (end > start) this.paragraph({ bytes, start, end, uri, what });
+      start = end + 2;
     }
     this.parsed.clear();
+  }
+
+  private paragraph(r: Raw): void {
+    const head = r.bytes.toString('latin1', r.start, r.end);
+    const name = /^Package:\s*(\S+)/m.exec(head)?.[1];
+    if (!name) return;
+    const list = this.raw.get(name) ?? [];
+    list.push(r);
+    this.raw.set(name, list);
+    const prov = /^Provides:(.*(?:\n[ \t].*)*)/m.exec(head)?.[1];
+    if (!prov) return;
+    for (const item of prov.split(',')) {
+      const p = /^\s*([a-z0-9][a-z0-9+.-]*)/i.exec(item)?.[1]?.toLowerCase();
+      if (!p) continue;
+      const set = this.providers.get(p) ?? new Set();
+      set.add(name);
+      this.providers.set(p, set);
+    }
   }
 
   /** Every version of a package, newest first. */
   versions(name: string): DebPackage[] {
     let out = this.parsed.get(name);
     if (!out) {
-      out = (this.raw.get(name) ?? []).flatMap((r) => parseStanzas(r.text, r.what).map((s) => packageOf(s, r.uri, r.what)));
+      out = (this.raw.get(name) ?? []).flatMap((r) => parseStanzas(r.bytes.toString('utf8', r.start, r.end), r.what).map((s) => packageOf(s, r.uri, r.what)));
       out.sort((a, b) => compareVersions(b.version, a.version));
       this.parsed.set(name, out);
     }

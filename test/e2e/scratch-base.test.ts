@@ -133,7 +133,7 @@ test('shale lock on base = "scratch": python3 and libc6 pinned, the Python lock 
   );
 });
 
-test('the hello_fastapi example, its shale.toml changed only in base (and the keyring left out), runs uvicorn on python3 from Debian packages', async () => {
+test('the hello_fastapi example, its shale.toml changed only in base (and the keyring left out), runs uvicorn on python3 from Debian packages as a created user', async () => {
   const example = join(repoRoot(), 'examples', 'hello_fastapi');
   const dir = await mkdtemp(join(tmpdir(), 'shale-scratch-fastapi-'));
   for (const f of ['main.py', 'requirements.txt']) await copyFile(join(example, f), join(dir, f));
@@ -148,7 +148,7 @@ test('the hello_fastapi example, its shale.toml changed only in base (and the ke
       'base = "scratch"\ndistribution = "debian:bookworm"\nsystem-packages = ["python3"]\n' +
         `apt-sources = ["deb [signed-by=debian-archive-keyring.gpg] ${mirror.url} bookworm main"]`,
     )
-    .replace(/^exclude = .*$/m, 'exclude = ["wheels/", "*.gpg"]');
+    .replace(/^exclude = .*$/m, 'exclude = ["wheels/", "*.gpg"]\nuser = "app"');
   await writeFile(join(dir, 'shale.toml'), scratch);
   const ref = `${ctx.reg.host}/demo/hello-fastapi-scratch:v1`;
   await shaleJson(['build', dir, '--push', ref], ctx.env);
@@ -159,6 +159,12 @@ test('the hello_fastapi example, its shale.toml changed only in base (and the ke
     assert.equal(body.message, 'hello from shale');
     assert.match(body.python ?? '', /^3\.11\.\d+$/);
   });
+  // scratch has no /etc/passwd: the users layer makes one with root and the created user.
+  const who = await podmanRun(ref, ['-c', 'import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name, pwd.getpwuid(0).pw_name)'], {
+    entrypoint: ['python3'],
+  });
+  assert.equal(who.stdout.trim(), '10001 app root');
+  await removeImages(ref);
 });
 
 /** One file of a gzip'd layer blob in an OCI layout (./ stripped), or undefined. */

@@ -74,7 +74,7 @@ async function resolveOnce(run: BuildRun, base: Pick<BaseImage, 'name' | 'digest
     events({
       type: 'log',
       level: 'warn',
-      message: `${SYSTEM_LOCK} was not made for ${describe(req.groups)} on ${name}; resolving afresh (run \`shale lock\` to pin)`,
+      message: `${SYSTEM_LOCK} was not made for ${asWritten(req.groups)} on ${name}; resolving afresh (run \`shale lock\` to pin)`,
     });
   }
   if (locked) return { system, pins: locked.packages, uris: inst.sourceUris(req, system), locked: true, alreadyInstalled: [] };
@@ -83,7 +83,7 @@ async function resolveOnce(run: BuildRun, base: Pick<BaseImage, 'name' | 'digest
 }
 
 /** The request as the config writes it: `system-packages = [...]`, and each layer's. */
-const describe = (groups: readonly SystemGroup[]): string =>
+const asWritten = (groups: readonly SystemGroup[]): string =>
   groups.map((g) => `${g.name === SYSTEM_LAYER ? '' : `layer "${g.name}" `}system-packages = ${JSON.stringify(g.packages)}`).join(', ');
 
 /**

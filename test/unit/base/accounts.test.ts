@@ -83,9 +83,15 @@ describe('planAccount', () => {
     assert.deepEqual(planAccount(req('65534'), base(), ctx).account, { name: 'nobody', home: '/nonexistent', uid: 65534, gid: 65534, created: false });
   });
 
-  it('a base without /etc/passwd gets one holding the new user', () => {
+  it('a base without /etc/passwd (scratch) gets one holding root and the new user, and a group file likewise', () => {
     const plan = planAccount(req('app'), {}, ctx);
-    assert.deepEqual(plan.files.get('/etc/passwd'), { text: 'app:x:10001:10001::/home/app:/bin/sh\n', mode: 0o644, uid: 0, gid: 0 });
+    assert.deepEqual(plan.files.get('/etc/passwd'), {
+      text: 'root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/home/app:/bin/sh\n',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+    });
+    assert.equal(plan.files.get('/etc/group')?.text, 'root:x:0:\napp:x:10001:\n');
   });
 });
 

@@ -49,7 +49,7 @@ describe('a signed archive', () => {
     const store = new FsBlobStore(dir);
 
     const release = await fetchRelease(http, uri, 'stable', keys);
-    const text = await fetchPackages(http, store, uri, 'stable', release, 'main', 'amd64');
+    const text = (await fetchPackages(http, store, uri, 'stable', release, 'main', 'amd64'))?.toString('utf8');
     assert.match(text ?? '', /^Package: hello$/m);
     assert.equal(await fetchPackages(http, store, uri, 'stable', release, 'main', 'arm64'), undefined, 'no index for arm64 in this Release');
     const sha = /SHA256: (\w+)/.exec(text!)![1]!;
