@@ -6,7 +6,7 @@ export interface RegistryErrorEntry {
   message: string;
 }
 
-/** Error codes that are answers, never worth a retry whatever the status says (SPEC: retries). */
+/** Error codes that are answers, never worth a retry whatever the status says (README: retries). */
 export const PERMANENT_CODES: ReadonlySet<string> = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'UNAUTHORIZED', 'DENIED', 'NAME_UNKNOWN']);
 
 /**

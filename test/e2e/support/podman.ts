@@ -1,5 +1,5 @@
 // Running and inspecting images with tools independent of shale: podman (rootful, runc, host
-// network, as ENVIRONMENT.md says works on these machines), skopeo and umoci.
+// network, which works on the machines CI runs on), skopeo and umoci.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
