@@ -204,6 +204,12 @@ async function metadataText(src: ZipSource, filename: string, fail: (why: string
  * wheel's file name, which says which .dist-info directory is the wheel's own.
  */
 export async function readWheelMetadata(path: string, filename: string): Promise<CoreMetadata> {
+  const { text, member } = await readWheelMetadataText(path, filename);
+  return parseCoreMetadata(text, `${filename} (${member})`);
+}
+
+/** The METADATA text of a wheel file and the member it was read from; errors as {@link readWheelMetadata}'s. */
+async function readWheelMetadataText(path: string, filename: string): Promise<{ text: string; member: string }> {
   const fail = (why: string): InputError =>
     new InputError(
       'SHALE_BAD_WHEEL',
@@ -216,8 +222,7 @@ export async function readWheelMetadata(path: string, filename: string): Promise
     throw new InputError('SHALE_BAD_WHEEL', `cannot open wheel ${filename} at ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
-    const { text, member } = await metadataText(opened.src, filename, fail);
-    return parseCoreMetadata(text, `${filename} (${member})`);
+    return await metadataText(opened.src, filename, fail);
   } finally {
     await opened.fh.close();
   }
@@ -381,9 +386,19 @@ export class MetadataFetcher {
       }
     }
     if (c.path) {
-      const md = await readWheelMetadata(c.path, c.filename);
-      this.debug(c, `read from the local wheel ${c.path}`);
-      return md;
+      // A local wheel (find-links): by its content hash (remembered by stat data, and needed for
+      // the layer's fingerprint anyway) from the metadata cache, so an unchanged wheel's zip is
+      // not opened again; a big wheel's central directory costs tens of milliseconds to read.
+      const { sha256 } = c.sha256 ? { sha256: c.sha256 } : await this.cache.hashes.hash(c.path);
+      if (!c.sha256) {
+        const hit = await this.readCache(sha256, c);
+        if (hit) {
+          this.debug(c, `from the metadata cache (the local wheel ${c.path}, unchanged)`);
+          return hit;
+        }
+      }
+      const { text, member } = await readWheelMetadataText(c.path, c.filename);
+      return this.remember(c, text, member, `read from the local wheel ${c.path}`, sha256);
     }
     const url = c.url;
     if (!url) throw new ShaleError('SHALE_RUNTIME', `candidate ${c.filename} from ${c.origin} has neither a URL nor a path; this is a bug in shale`);

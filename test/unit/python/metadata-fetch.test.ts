@@ -5,6 +5,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ShaleEvent } from '../../../src/events.js';
+import type { CoreMetadata } from '../../../src/python/core-metadata.js';
 import { findDistInfo, MetadataFetcher, readWheelMetadata } from '../../../src/python/metadata-fetch.js';
 import { listCandidates, type Candidate } from '../../../src/python/sources.js';
 import { Cache } from '../../../src/store/cache.js';
@@ -296,6 +297,31 @@ describe('MetadataFetcher', () => {
       assert.match(debug(log), /local wheel/);
       assert.deepEqual(await readWheelMetadata(w.path, w.filename), md);
     }
+  });
+
+  it('a local wheel unchanged since the last run: its metadata from the cache, the zip not opened; a rewritten one is read again', async () => {
+    const d = join(dir, 'local-again');
+    await mkdir(d, { recursive: true });
+    const filename = 'again-1.0-py3-none-any.whl';
+    const path = join(d, filename);
+    writeZip(path, [{ name: 'again-1.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\nName: again\nVersion: 1.0\nRequires-Dist: six\n' }]);
+    const cacheDir = join(dir, 'c-local-again');
+    const run = async (): Promise<{ md: CoreMetadata; log: string }> => {
+      const log: ShaleEvent[] = [];
+      const cache = Cache.open(cacheDir);
+      const md = await new MetadataFetcher(cache, (e) => log.push(e)).get({ filename, path, origin: 'find-links wheels' });
+      await cache.save();
+      return { md, log: debug(log) };
+    };
+    const first = await run();
+    assert.match(first.log, /read from the local wheel/);
+    const second = await run();
+    assert.deepEqual(second.md, first.md);
+    assert.match(second.log, /from the metadata cache \(the local wheel .*, unchanged\)/);
+    writeZip(path, [{ name: 'again-1.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\nName: again\nVersion: 1.0\nRequires-Dist: idna\n' }]);
+    const third = await run();
+    assert.match(third.log, /read from the local wheel/);
+    assert.deepEqual(third.md.requiresDist, ['idna'], "never the old file's metadata");
   });
 
   it('the .dist-info directory is the one named for the wheel’s distribution', async () => {
