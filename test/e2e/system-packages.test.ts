@@ -285,6 +285,9 @@ test('[[layers]] system-packages: a layer of their own above `system`, reused wh
   const lockText = await readFile(join(dir, 'system-packages.lock.toml'), 'utf8');
   assert.match(lockText, /\[\[layer\]\]\nname = "pq"\nrequest = \[ "libpq5", "less" \]/);
   assert.match(lockText, /name = "less"\n(.+\n)+?layer = "pq"/);
+  assert.match(locked.stderr, /wrote .*system-packages\.lock\.toml from system-packages \(\d+ for linux\/amd64\)/);
+  const check = await shale(['lock', dir, '--check'], env);
+  assert.equal(check.exitCode, 0, `a project with system packages alone: the lock is up to date\n${check.stderr}`);
   const third = await shaleJson(['build', dir, '--oci', join(dir, '.shale', 'third')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
   assert.deepEqual(
     third.layers.map((l) => [l.name, l.digest]),
