@@ -113,6 +113,12 @@ export function shareableRecord(found: BasePaths): string {
   return JSON.stringify(Object.fromEntries(out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
+/** Two records of what was read (for the one `dev.shale.base.users` annotation): every path of both. */
+export function mergeRecords(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return shareableRecord(new Map([...recorded(a), ...recorded(b)]));
+}
+
 /** What the base has at the asked paths, and the record to put on the image. */
 export interface ReadPaths {
   found: BasePaths;
@@ -133,6 +139,7 @@ export async function readBasePaths(
   noCache: boolean,
   events: Events,
   registry?: string,
+  what = 'users',
 ): Promise<ReadPaths> {
   const wanted = new Set([...paths, ...texts]);
   const pick = (from: BasePaths): BasePaths => new Map([...wanted].map((p) => [p, from.get(p) ?? null]));
@@ -146,7 +153,7 @@ export async function readBasePaths(
   }
   const key = `${base.digest}|paths|${[...wanted].sort().join(',')}`;
   const found = await records.once(key, async () => {
-    events({ type: 'step', step: "reading the base image's users", detail: base.name });
+    events({ type: 'step', step: `reading the base image's ${what}`, detail: base.name });
     const started = performance.now();
     const probe = new PathProbe(wanted, new Set(texts));
     const report = await scanLayers(
@@ -157,7 +164,7 @@ export async function readBasePaths(
     events({
       type: 'log',
       level: 'debug',
-      message: `base image ${base.name}: account files read from ${report.read} of ${base.layers.length} layer(s) in ${ms} ms`,
+      message: `base image ${base.name}: ${what === 'users' ? 'account files' : what} read from ${report.read} of ${base.layers.length} layer(s) in ${ms} ms`,
     });
     return probe.result();
   });

@@ -116,28 +116,3 @@ export function ownWritable(entries: readonly Entry[], writable: readonly string
     return { ...e, owner: { uid: account.uid, gid: account.gid, mode } };
   });
 }
-
-/**
- * A layer above the users layer keeps the directories that layer owns as it has them: a
- * directory the layer holds, or one the tar writer would add as a parent (root, 0755) of what it
- * holds, is written with the users layer's owner and mode, so an app under the user's home
- * (WORKDIR /home/appuser/app) leaves the home the user's, and /tmp stays 1777.
- */
-export function keepUsersDirs(entries: readonly Entry[], users: readonly Entry[]): Entry[] {
-  const strip = (p: string) => p.replace(/^\/+|\/+$/g, '');
-  const dirs = new Map<string, Owner>();
-  for (const e of users) if (e.type === 'dir' && e.owner) dirs.set(strip(e.path), e.owner);
-  if (!dirs.size) return [...entries];
-  const out = entries.map((e) => {
-    if (e.type !== 'dir' || e.owner) return e;
-    const owner = dirs.get(strip(e.path));
-    return owner ? { ...e, owner } : e;
-  });
-  const held = new Set(out.map((e) => strip(e.path)));
-  const parents = new Set(out.flatMap((e) => ancestors(`/${strip(e.path)}`).map(strip)));
-  for (const d of [...parents].sort()) {
-    const owner = dirs.get(d);
-    if (owner && !held.has(d)) out.push({ type: 'dir', path: d, owner });
-  }
-  return out;
-}

@@ -105,3 +105,25 @@ test('a group the base lacks is exit 2 naming the key and the group', async () =
   assert.equal(r.exitCode, 2, r.stderr);
   assert.match(r.stderr, /user = "appuser:nosuchgroup": group "nosuchgroup" is not in \/etc\/group of base image docker\.io\/library\/python:3\.11-slim/);
 });
+
+test("a team's base whose WORKDIR is its user's (made here by shale): an app copied into it leaves the directory theirs, as COPY does", async () => {
+  const baseDir = await writeProject({ 'shale.toml': toml('user = "appuser"\nwritable = ["/app"]'), 'main.py': 'print("base")\n' });
+  const baseRef = `${ctx.reg.host}/demo/team-base:v1`;
+  await shaleJson(['build', baseDir, '--push', baseRef], ctx.env);
+  const dir = await writeProject({
+    'shale.toml': `name = "on-team-base"\nbase = "${baseRef}"\nworkdir = "/app"\nuser = "appuser"\nentrypoint = ["python3", "main.py"]\n`,
+    'main.py': 'open("/app/state.txt", "w").write("ok")\nprint("wrote state")\n',
+  });
+  const ref = `${ctx.reg.host}/demo/on-team-base:v1`;
+  const built = await shaleJson(['build', dir, '--push', ref], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
+  try {
+    const run = await podmanRun(ref, []);
+    assert.equal(run.stdout.trim(), 'wrote state', 'the app writes into its WORKDIR, which the base gave its user');
+    const st = await sh(ref, 'stat -c "%a %U" /app /app/main.py');
+    assert.deepEqual(st.stdout.trim().split('\n'), ['755 appuser', '644 root'], "the directory is still the base's; the app's files are root's");
+    const again = await shaleJson(['build', dir, '--oci', join(dir, '.shale', 'again')], { ...ctx.env, SHALE_CACHE_DIR: await freshCache() });
+    assert.equal(again.digest, built.digest, 'reproducible');
+  } finally {
+    await removeImages(ref, baseRef);
+  }
+});

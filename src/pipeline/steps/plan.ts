@@ -1,7 +1,9 @@
 import type { Entry } from '../../layer/entry.js';
 import { Annotation } from '../../oci/annotations.js';
 import { planLayers, type PlannedLayer } from '../../plan/layers.js';
-import { keepUsersDirs, ownWritable, planUsers } from '../../plan/users-layer.js';
+import { baseWorkdirDirs, keepLowerDirs, ownedDirs } from '../../plan/lower-dirs.js';
+import { ownWritable, planUsers } from '../../plan/users-layer.js';
+import { mergeRecords } from '../../base/etc-files.js';
 import type { BuildRun } from '../build-run.js';
 import type { ChosenPackages } from './choose-packages.js';
 import type { PlatformBase } from './resolve-base.js';
@@ -15,8 +17,14 @@ export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPack
   const { spec, opts } = run;
   // `user` and `writable` against this platform's base (its account files, read once per base digest),
   // and what was read recorded on the image, as the base's other facts are, for fresh runners.
-  const users = await planUsers(spec, base.base, run.cache.base, opts.noCache, run.events, base.earlierFacts?.[Annotation.BaseUsers]);
-  if (users) base.base = { ...base.base, facts: { ...base.base.facts, [Annotation.BaseUsers]: users.record } };
+  const registry = base.earlierFacts?.[Annotation.BaseUsers];
+  const users = await planUsers(spec, base.base, run.cache.base, opts.noCache, run.events, registry);
+  // The base's WorkingDir (read only when it sets one) and the users layer's directories: the
+  // layers above write them as they are there (plan/lower-dirs.ts).
+  const workdir = await baseWorkdirDirs(base.base, run.cache.base, opts.noCache, run.events, registry);
+  const record = mergeRecords(users?.record, workdir.record);
+  if (record !== undefined) base.base = { ...base.base, facts: { ...base.base.facts, [Annotation.BaseUsers]: record } };
+  const lower = new Map([...workdir.dirs, ...(users ? ownedDirs(users.entries) : [])]);
   const system = await planSystem(run, base); // Debian packages: the lowest layers above the base
   return [
     ...system,
@@ -24,8 +32,8 @@ export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPack
       spec,
       layout: base.layout,
       packages: chosen.packages,
-      libs: chosen.libs,
-      app: users ? keepUsersDirs(ownWritable(app, users.writable, users.account), users.entries) : app,
+      libs: chosen.libs.map((l) => ({ ...l, entries: keepLowerDirs(l.entries, lower) })),
+      app: keepLowerDirs(users ? ownWritable(app, users.writable, users.account) : app, lower),
       epoch: opts.epoch,
       hashes: run.cache.hashes,
       baseLayers: base.base.layers.length + system.length,

@@ -10,7 +10,8 @@ import type { BuildSpec } from '../../../src/config/spec.js';
 import { parseUser, parseWritable } from '../../../src/config/run-as.js';
 import type { Entry } from '../../../src/layer/entry.js';
 import { Cache } from '../../../src/store/cache.js';
-import { keepUsersDirs, ownWritable, planUsers } from '../../../src/plan/users-layer.js';
+import { ownWritable, planUsers } from '../../../src/plan/users-layer.js';
+import { baseWorkdirDirs, baseWorkdirPaths, keepLowerDirs, ownedDirs } from '../../../src/plan/lower-dirs.js';
 import { shareableRecord } from '../../../src/base/etc-files.js';
 import { join } from 'node:path';
 import { entryInputs } from '../../../src/plan/fingerprint.js';
@@ -152,7 +153,7 @@ describe('ownWritable', () => {
   });
 });
 
-describe('keepUsersDirs', () => {
+describe('keepLowerDirs', () => {
   it("writes the users layer's directories as it has them where a later layer holds them or needs them as parents", () => {
     const users: Entry[] = [
       { type: 'dir', path: 'home', owner: { uid: 0, gid: 0, mode: 0o755 } },
@@ -166,7 +167,7 @@ describe('keepUsersDirs', () => {
       { type: 'dir', path: 'tmp' },
       { type: 'dir', path: 'srv/static', owner: { uid: 1, gid: 1, mode: 0o700 } },
     ];
-    assert.deepEqual(show(keepUsersDirs(app, users)), [
+    assert.deepEqual(show(keepLowerDirs(app, ownedDirs(users))), [
       'dir /home 755 0:0',
       'dir /home/appuser 755 10001:10001',
       'dir /home/appuser/app -',
@@ -174,5 +175,47 @@ describe('keepUsersDirs', () => {
       'dir /tmp 1777 0:0',
       'file /home/appuser/app/main.py -',
     ]);
+  });
+});
+
+describe('baseWorkdirPaths', () => {
+  it("is the base's WorkingDir and the directories above it; nothing for unset, / or a climb past the root", () => {
+    const base = (WorkingDir?: string) => ({
+      config: {
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers' as const, diff_ids: [] },
+        config: { ...(WorkingDir === undefined ? {} : { WorkingDir }) },
+      },
+    });
+    assert.deepEqual(baseWorkdirPaths(base('/srv/app/')), ['/srv', '/srv/app']);
+    assert.deepEqual(baseWorkdirPaths(base('/app')), ['/app']);
+    assert.deepEqual(baseWorkdirPaths(base('/srv/../app')), ['/app']);
+    for (const w of [undefined, '', '/', '/..']) assert.deepEqual(baseWorkdirPaths(base(w)), [], String(w));
+  });
+});
+
+describe('baseWorkdirDirs', () => {
+  it("reads the base's WorkingDir owner once per base digest, only when it sets one, and keeps what is not root 0755", async () => {
+    const dir = await tempDir();
+    try {
+      const records = Cache.open(join(dir, 'cache')).base;
+      const opened: string[] = [];
+      const layers: TarEntry[] = [
+        { header: { name: 'srv/', type: 'directory', mode: 0o755 } },
+        { header: { name: 'srv/app/', type: 'directory', mode: 0o750, uid: 10001, gid: 10001 } },
+      ];
+      const base = await baseOf(layers, opened);
+      assert.deepEqual(await baseWorkdirDirs(base, records, false, () => undefined), { dirs: new Map() }, 'no WorkingDir: nothing read');
+      assert.deepEqual(opened, []);
+      const withWorkdir = { ...base, config: { ...base.config, config: { WorkingDir: '/srv/app' } } };
+      const read = await baseWorkdirDirs(withWorkdir, records, false, () => undefined);
+      assert.deepEqual([...read.dirs], [['srv/app', { uid: 10001, gid: 10001, mode: 0o750 }]], '/srv is root 0755: nothing to keep');
+      assert.match(read.record ?? '', /"\/srv\/app":\{"type":"dir","mode":488,"uid":10001,"gid":10001\}/);
+      await baseWorkdirDirs(withWorkdir, records, false, () => undefined);
+      assert.deepEqual(opened, ['base'], 'read once per base digest');
+    } finally {
+      await cleanup(dir);
+    }
   });
 });
