@@ -2,7 +2,8 @@
  * Package relationship fields (Debian Policy 7.1): `Depends: a (>= 1.2), b | c:any` is a list of
  * alternatives groups, each satisfied by any one of its alternatives.
  */
-import type { Relation } from './version.js';
+import { field, type Stanza } from './control.js';
+import { satisfies, type Relation } from './version.js';
 
 /** One alternative: a package name, maybe an architecture qualifier (`:any`) and a version constraint. */
 export interface Dependency {
@@ -40,4 +41,17 @@ function parseOne(alt: string, what: string): Dependency {
 /** "libc6 (>= 2.34)", as messages show a dependency. */
 export function formatDependency(d: Dependency): string {
   return `${d.name}${d.arch ? `:${d.arch}` : ''}${d.constraint ? ` (${d.constraint.relation} ${d.constraint.version})` : ''}`;
+}
+
+/** Whether `version` (of a package, or what a Provides names) meets the dependency's constraint; none is needed without one. */
+export const meets = (d: Dependency, version: string | undefined): boolean =>
+  !d.constraint || (version !== undefined && satisfies(version, d.constraint.relation, d.constraint.version));
+
+/** The relationship fields of a paragraph, together; a field written oddly (a base's own records) counts as empty. */
+export function relationsOf(stanza: Stanza, fields: readonly string[]): Alternatives[] {
+  try {
+    return fields.flatMap((f) => parseRelations(field(stanza, f), f));
+  } catch {
+    return [];
+  }
 }

@@ -14,8 +14,8 @@ import { InputError } from '../errors.js';
 import { field, parseStanzas, type Stanza } from './control.js';
 import type { DebPackage, PackageIndex } from './package-index.js';
 import { packageOf } from './package-index.js';
-import { formatDependency, parseRelations, type Alternatives, type Dependency } from './relations.js';
-import { compareVersions, satisfies } from './version.js';
+import { formatDependency, meets, relationsOf, type Alternatives, type Dependency } from './relations.js';
+import { compareVersions } from './version.js';
 
 /** What the base has installed: name → version and what it provides. */
 export interface Installed {
@@ -52,9 +52,6 @@ export interface Resolution {
   alreadyInstalled: string[];
 }
 
-const matches = (d: Dependency, version: string | undefined): boolean =>
-  !d.constraint || (version !== undefined && satisfies(version, d.constraint.relation, d.constraint.version));
-
 /**
  * Resolves `requested` (package names, maybe `name=version`) against `index` on top of
  * `installed`. Errors are InputErrors naming the package: unknown (with close names), or a
@@ -66,15 +63,15 @@ export function resolvePackages(requested: readonly string[], index: PackageInde
   const queue: Chosen[] = [];
 
   const providedBy = (d: Dependency): boolean => {
-    for (const c of chosen.values()) if (c.pkg.provides.some((p) => p.name === d.name && matches(d, p.version))) return true;
-    for (const [name, i] of installed.packages) if (!chosen.has(name) && i.provides.some((p) => p.name === d.name && matches(d, p.version))) return true;
+    for (const c of chosen.values()) if (c.pkg.provides.some((p) => p.name === d.name && meets(d, p.version))) return true;
+    for (const [name, i] of installed.packages) if (!chosen.has(name) && i.provides.some((p) => p.name === d.name && meets(d, p.version))) return true;
     return false;
   };
   const satisfied = (d: Dependency): boolean => {
     const c = chosen.get(d.name);
-    if (c) return matches(d, c.pkg.version);
+    if (c) return meets(d, c.pkg.version);
     const i = installed.packages.get(d.name);
-    if (i && matches(d, i.version)) return true;
+    if (i && meets(d, i.version)) return true;
     return providedBy(d);
   };
   const choose = (pkg: DebPackage, chain: string[]): void => {
@@ -85,10 +82,10 @@ export function resolvePackages(requested: readonly string[], index: PackageInde
   };
   /** A candidate of the index for one alternative: the real package's newest fitting version, else a provider. */
   const candidate = (d: Dependency): DebPackage | undefined => {
-    const real = index.versions(d.name).find((p) => matches(d, p.version));
+    const real = index.versions(d.name).find((p) => meets(d, p.version));
     if (real) return real;
     for (const name of index.providersOf(d.name)) {
-      const p = index.versions(name).find((v) => v.provides.some((x) => x.name === d.name && matches(d, x.version)));
+      const p = index.versions(name).find((v) => v.provides.some((x) => x.name === d.name && meets(d, x.version)));
       if (p && !(chosen.has(p.name) && chosen.get(p.name)!.pkg.version !== p.version)) return p;
     }
     return undefined;
@@ -194,17 +191,8 @@ interface Standing {
   chain?: string[];
 }
 
-/** A relationship field of a paragraph; one the base's dpkg wrote oddly counts as empty. */
-function relationsOf(stanza: Stanza, fields: readonly string[]): Alternatives[] {
-  try {
-    return fields.flatMap((f) => parseRelations(field(stanza, f), f));
-  } catch {
-    return [];
-  }
-}
-
 const hits = (d: Dependency, p: Standing): boolean =>
-  (p.name === d.name && matches(d, p.version)) || p.provides.some((x) => x.name === d.name && matches(d, x.version));
+  (p.name === d.name && meets(d, p.version)) || p.provides.some((x) => x.name === d.name && meets(d, x.version));
 
 /**
  * One base package to upgrade so the result is consistent, or undefined when it is; an

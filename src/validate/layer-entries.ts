@@ -20,7 +20,8 @@ export interface LayerEntry {
   sha256?: string;
   /**
    * The text of the few files the checks read (see {@link keepsText}): /etc/passwd and /etc/group
-   * whole, a `.dist-info/METADATA` up to the end of its headers, a `.pth` file of a site directory whole.
+   * whole, a `.dist-info/METADATA` up to the end of its headers, a `.pth` file of a site directory
+   * whole, dpkg's status file and status.d paragraphs whole.
    */
   text?: string;
 }
@@ -31,9 +32,17 @@ const TEXT_LIMIT = 1 << 20;
 const PTH_LIMIT = 64 << 10;
 /** A `.pth` file directly in a site directory (site.py reads no others). */
 const PTH_FILE = /\/(site|dist)-packages\/[^/]+\.pth$/;
+/** dpkg's records: the status file, and distroless' status.d paragraphs (not their .md5sums). */
+const DPKG_RECORD = /^\/var\/lib\/dpkg\/(status|status\.d\/[^/]+)$/;
+/** A status file lists every package of the system: a few MB on a big one. */
+const DPKG_LIMIT = 16 << 20;
 export const keepsText = (path: string): 'whole' | 'headers' | undefined =>
-  path === '/etc/passwd' || path === '/etc/group' || PTH_FILE.test(path) ? 'whole' : /\.dist-info\/METADATA$/.test(path) ? 'headers' : undefined;
-const textLimit = (path: string): number => (PTH_FILE.test(path) ? PTH_LIMIT : TEXT_LIMIT);
+  path === '/etc/passwd' || path === '/etc/group' || PTH_FILE.test(path) || (DPKG_RECORD.test(path) && !path.endsWith('.md5sums'))
+    ? 'whole'
+    : /\.dist-info\/METADATA$/.test(path)
+      ? 'headers'
+      : undefined;
+const textLimit = (path: string): number => (PTH_FILE.test(path) ? PTH_LIMIT : DPKG_RECORD.test(path) ? DPKG_LIMIT : TEXT_LIMIT);
 
 /**
  * Lists a gzip'd layer's entries (through the one layer reader, `layer/read-entries.ts`), with

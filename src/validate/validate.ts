@@ -19,6 +19,7 @@ import { checkLayerOrder } from './layer-order.js';
 import { checkPythonSite } from './python-site.js';
 import { checkRequirements } from './requirements.js';
 import { checkUser } from './user.js';
+import { checkSystemPackages } from './system-packages.js';
 import type { ValidateReport } from './result.js';
 
 /** How to build for validation: the build's options without publishers or caches (validate picks its own). */
@@ -30,7 +31,8 @@ export type ValidateOptions = Omit<BuildOptions, 'publishers' | 'noCache'>;
  * changed, native files match their platform, no
  * path is written by two shale layers, no default-excluded file is in the app layer, the
  * entrypoint's program exists, the script or module it runs is there, shale's packages are where
- * the image's Python reads them and their requirements are met, the user exists, and the two
+ * the image's Python reads them and their requirements are met, the user exists, the Debian packages meet
+ * each other's dependencies, and the two
  * builds gave the same digests. The layout is removed.
  */
 export async function validate(spec: BuildSpec, opts: ValidateOptions, events: Events): Promise<ValidateReport> {
@@ -54,6 +56,7 @@ export async function validate(spec: BuildSpec, opts: ValidateOptions, events: E
       checkPythonSite(images),
       checkRequirements(images),
       checkUser(images),
+      checkSystemPackages(images),
       checkReproducible(first, second),
     ];
     return { digest: first.digest, checks, ok: checks.every((c) => c.ok) };

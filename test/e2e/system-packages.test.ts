@@ -293,4 +293,11 @@ test('[[layers]] system-packages: a layer of their own above `system`, reused wh
     third.layers.map((l) => [l.name, l.digest]),
     second.layers.map((l) => [l.name, l.digest]),
   );
+  // validate: dpkg's records of the image (the base's and both layers') meet each other's Depends.
+  const checked = await shale(['validate', dir], env);
+  assert.equal(checked.exitCode, 0, checked.stdout + checked.stderr);
+  assert.match(
+    checked.stdout,
+    /^PASS system-packages: linux\/amd64: \d+ packages \(\d+ from shale's layers\) meet each other's Depends and conflict with nothing/m,
+  );
 });

@@ -23,6 +23,7 @@ const CHECKS = [
   'python-site',
   'requirements',
   'user',
+  'system-packages',
   'reproducible',
 ];
 
@@ -45,6 +46,8 @@ test('validate: every check passes on examples/hello_python', async () => {
   const python = '/usr/bin/python3 → /usr/bin/python3.11 (3.11 debian)';
   assert.ok(r.stdout.includes(`\nPASS python-site: linux/amd64: python3 is ${python}; no distributions from shale\n`), r.stdout);
   assert.match(r.stdout, /^PASS user: linux\/amd64: no User: runs as root$/m);
+  // The e2e base's own Debian packages (no system layer here): all of them from the base.
+  assert.match(r.stdout, /^PASS system-packages: linux\/amd64: \d+ packages \(0 from shale's layers\) meet each other's Depends/m);
 });
 
 test('validate: `python3 main.py` without main.py fails app-entry (exit 1), naming the path looked at', async () => {
