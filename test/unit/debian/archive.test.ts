@@ -2,7 +2,6 @@
 // InRelease, a Packages.gz it vouches for, and .debs the index vouches for. A changed byte
 // anywhere is refused; what was checked is kept in the cache and re-checked when read.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { fetchPackages, fetchRelease, fetchVerified } from '../../../src/debian/archive.js';
@@ -11,27 +10,21 @@ import { readKeyrings } from '../../../src/debian/signature.js';
 import { PackageHttp } from '../../../src/python/http.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
 import { cleanup, tempDir } from '../python/helpers.js';
-import { inRelease, makeDeb, packagesEntry, testKey } from './fixtures.js';
+import { inRelease, makeDeb, packagesEntry, testKey, serveArchive } from './fixtures.js';
 
 const files = new Map<string, Buffer>();
-let server: Server;
+let server: Awaited<ReturnType<typeof serveArchive>>;
 let uri: string;
 let dir: string;
 const http = new PackageHttp({ retry: { budgetMs: 0 } });
 
 before(async () => {
   dir = await tempDir('shale-deb-');
-  server = createServer((req, res) => {
-    const b = files.get(req.url ?? '');
-    if (b) res.writeHead(200, { 'content-length': b.length }).end(b);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  uri = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/debian`;
+  server = await serveArchive(files);
+  uri = server.uri;
 });
 after(async () => {
-  await new Promise<void>((ok) => server.close(() => ok()));
+  await server.close();
   await http.close();
   await cleanup(dir);
 });

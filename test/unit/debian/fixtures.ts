@@ -1,6 +1,7 @@
 // Small real Debian artifacts for the unit tests: .deb files (ar + control.tar.gz + data.tar.gz),
 // a Packages index listing them, and a Release signed with a key made here.
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { tarBuffer, type TarEntry } from '../../support/tar.js';
@@ -67,4 +68,19 @@ export async function inRelease(suite: string, files: Record<string, Buffer>, pr
     .join('\n');
   const text = `Origin: Test\nSuite: ${suite}\nCodename: ${suite}\nArchitectures: amd64 arm64\nComponents: main\nSHA256:\n${lines}\n`;
   return openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: priv });
+}
+
+/** An archive served over real HTTP on 127.0.0.1: `files` by URL path (`/debian/dists/...`), 404 for the rest. */
+export async function serveArchive(files: ReadonlyMap<string, Buffer>): Promise<{ uri: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const b = files.get(req.url ?? '');
+    if (b) res.writeHead(200, { 'content-length': b.length }).end(b);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  return {
+    uri: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/debian`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }

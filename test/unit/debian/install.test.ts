@@ -5,7 +5,6 @@
 // lower layer's fingerprint untouched by a change above it.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -15,10 +14,10 @@ import type { ShaleEvent } from '../../../src/events.js';
 import { PackageHttp } from '../../../src/python/http.js';
 import { FsBlobStore } from '../../../src/store/blob-store.js';
 import { cleanup, entryText, tempDir } from '../python/helpers.js';
-import { inRelease, makeDeb, packagesEntry, testKey, type DebSpec } from './fixtures.js';
+import { inRelease, makeDeb, packagesEntry, testKey, type DebSpec, serveArchive } from './fixtures.js';
 
 const files = new Map<string, Buffer>();
-let server: Server;
+let server: Awaited<ReturnType<typeof serveArchive>>;
 let uri: string;
 let dir: string;
 const http = new PackageHttp({ retry: { budgetMs: 0 } });
@@ -41,14 +40,8 @@ const STATUS = 'Package: libc6\nStatus: install ok installed\nVersion: 2.36\nArc
 
 before(async () => {
   dir = await tempDir('shale-deb-install-');
-  server = createServer((req, res) => {
-    const b = files.get(req.url ?? '');
-    if (b) res.writeHead(200, { 'content-length': b.length }).end(b);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  uri = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/debian`;
+  server = await serveArchive(files);
+  uri = server.uri;
   const key = await testKey();
   await writeFile(join(dir, 'archive.gpg'), key.keyring);
   const paragraphs: string[] = [];
@@ -63,7 +56,7 @@ before(async () => {
   files.set('/debian/dists/stable/InRelease', Buffer.from(await inRelease('stable', { 'main/binary-amd64/Packages.gz': packages }, key.priv)));
 });
 after(async () => {
-  await new Promise<void>((ok) => server.close(() => ok()));
+  await server.close();
   await http.close();
   await cleanup(dir);
 });
