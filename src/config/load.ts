@@ -12,7 +12,7 @@ import { followLink, isInside } from '../plan/host-paths.js';
 import { parseLayerCacheSetting } from '../publish/layer-cache-setting.js';
 import { parseUser, parseWritable } from './run-as.js';
 import { shaleConfigSchema, type ShaleConfig } from './schema.js';
-import { SYSTEM_LAYER, type AppSource, type BuildSpec, type ExplicitLayer, type SystemGroup } from './spec.js';
+import { SYSTEM_LAYER, systemGroups, type AppSource, type BuildSpec, type ExplicitLayer, type SystemGroup } from './spec.js';
 
 /**
  * Reads `[tool.shale]` from DIR/pyproject.toml (or the top level of DIR/shale.toml), validates
@@ -265,14 +265,8 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
   if (c['compile-bytecode'] === true) spec.compileBytecode = true;
   if (c['registry-cache'] !== undefined) spec.registryCache = parseLayerCacheSetting(`${file}: \`${keyPath(where, ['registry-cache'])}\``, c['registry-cache']);
   if (c['system-packages']?.length) spec.systemPackages = c['system-packages'];
-  if (systemLayers.length) {
-    if (spec.systemPackages && systemLayers.some((l) => l.name === SYSTEM_LAYER))
-      throw new InputError(
-        'SHALE_LAYER_NAME',
-        `${file}: a [[layers]] entry is named "${SYSTEM_LAYER}", the layer of the top-level system-packages; rename the entry`,
-      );
-    spec.systemLayers = systemLayers;
-  }
+  if (systemLayers.length) spec.systemLayers = systemLayers;
+  checkLayerNames(file, c.layers ?? [], spec);
   if (c['apt-sources'] !== undefined) spec.aptSources = c['apt-sources'];
   if (c.distribution !== undefined) spec.distribution = c.distribution;
   checkScratch(file, keyPath(where, ['distribution']), spec);
@@ -284,4 +278,23 @@ async function toSpec(projectDir: string, file: string, where: string, c: ShaleC
     spec.env = { SSL_CERT_FILE: CA_BUNDLE_PATH, ...spec.env };
   }
   return spec;
+}
+
+/**
+ * Names shale gives layers itself, which a `[[layers]]` entry may not take: the app, users and
+ * ca-certs layers, `system` (the top-level system-packages), and `<name>-all` of every system
+ * layer (its Architecture: all packages).
+ */
+function checkLayerNames(file: string, entries: readonly { name: string }[], spec: BuildSpec): void {
+  const own = new Map<string, string>([
+    ['app', 'the app layer'],
+    ['users', 'the layer of `user` and `writable`'],
+    ['ca-certs', 'the layer of `ca-certs`'],
+  ]);
+  if (spec.systemPackages?.length) own.set(SYSTEM_LAYER, 'the layer of the top-level system-packages');
+  for (const g of systemGroups(spec)) own.set(`${g.name}-all`, `the Architecture: all packages of system layer "${g.name}"`);
+  for (const e of entries) {
+    const what = own.get(e.name);
+    if (what) throw new InputError('SHALE_LAYER_NAME', `${file}: a [[layers]] entry is named "${e.name}", the name of ${what}; rename the entry`);
+  }
 }

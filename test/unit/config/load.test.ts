@@ -113,7 +113,16 @@ test('bad [[layers]] system-packages are named: mixed with packages or paths, a 
   await bad(layer('os', 'system-packages = []'), /`\[tool\.shale\]\.layers\[0\]\.system-packages`/);
   await bad(
     `system-packages = ["curl"]\n${layer('system', 'system-packages = ["libpq5"]')}`,
-    /a \[\[layers\]\] entry is named "system", the layer of the top-level system-packages/,
+    /a \[\[layers\]\] entry is named "system", the name of the layer of the top-level system-packages/,
   );
+  await bad(
+    `system-packages = ["curl"]\n${layer('system-all', 'system-packages = ["libpq5"]')}`,
+    /named "system-all", the name of the Architecture: all packages of system layer "system"/,
+  );
+  await bad(
+    `${layer('media', 'system-packages = ["ffmpeg"]')}${layer('media-all', 'packages = "all"')}`,
+    /named "media-all", the name of the Architecture: all packages of system layer "media"/,
+  );
+  await bad(layer('app', 'system-packages = ["curl"]'), /named "app", the name of the app layer/);
   await bad(`${layer('os', 'system-packages = ["curl"]')}${layer('os', 'packages = "all"')}`, /two layers are named "os"/);
 });
