@@ -279,11 +279,7 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
       input.hashes,
     ),
   );
-  const names = new Set<string>();
-  for (const l of out) {
-    if (names.has(l.name)) throw new InputError('SHALE_LAYER_NAME', `${spec.configFile}: two layers are named "${l.name}"; layer names must be unique`);
-    names.add(l.name);
-  }
+  checkUniqueNames(out, spec.configFile);
   const total = (input.baseLayers ?? 0) + out.length;
   if (total > maxLayers) {
     throw new InputError(
@@ -293,4 +289,17 @@ export async function planLayers(input: PlanInput): Promise<PlannedLayer[]> {
     );
   }
   return out;
+}
+
+/** Layer names are unique in an image (the cache, `--explain` and `history` go by them): a clash is an InputError naming it. */
+export function checkUniqueNames(layers: readonly Pick<PlannedLayer, 'name'>[], configFile: string): void {
+  const names = new Set<string>();
+  for (const l of layers) {
+    if (names.has(l.name))
+      throw new InputError(
+        'SHALE_LAYER_NAME',
+        `${configFile}: two layers are named "${l.name}"; layer names must be unique: rename a [[tool.shale.layers]] entry`,
+      );
+    names.add(l.name);
+  }
 }

@@ -1,6 +1,6 @@
 import type { Entry } from '../../layer/entry.js';
 import { Annotation } from '../../oci/annotations.js';
-import { planLayers, type PlannedLayer } from '../../plan/layers.js';
+import { checkUniqueNames, planLayers, type PlannedLayer } from '../../plan/layers.js';
 import { baseWorkdirDirs, keepLowerDirs, ownedDirs } from '../../plan/lower-dirs.js';
 import { ownWritable, planUsers } from '../../plan/users-layer.js';
 import { mergeRecords } from '../../base/etc-files.js';
@@ -26,7 +26,7 @@ export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPack
   if (record !== undefined) base.base = { ...base.base, facts: { ...base.base.facts, [Annotation.BaseUsers]: record } };
   const lower = new Map([...workdir.dirs, ...(users ? ownedDirs(users.entries) : [])]);
   const system = await planSystem(run, base); // Debian packages: the lowest layers above the base
-  return [
+  const layers = [
     ...system,
     ...(await planLayers({
       spec,
@@ -41,4 +41,7 @@ export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPack
       users,
     })),
   ];
+  // A system layer's name against the ones shale chose for packages (`pkg-numpy`, `deps-pure-3`).
+  checkUniqueNames(layers, spec.configFile);
+  return layers;
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bufferEntry, type Entry } from '../../../src/layer/entry.js';
-import { autoPackageLayers, LARGE_WHEEL_BYTES, type PackageInput } from '../../../src/plan/layers.js';
+import { autoPackageLayers, checkUniqueNames, LARGE_WHEEL_BYTES, type PackageInput } from '../../../src/plan/layers.js';
+import { InputError } from '../../../src/errors.js';
 import { pythonLayout } from '../../../src/python/layout.js';
 
 const layout = pythonLayout('official', '3.11');
@@ -63,4 +64,12 @@ test('package layer fingerprints with compile-bytecode include the compiler and 
   assert.notEqual(plain, a);
   assert.notEqual(a, b);
   assert.equal(fp(six()), plain);
+});
+
+test('layer names are unique across the image: a system layer named like a package layer is an error naming it', () => {
+  assert.doesNotThrow(() => checkUniqueNames([{ name: 'system' }, { name: 'pkg-numpy' }, { name: 'app' }], '/p/shale.toml'));
+  assert.throws(
+    () => checkUniqueNames([{ name: 'system' }, { name: 'pkg-numpy' }, { name: 'pkg-numpy' }, { name: 'app' }], '/p/shale.toml'),
+    (e: unknown) => e instanceof InputError && e.code === 'SHALE_LAYER_NAME' && /\/p\/shale\.toml: two layers are named "pkg-numpy"/.test(e.message),
+  );
 });
