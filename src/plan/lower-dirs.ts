@@ -9,7 +9,7 @@
  * once per base digest when the base sets a WorkingDir; src/base/etc-files.ts).
  */
 import { posix } from 'node:path';
-import { readBasePaths } from '../base/etc-files.js';
+import { readBasePaths, type BasePaths } from '../base/etc-files.js';
 import type { BaseSource } from '../base/facts.js';
 import type { BaseRecords } from '../base/records.js';
 import type { Events } from '../events.js';
@@ -33,6 +33,7 @@ export function baseWorkdirPaths(base: Pick<BaseSource, 'config'>): string[] {
 /**
  * The base's WorkingDir and the directories above it whose owner or mode is not root 0755, by
  * layer path, and the record of what was read (for the image), when the base sets a WorkingDir.
+ * `known`: what the users layer read of the base in the same pass (src/plan/users-layer.ts).
  */
 export async function baseWorkdirDirs(
   base: BaseSource,
@@ -40,16 +41,22 @@ export async function baseWorkdirDirs(
   noCache: boolean,
   events: Events,
   registry?: string,
+  known?: BasePaths,
 ): Promise<{ dirs: Map<string, Owner>; record?: string }> {
   const paths = baseWorkdirPaths(base);
   const dirs = new Map<string, Owner>();
   if (!paths.length) return { dirs };
-  const { found, record } = await readBasePaths(base, paths, [], records, noCache, events, registry, 'working directory');
-  for (const [p, f] of found) {
+  // What an earlier read of this build already found (the users layer's, in the same pass), else the base.
+  const { found, record } =
+    known && paths.every((p) => known.has(p))
+      ? { found: known, record: undefined }
+      : await readBasePaths(base, paths, [], records, noCache, events, registry, 'working directory');
+  for (const p of paths) {
+    const f = found.get(p);
     const mode = (f?.mode ?? 0) & 0o7777;
     if (f?.type === 'dir' && (f.uid !== 0 || f.gid !== 0 || mode !== 0o755)) dirs.set(strip(p), { uid: f.uid, gid: f.gid, mode });
   }
-  return { dirs, record };
+  return record === undefined ? { dirs } : { dirs, record };
 }
 
 /** The directories a layer's entries own (the users layer's), by layer path. */

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import { ACCOUNT_FILES, planAccount, type Account } from '../base/accounts.js';
-import { readBasePaths, type BasePath } from '../base/etc-files.js';
+import { readBasePaths, type BasePath, type BasePaths } from '../base/etc-files.js';
 import type { BaseSource } from '../base/facts.js';
 import type { BaseRecords } from '../base/records.js';
 import type { BuildSpec } from '../config/spec.js';
@@ -25,6 +25,8 @@ export interface UsersPlan {
   createdBy: string;
   /** What was read of the base, for the image's `dev.shale.base.users` annotation. */
   record: string;
+  /** What the base has at every path read (the `alsoRead` ones too). */
+  found: BasePaths;
 }
 
 /** "/a/b/c" → ["/a", "/a/b"] */
@@ -48,6 +50,7 @@ export async function planUsers(
   noCache: boolean,
   events: Events,
   registry?: string,
+  alsoRead: readonly string[] = [],
 ): Promise<UsersPlan | undefined> {
   const req = spec.account;
   const writable = spec.writable ?? [];
@@ -57,7 +60,8 @@ export async function planUsers(
   const home = req.name === undefined ? undefined : (req.home ?? `/home/${req.name}`);
   const dirs = [...writable, ...(home ? [home] : [])];
   const texts = Object.values(ACCOUNT_FILES);
-  const paths = [...new Set([...dirs, ...dirs.flatMap(ancestors), '/etc'])];
+  // `alsoRead`: paths another step wants from the base, read in the same pass.
+  const paths = [...new Set([...dirs, ...dirs.flatMap(ancestors), '/etc', ...alsoRead])];
   const { found, record } = await readBasePaths(base, paths, texts, records, noCache, events, registry);
   const file = (p: string) => {
     const f = found.get(p);
@@ -80,7 +84,7 @@ export async function planUsers(
     // As chown: an existing directory keeps its mode.
     entries.push({ type: 'dir', path: d.slice(1), owner: { uid: account.uid, gid: account.gid, mode: have ? have.mode & 0o7777 : 0o755 } });
   }
-  if (!entries.length) return { account, entries, writable, createdBy: '', record };
+  if (!entries.length) return { account, entries, writable, createdBy: '', record, found };
   // The directories on the way are written as the base has them (/tmp stays 1777, /etc root's).
   const parents = new Set(entries.flatMap((e) => ancestors(`/${e.path}`)));
   for (const d of [...parents].filter((p) => !owned.includes(p))) {
@@ -91,7 +95,7 @@ export async function planUsers(
   }
   const who = `${account.name ?? account.uid} (${account.uid}:${account.gid})`;
   const createdBy = `shale: users: ${who}${account.created ? ' created' : ''}${writable.length ? `; writable ${writable.join(' ')}` : ''}`;
-  return { account, entries, writable, createdBy, record };
+  return { account, entries, writable, createdBy, record, found };
 }
 
 function notADir(configFile: string, why: string, path: string, have: BasePath, what: string): InputError {

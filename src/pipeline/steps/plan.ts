@@ -1,7 +1,7 @@
 import type { Entry } from '../../layer/entry.js';
 import { Annotation } from '../../oci/annotations.js';
 import { checkUniqueNames, planLayers, type PlannedLayer } from '../../plan/layers.js';
-import { baseWorkdirDirs, keepLowerDirs, ownedDirs } from '../../plan/lower-dirs.js';
+import { baseWorkdirDirs, baseWorkdirPaths, keepLowerDirs, ownedDirs } from '../../plan/lower-dirs.js';
 import { ownWritable, planUsers } from '../../plan/users-layer.js';
 import { mergeRecords } from '../../base/etc-files.js';
 import type { BuildRun } from '../build-run.js';
@@ -18,10 +18,11 @@ export async function plan(run: BuildRun, base: PlatformBase, chosen: ChosenPack
   // `user` and `writable` against this platform's base (its account files, read once per base digest),
   // and what was read recorded on the image, as the base's other facts are, for fresh runners.
   const registry = base.earlierFacts?.[Annotation.BaseUsers];
-  const users = await planUsers(spec, base.base, run.cache.base, opts.noCache, run.events, registry);
-  // The base's WorkingDir (read only when it sets one) and the users layer's directories: the
-  // layers above write them as they are there (plan/lower-dirs.ts).
-  const workdir = await baseWorkdirDirs(base.base, run.cache.base, opts.noCache, run.events, registry);
+  // The base's WorkingDir (read only when it sets one, with the account files when there are
+  // any) and the users layer's directories: the layers above write them as they are there
+  // (plan/lower-dirs.ts).
+  const users = await planUsers(spec, base.base, run.cache.base, opts.noCache, run.events, registry, baseWorkdirPaths(base.base));
+  const workdir = await baseWorkdirDirs(base.base, run.cache.base, opts.noCache, run.events, registry, users?.found);
   const record = mergeRecords(users?.record, workdir.record);
   if (record !== undefined) base.base = { ...base.base, facts: { ...base.base.facts, [Annotation.BaseUsers]: record } };
   const lower = new Map([...workdir.dirs, ...(users ? ownedDirs(users.entries) : [])]);

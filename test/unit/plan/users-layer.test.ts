@@ -214,6 +214,14 @@ describe('baseWorkdirDirs', () => {
       assert.match(read.record ?? '', /"\/srv\/app":\{"type":"dir","mode":488,"uid":10001,"gid":10001\}/);
       await baseWorkdirDirs(withWorkdir, records, false, () => undefined);
       assert.deepEqual(opened, ['base'], 'read once per base digest');
+
+      // With a user too, both are read in one pass (even with --no-cache, as validate builds).
+      const both: string[] = [];
+      const withUser = { ...(await baseOf([...BASE, ...layers], both)), config: withWorkdir.config };
+      const users = await planUsers(spec('appuser'), withUser, records, true, () => undefined, undefined, baseWorkdirPaths(withUser));
+      const wd = await baseWorkdirDirs(withUser, records, true, () => undefined, undefined, users?.found);
+      assert.deepEqual([...wd.dirs.keys()], ['srv/app']);
+      assert.deepEqual(both, ['base'], 'one pass over the base for the account files and the working directory');
     } finally {
       await cleanup(dir);
     }
