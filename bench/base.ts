@@ -3,13 +3,12 @@
 // `pip install`. shale builds on the very same image so the comparison is fair. Built once per
 // machine with mmdebstrap (about a minute), wrapped as a one-layer OCI layout, cached in the e2e
 // test cache and pushed with skopeo.
-import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { layoutFromRootfs, MMDEBSTRAP_ARGS } from '../test/e2e/support/base-image.js';
 import { cachedDir, cacheKey } from '../test/e2e/support/cache.js';
 import { requireTools, run } from '../test/e2e/support/exec.js';
+import { pushLayout } from '../test/e2e/support/podman.js';
 
 const FORMAT = 'bench-base-image-v1';
 const SOURCE_DATE_EPOCH = 1_700_000_000;
@@ -57,27 +56,6 @@ export async function ensureBenchBase(registryHost: string): Promise<BenchBase> 
   const dir = await cachedDir(`bench-base-image/bookworm-python3-pip-amd64-${key}`, buildLayout);
   const info = JSON.parse(await readFile(join(dir, 'info.json'), 'utf8')) as { digest: string; layerBytes: number };
   const ref = `${registryHost}/${BASE_REPOSITORY}:${BASE_TAG}`;
-  const digestFile = join(tmpdir(), `shale-bench-base-${process.pid}.digest`);
-  try {
-    await run(
-      'skopeo',
-      [
-        '--insecure-policy',
-        'copy',
-        '--quiet',
-        '--preserve-digests',
-        '--dest-tls-verify=false',
-        '--digestfile',
-        digestFile,
-        `oci:${join(dir, 'layout')}:${BASE_TAG}`,
-        `docker://${ref}`,
-      ],
-      { timeoutMs: 5 * 60_000 },
-    );
-    const pushed = readFileSync(digestFile, 'utf8').trim();
-    if (pushed !== info.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, expected ${info.digest}`);
-  } finally {
-    await rm(digestFile, { force: true });
-  }
+  await pushLayout(join(dir, 'layout'), BASE_TAG, ref, { expect: info.digest });
   return { ref, digest: info.digest, layerBytes: info.layerBytes };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { layoutFromRootfs, MMDEBSTRAP_ARGS } from '../test/e2e/support/base-image.js';
 import { cachedDir, cacheKey } from '../test/e2e/support/cache.js';
 import { requireTools, run } from '../test/e2e/support/exec.js';
-import { skopeoRawManifest } from '../test/e2e/support/podman.js';
+import { pushLayout, skopeoRawManifest } from '../test/e2e/support/podman.js';
 import { startRegistry } from '../test/e2e/support/registry.js';
 import { BuildahRunner, ShaleRunner } from './tools.js';
 
@@ -25,15 +25,7 @@ async function aptBase(host: string): Promise<string> {
     await layoutFromRootfs(tmp, rootfs, { createdBy: `mmdebstrap ${ARGS.join(' ')}`, comment: 'shale bench base (apt)', tag: 'apt' });
   });
   const ref = `${host}/library/pyapt:bench`;
-  await run('skopeo', [
-    '--insecure-policy',
-    'copy',
-    '--quiet',
-    '--preserve-digests',
-    '--dest-tls-verify=false',
-    `oci:${join(dir, 'layout')}:apt`,
-    `docker://${ref}`,
-  ]);
+  await pushLayout(join(dir, 'layout'), 'apt', ref);
   return ref;
 }
 

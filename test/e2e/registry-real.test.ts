@@ -1,60 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { ShaleError } from '../../src/errors.js';
 import { pushArtifact } from '../../src/publish/registry.js';
 import { parseReference } from '../../src/ref/reference.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { authEntry, indexArtifact, readAll } from '../unit/registry/fixture.js';
-
-const TOOLS = ['/usr/bin/docker-registry', '/usr/bin/htpasswd', '/usr/bin/openssl'];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { startRegistry } from './support/registry.js';
 
 // One real CNCF distribution registry with TLS (self-signed) and htpasswd Basic auth: proves the
 // client speaks to the real thing, over the insecure-TLS path, with credentials from config.json.
-it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) => {
-  const missing = TOOLS.filter((p) => !existsSync(p));
-  if (missing.length > 0) {
-    t.skip(`needs ${missing.join(', ')}`);
-    return;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'shale-real-registry-'));
-  let child: ChildProcess | undefined;
+it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async () => {
+  const reg = await startRegistry({ tls: true, htpasswd: { user: 'shale', password: 'pa55word' } });
+  const { host, dir } = reg;
   const clients: RegistryClient[] = [];
   try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { stdio: 'ignore' },
-    );
-    execFileSync('htpasswd', ['-Bbc', join(dir, 'htpasswd'), 'shale', 'pa55word'], { stdio: 'ignore' });
-    const port = await freePort();
-    const host = `127.0.0.1:${port}`;
-    await writeFile(
-      join(dir, 'reg.yml'),
-      [
-        'version: 0.1',
-        'log: { level: error }',
-        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
-        `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
-        `auth: { htpasswd: { realm: shale-test, path: ${join(dir, 'htpasswd')} } }`,
-      ].join('\n'),
-    );
-    child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'reg.yml')], { stdio: 'ignore' });
-
     const good = join(dir, 'good.json');
     const bad = join(dir, 'bad.json');
     await writeFile(good, JSON.stringify({ auths: { [host]: authEntry('shale', 'pa55word') } }));
@@ -64,15 +25,7 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
     const verifying = new RegistryClient({ dockerConfigPath: good });
     clients.push(client, refused, verifying);
 
-    for (let i = 0; ; i++) {
-      try {
-        assert.deepEqual(await client.ping(host), { scheme: 'basic', realm: 'shale-test' });
-        break;
-      } catch (err) {
-        if (i > 100) throw err;
-        await sleep(50);
-      }
-    }
+    assert.deepEqual(await client.ping(host), { scheme: 'basic', realm: 'shale-e2e' });
 
     // A base layer already in library/python is mounted, not uploaded.
     const baseBytes = Buffer.from('a base layer');
@@ -114,71 +67,25 @@ it('pushes to and pulls from a real docker-registry (TLS, htpasswd)', async (t) 
     await assert.rejects(verifying.ping(host), (e: unknown) => e instanceof ShaleError && e.message.includes('--insecure-registry'));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    child?.kill();
-    await rm(dir, { recursive: true, force: true });
+    await reg.stop();
   }
 });
 
 // A certificate whose CA is trusted (given with --registry-ca) but that names another host is
 // not an "untrusted certificate": the message says which names it is for, and what to do.
-it('says a registry certificate is for other names when the CA is trusted but the name is not in it', async (t) => {
-  const missing = TOOLS.filter((p) => !existsSync(p));
-  if (missing.length > 0) {
-    t.skip(`needs ${missing.join(', ')}`);
-    return;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'shale-wrong-name-'));
-  let child: ChildProcess | undefined;
+it('says a registry certificate is for other names when the CA is trusted but the name is not in it', async () => {
+  const reg = await startRegistry({ tls: true, certNames: ['registry.example', 'mirror.example'] });
+  const { host } = reg;
   const clients: RegistryClient[] = [];
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=registry.example',
-        '-addext',
-        'subjectAltName=DNS:registry.example,DNS:mirror.example',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const port = await freePort();
-    const host = `127.0.0.1:${port}`;
-    await writeFile(
-      join(dir, 'reg.yml'),
-      [
-        'version: 0.1',
-        'log: { level: error }',
-        `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-        `http: { addr: ${host}, tls: { certificate: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')} } }`,
-      ].join('\n'),
-    );
-    child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'reg.yml')], { stdio: 'ignore' });
-    const withCa = new RegistryClient({ caFiles: [join(dir, 'cert.pem')], env: {}, retry: { baseDelayMs: 1 } });
+    const withCa = new RegistryClient({ caFiles: [reg.caFile!], env: {}, retry: { baseDelayMs: 1 } });
     const withoutCa = new RegistryClient({ env: {}, retry: { baseDelayMs: 1 } });
     clients.push(withCa, withoutCa);
 
-    let err: unknown;
-    for (let i = 0; ; i++) {
-      err = await withCa.ping(host).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (!(err instanceof ShaleError && /connection refused/.test(err.message)) || i > 100) break;
-      await sleep(50);
-    }
+    const err: unknown = await withCa.ping(host).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ShaleError, String(err));
     assert.equal(err.exitCode, 1);
     assert.match(
@@ -193,7 +100,6 @@ it('says a registry certificate is for other names when the CA is trusted but th
     await assert.rejects(withoutCa.ping(host), (e: unknown) => e instanceof ShaleError && /not trusted/.test(e.message) && /--registry-ca/.test(e.message));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    child?.kill();
-    await rm(dir, { recursive: true, force: true });
+    await reg.stop();
   }
 });

@@ -3,15 +3,15 @@
 // machine by mmdebstrap, wrapped as a one-layer OCI image layout by plain node code (never
 // shale's own src, so a bug there cannot hide in the fixture), and pushed with skopeo.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cachedDir, cacheKey } from './cache.js';
 import { requireTools, run } from './exec.js';
+import { pushLayout } from './podman.js';
 
 /** Bump when the layout below changes, so caches on every machine are rebuilt. */
 const FORMAT = 'base-image-v1';
@@ -191,18 +191,6 @@ export async function ensureBaseImage(registryHost: string, opts: BaseImageOptio
   requireTools('skopeo');
   const layout = await ensureBaseLayout();
   const ref = `${registryHost}/${opts.repository ?? 'library/python'}:${opts.tag ?? TAG}`;
-  const digestFile = join(tmpdir(), `shale-base-push-${process.pid}-${Date.now()}.digest`);
-  const args = ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile];
-  if (opts.creds) args.push('--dest-creds', `${opts.creds.user}:${opts.creds.password}`);
-  args.push(`oci:${layout.dir}:${layout.tag}`, `docker://${ref}`);
-  try {
-    await run('skopeo', args, { timeoutMs: 5 * 60_000 });
-    const pushed = readFileSync(digestFile, 'utf8').trim();
-    if (pushed !== layout.digest) {
-      throw new Error(`skopeo pushed ${ref} as ${pushed}, but the layout's manifest is ${layout.digest}`);
-    }
-  } finally {
-    await rm(digestFile, { force: true });
-  }
+  await pushLayout(layout.dir, layout.tag, ref, { expect: layout.digest, ...(opts.creds ? { creds: opts.creds } : {}) });
   return { ref, digest: layout.digest };
 }

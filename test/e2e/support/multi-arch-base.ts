@@ -3,13 +3,13 @@
 // manifest digest) and whose linux/arm64/v8 entry is a Debian arm64 root fs with python3. The
 // arm64 tree is made by `mmdebstrap --variant=extract` (package contents unpacked, no maintainer
 // scripts run), so no emulation is needed; it cannot run here, and does not have to.
-import { readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseLayout, layoutFromRootfs, writeJsonBlob, type BaseLayout, type BlobDesc } from './base-image.js';
 import { cachedDir, cacheKey } from './cache.js';
 import { requireTools, run } from './exec.js';
+import { pushLayout } from './podman.js';
 
 const FORMAT = 'base-image-arm64-v1';
 const SOURCE_DATE_EPOCH = 1_700_000_000;
@@ -117,25 +117,7 @@ export async function ensureMultiArchBase(registryHost: string, opts: { reposito
       join(layout, 'index.json'),
       JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...index, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }),
     );
-    const digestFile = join(tmp, 'digest');
-    await run(
-      'skopeo',
-      [
-        '--insecure-policy',
-        'copy',
-        '--quiet',
-        '--all',
-        '--preserve-digests',
-        '--dest-tls-verify=false',
-        '--digestfile',
-        digestFile,
-        `oci:${layout}:${TAG}`,
-        `docker://${ref}`,
-      ],
-      { timeoutMs: 5 * 60_000 },
-    );
-    const pushed = readFileSync(digestFile, 'utf8').trim();
-    if (pushed !== index.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, but the index is ${index.digest}`);
+    await pushLayout(layout, TAG, ref, { expect: index.digest, all: true });
     return { ref, digest: index.digest, manifests: { 'linux/amd64': amd64.digest, 'linux/arm64': arm64.digest } };
   } finally {
     await rm(tmp, { recursive: true, force: true });

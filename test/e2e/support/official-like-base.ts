@@ -13,7 +13,6 @@
 //     installs into site-packages imports;
 //   - PYTHON_VERSION=3.11.2 (bookworm's python3.11) in the config Env, PATH with /usr/local/bin first.
 // The image is built by plain node code (tar-stream, zlib), never shale's own src.
-import { readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { tarBuffer } from '../../support/tar.js';
 import { ensureBaseLayout, writeJsonBlob } from './base-image.js';
-import { requireTools, run } from './exec.js';
+import { requireTools } from './exec.js';
+import { pushLayout } from './podman.js';
 
 const TAG = '3.11-official';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -112,24 +112,7 @@ export async function ensureOfficialLikeBase(registryHost: string): Promise<{ re
       JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': TAG } }] }),
     );
     const ref = `${registryHost}/library/python:${TAG}`;
-    const digestFile = join(tmp, 'digest');
-    await run(
-      'skopeo',
-      [
-        '--insecure-policy',
-        'copy',
-        '--quiet',
-        '--preserve-digests',
-        '--dest-tls-verify=false',
-        '--digestfile',
-        digestFile,
-        `oci:${layout}:${TAG}`,
-        `docker://${ref}`,
-      ],
-      { timeoutMs: 5 * 60_000 },
-    );
-    const pushed = readFileSync(digestFile, 'utf8').trim();
-    if (pushed !== manifest.digest) throw new Error(`skopeo pushed ${ref} as ${pushed}, but the manifest is ${manifest.digest}`);
+    await pushLayout(layout, TAG, ref, { expect: manifest.digest });
     return { ref, digest: manifest.digest };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -3,6 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { requireTools, run, sleep, type RunResult } from './exec.js';
 
@@ -237,6 +240,31 @@ async function skopeo(args: string[]): Promise<string> {
   requireTools('skopeo');
   const { stdout } = await run('skopeo', ['--insecure-policy', ...args], { timeoutMs: 5 * 60_000 });
   return stdout;
+}
+
+/**
+ * Copies `tag` of the OCI layout `layout` to the registry reference `ref` with skopeo, digests
+ * kept (`all`: every image of an index), and returns the digest the registry now serves; with
+ * `expect`, a different one is an error (a push that rewrote the manifest).
+ */
+export async function pushLayout(
+  layout: string,
+  tag: string,
+  ref: string,
+  opts: { expect?: string; all?: boolean; creds?: { user: string; password: string } } = {},
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shale-push-'));
+  try {
+    const digestFile = join(dir, 'digest');
+    const args = ['copy', '--quiet', ...(opts.all ? ['--all'] : []), '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile];
+    if (opts.creds) args.push('--dest-creds', `${opts.creds.user}:${opts.creds.password}`);
+    await skopeo([...args, `oci:${layout}:${tag}`, `docker://${ref}`]);
+    const pushed = (await readFile(digestFile, 'utf8')).trim();
+    if (opts.expect !== undefined && pushed !== opts.expect) throw new Error(`skopeo pushed ${ref} as ${pushed}, but the layout's manifest is ${opts.expect}`);
+    return pushed;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** `skopeo inspect` (registry references are read without TLS verification). */

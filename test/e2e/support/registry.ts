@@ -15,6 +15,8 @@ export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 (see `caFile`). */
   tls?: boolean;
+  /** With `tls`: the DNS names the certificate is for instead of 127.0.0.1 (a certificate for other names). */
+  certNames?: string[];
   /** Listen on this port instead of a free one (e.g. 5000 for a long-running dev registry). */
   port?: number;
 }
@@ -50,21 +52,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Any HTTP status from GET url (401 counts: the registry is up). Rejects on connection errors. */
+/**
+ * Any HTTP status from GET url (401 counts: the registry is up). Rejects on connection errors.
+ * The certificate must chain to `ca`; the name in it is not checked (one may be for other names).
+ */
 function probe(url: string, ca: Buffer | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const done = (res: { statusCode?: number | undefined; resume(): void }): void => {
       res.resume();
       resolve(res.statusCode ?? 0);
     };
-    const req = url.startsWith('https:') ? httpsRequest(url, ca === undefined ? {} : { ca }, done) : httpRequest(url, done);
+    const req = url.startsWith('https:')
+      ? httpsRequest(url, { ...(ca === undefined ? {} : { ca }), checkServerIdentity: () => undefined }, done)
+      : httpRequest(url, done);
     req.setTimeout(2_000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
   });
 }
 
-async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
+async function makeCertificate(dir: string, names?: readonly string[]): Promise<{ cert: string; key: string }> {
   requireTools('openssl');
   const cert = join(dir, 'registry.crt');
   const key = join(dir, 'registry.key');
@@ -79,9 +86,9 @@ async function makeCertificate(dir: string): Promise<{ cert: string; key: string
     '-days',
     '2',
     '-subj',
-    '/CN=127.0.0.1',
+    `/CN=${names?.[0] ?? '127.0.0.1'}`,
     '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    `subjectAltName=${names ? names.map((n) => `DNS:${n}`).join(',') : 'IP:127.0.0.1,DNS:localhost'}`,
     '-keyout',
     key,
     '-out',
@@ -115,7 +122,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const dir = await mkdtemp(join(tmpdir(), 'shale-registry-'));
   try {
     await mkdir(join(dir, 'data'));
-    const tls = opts.tls === true ? await makeCertificate(dir) : undefined;
+    const tls = opts.tls === true ? await makeCertificate(dir, opts.certNames) : undefined;
     let htpasswdFile: string | undefined;
     if (opts.htpasswd) {
       requireTools('htpasswd');
