@@ -42,15 +42,8 @@ export interface SystemRequest {
   projectDir: string;
 }
 
-/** A resolved .deb as the layer's inputs (and a lock) record it. */
-export interface PinnedDeb {
-  name: string;
-  version: string;
-  architecture: string;
-  filename: string;
-  sha256: string;
-  size: number;
-  uri: string;
+/** A resolved .deb as the layer's inputs (and a lock) record it: the index's fields that name and check it. */
+export interface PinnedDeb extends Pick<DebPackage, 'name' | 'version' | 'architecture' | 'filename' | 'sha256' | 'size' | 'uri'> {
   /** The system layer it goes into: "system" (the top-level `system-packages`) or a `[[layers]]` entry's name. */
   layer: string;
 }
@@ -143,17 +136,8 @@ export class DebianInstaller {
 
   /** The sources to use: `apt-sources` (keys from the host, relative to the project) or the base's. */
   private async sources(req: SystemRequest, system: BaseSystem): Promise<{ source: AptSource; keys: PublicKey[] }[]> {
-    let sources: AptSource[];
     const fromConfig = req.aptSources !== undefined;
-    try {
-      sources = fromConfig
-        ? req.aptSources!.flatMap((line, i) => parseSourcesList(line, `${req.configFile}: apt-sources[${i}]`))
-        : Object.entries(system.sourceLists).flatMap(([path, text]) =>
-            path.endsWith('.sources') ? parseDeb822Sources(text, path) : parseSourcesList(text, path),
-          );
-    } catch (err) {
-      throw new InputError('SHALE_APT_SOURCES', `${err instanceof Error ? err.message : String(err)}`);
-    }
+    const sources = parsedSources(req, system);
     if (!sources.length) {
       throw new InputError(
         'SHALE_APT_SOURCES',
@@ -299,17 +283,7 @@ export class DebianInstaller {
 
   /** The URIs of the sources (no InRelease fetched): where a locked .deb is looked for first. */
   sourceUris(req: SystemRequest, system: BaseSystem): string[] {
-    try {
-      const sources =
-        req.aptSources !== undefined
-          ? req.aptSources.flatMap((line, i) => parseSourcesList(line, `${req.configFile}: apt-sources[${i}]`))
-          : Object.entries(system.sourceLists).flatMap(([path, text]) =>
-              path.endsWith('.sources') ? parseDeb822Sources(text, path) : parseSourcesList(text, path),
-            );
-      return [...new Set(sources.map((s) => s.uri))];
-    } catch (err) {
-      throw new InputError('SHALE_APT_SOURCES', `${err instanceof Error ? err.message : String(err)}`);
-    }
+    return [...new Set(parsedSources(req, system).map((s) => s.uri))];
   }
 
   /**
@@ -433,6 +407,19 @@ export class DebianInstaller {
       this.ctx.events({ type: 'log', level: 'warn', message: `${where}: maintainer scripts are not run; ${notes.join('; ')}` });
     }
     return out;
+  }
+}
+
+/** The sources to use as written: `apt-sources` (one-line entries), else the base's lists (deb822 `.sources` too). */
+function parsedSources(req: SystemRequest, system: BaseSystem): AptSource[] {
+  try {
+    return req.aptSources !== undefined
+      ? req.aptSources.flatMap((line, i) => parseSourcesList(line, `${req.configFile}: apt-sources[${i}]`))
+      : Object.entries(system.sourceLists).flatMap(([path, text]) =>
+          path.endsWith('.sources') ? parseDeb822Sources(text, path) : parseSourcesList(text, path),
+        );
+  } catch (err) {
+    throw new InputError('SHALE_APT_SOURCES', `${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -17,8 +17,8 @@ import type { Entry, Owner } from '../layer/entry.js';
 
 const strip = (p: string): string => p.replace(/^\/+|\/+$/g, '');
 
-/** "a/b/c" → ["a", "a/b"] */
-const parentsOf = (p: string): string[] => {
+/** "a/b/c" (or "/a/b/c") → ["a", "a/b"] */
+export const parentsOf = (p: string): string[] => {
   const parts = strip(p).split('/');
   return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
 };

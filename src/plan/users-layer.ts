@@ -4,13 +4,13 @@
  * It sits right above the base (it changes when the base or the `user`/`writable` keys do), and
  * its fingerprint is its content, like any file layer: the same base and keys give the same bytes.
  */
-import { posix } from 'node:path';
 import { ACCOUNT_FILES, planAccount, type Account } from '../base/accounts.js';
 import { readBasePaths, type BasePath, type BasePaths } from '../base/etc-files.js';
 import type { BaseSource } from '../base/facts.js';
 import type { BaseRecords } from '../base/records.js';
 import type { BuildSpec } from '../config/spec.js';
 import { InputError } from '../errors.js';
+import { parentsOf } from './lower-dirs.js';
 import type { Events } from '../events.js';
 import { bufferEntry, type Entry, type Owner } from '../layer/entry.js';
 
@@ -30,11 +30,7 @@ export interface UsersPlan {
 }
 
 /** "/a/b/c" → ["/a", "/a/b"] */
-const ancestors = (p: string): string[] => {
-  const out: string[] = [];
-  for (let d = posix.dirname(p); d !== '/'; d = posix.dirname(d)) out.unshift(d);
-  return out;
-};
+const ancestors = (p: string): string[] => parentsOf(p).map((d) => `/${d}`);
 
 const exact = (p: BasePath): Owner => ({ uid: p.uid, gid: p.gid, mode: p.mode & 0o7777 });
 
