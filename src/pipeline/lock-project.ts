@@ -17,7 +17,6 @@ import { chooseEnvironment } from '../python/environment.js';
 import { indexConfigured, indexSources } from '../python/index-env.js';
 import { readLock } from '../python/lock.js';
 import { normalizeName } from '../python/names.js';
-import { PackageHttp } from '../python/http.js';
 import { PackageCatalog } from '../python/provider.js';
 import { formatPylock, writePylock } from '../python/pylock-write.js';
 import { formatRequirement } from '../python/requirement.js';
@@ -32,6 +31,7 @@ import { UNUSED_LIBC } from '../base/libc.js';
 import { UNUSED_PYTHON } from '../base/python.js';
 import { Cache } from '../store/cache.js';
 import type { BuildOptions } from './options.js';
+import { packageHttp } from './build-run.js';
 import { lockSystemPackages, writeSystemLock, type SystemLockResult } from './lock-system.js';
 import { scratchBase } from './steps/resolve-base.js';
 
@@ -180,6 +180,8 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
   for (const name of opts.upgradePackages ?? []) preferences.delete(normalizeName(name));
 
   const cache = Cache.open(opts.cacheDir, events);
+  // One client for package downloads (Debian archives, wheel indexes): one connection pool.
+  const http = packageHttp(opts, events);
   const client = new RegistryClient({
     insecureRegistries: opts.insecureRegistries,
     events,
@@ -192,7 +194,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     if (isScratch(spec)) {
       // A base made of packages: its Python and C library are those the system packages resolve to.
       const bases = platforms.map((p) => scratchBase(spec.distribution ?? '', p));
-      system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
+      system = await lockSystemPackages(spec, bases, platforms, cache, http, events);
       envs = platforms.map((platform, i) => {
         const facts = scratchFacts(system?.pins[i] ?? [], spec, { libc: true, python: true });
         return { python: (facts.python ?? UNUSED_PYTHON).version, platform, libc: facts.libc ?? UNUSED_LIBC };
@@ -212,7 +214,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
         }),
       );
       // Debian packages (src/debian) pinned per platform too, while the bases' layers can be read.
-      system = await lockSystemPackages(spec, bases, platforms, cache, new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }), events);
+      system = await lockSystemPackages(spec, bases, platforms, cache, http, events);
     }
   } finally {
     await client.close();
@@ -228,7 +230,7 @@ export async function lockProject(spec: BuildSpec, opts: LockOptions, events: Ev
     projectDir: spec.projectDir,
     pages: new Map(),
     pageCache: cache.pages,
-    http: new PackageHttp({ events, ...(opts.signal ? { signal: opts.signal } : {}) }),
+    http,
   };
   const catalog = new PackageCatalog(sources, cache, events);
   const ctx = { catalog, cache, events, searchIndexes: indexConfigured(spec, options), preferences };
