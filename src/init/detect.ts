@@ -7,6 +7,7 @@ import { guessEntryPoint } from './entry-point.js';
 import { configFromDockerfile } from './from-dockerfile.js';
 import { formatSection } from './toml-write.js';
 import { InputError } from '../errors.js';
+import { exists, readText } from './files.js';
 
 /** A starter `[tool.shale]` section and what it was inferred from. */
 export interface StarterConfig {
@@ -25,13 +26,6 @@ export interface InitOptions {
   /** The Dockerfile to read (`-f`); default Dockerfile or Containerfile in DIR when there is one. */
   dockerfile?: string;
 }
-
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
-const readText = (p: string) => readFile(p, 'utf8').catch(() => '');
 
 /** An image name from a project name: lowercase letters, digits and single dashes. */
 export const imageName = (s: string): string =>

@@ -6,16 +6,10 @@
  * when it cannot tell, or when the server it would need is not among the dependencies: never a
  * command that fails at start.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandOf } from './dockerfile.js';
-
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
-const readText = (p: string) => readFile(p, 'utf8').catch(() => '');
+import { exists, readText } from './files.js';
 
 /** Whether the dependencies name a distribution (`uvicorn`, `uvicorn[standard]>=0.20`, `"gunicorn"`), as a requirement, not inside another name. */
 const needs = (deps: string, name: string): boolean => new RegExp(`(^|[\\s"',\\[])${name}(?![\\w.-])`, 'im').test(deps);

@@ -9,12 +9,7 @@ import { basename, join, normalize, posix } from 'node:path';
 import type { DockerfileFacts } from './dockerfile.js';
 import { userKeys } from './user-keys.js';
 import { DEFAULT_LOCK_FILES } from '../python/dependencies.js';
-
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
+import { exists } from './files.js';
 
 /** Variables a Dockerfile sets for its own build (a venv on PATH, pip's knobs), not for the app. */
 const BUILD_ONLY_ENV = /^(PATH|VIRTUAL_ENV|PIP_[A-Z_]+|POETRY_[A-Z_]+|UV_[A-Z_]+|DEBIAN_FRONTEND|PYTHONDONTWRITEBYTECODE)$/;
