@@ -312,8 +312,8 @@ export class DebianInstaller {
   /**
    * The system layers of one platform, per system layer of the config (lowest first, `layers`):
    * `<name>-all` for its Architecture: all packages (the same blob on every platform), then
-   * `<name>` with the rest and dpkg's records of them, which on a base with a status file also
-   * hold the packages of the layers below (each layer's status is the whole list so far).
+   * `<name>` with the rest and dpkg's records of them; on a base with a status file the topmost
+   * one writes it, with every layer's packages (the others only their info files).
    */
   planLayers(
     debs: readonly PinnedDeb[],
@@ -333,10 +333,10 @@ export class DebianInstaller {
     };
     const out: PlannedLayer[] = [];
     const below: PinnedDeb[] = [];
-    for (const name of layers) {
+    const filled = layers.filter((name) => debs.some((d) => d.layer === name));
+    for (const name of filled) {
       const own = byName(debs.filter((d) => d.layer === name));
-      if (!own.length) continue;
-      out.push(...this.groupLayers(name, own, byName(below), system, epoch, open));
+      out.push(...this.groupLayers(name, own, byName(below), system, epoch, open, name === filled.at(-1)));
       below.push(...own);
     }
     return out;
@@ -350,10 +350,13 @@ export class DebianInstaller {
     system: BaseSystem,
     epoch: number,
     open: (d: PinnedDeb) => Promise<LaidPackage>,
+    top: boolean,
   ): PlannedLayer[] {
     const all = sorted.filter((d) => d.architecture === 'all');
     const native = sorted.filter((d) => d.architecture !== 'all');
     const dpkg = system.status === undefined ? 'status.d' : `status ${sha256(Buffer.from(system.status))}`;
+    // The status file is the topmost system layer's (a layer's file would replace the one below).
+    const statusAbove = !top && system.status !== undefined;
     const layer = (layerName: string, own: PinnedDeb[], records: boolean): PlannedLayer => {
       // The shared blob of Architecture: all packages may depend only on what every platform's
       // base has alike: /bin, /sbin and /lib links, not the per-architecture /lib64 or /lib32.
@@ -368,6 +371,7 @@ export class DebianInstaller {
         ...(records ? { dpkg, records: sorted.map((d) => d.sha256) } : {}),
         // The lower layers' packages are in this one's dpkg status and may be an alternative's target.
         ...(records && below.length ? { below: below.map((d) => d.sha256) } : {}),
+        ...(records && statusAbove ? { statusAbove } : {}),
       };
       return {
         name: layerName,
@@ -378,7 +382,8 @@ export class DebianInstaller {
         weight: own.reduce((n, d) => n + d.size, 0),
         entries: async (): Promise<Entry[]> => {
           const entries = dataEntries(await mapLimit(own, 4, open), rootLinks);
-          if (records) entries.push(...(await this.records(name, await mapLimit(sorted, 4, open), await mapLimit(below, 4, open), system, entries)));
+          if (records)
+            entries.push(...(await this.records(name, await mapLimit(sorted, 4, open), await mapLimit(below, 4, open), system, statusAbove, entries)));
           return entries;
         },
       };
@@ -391,10 +396,17 @@ export class DebianInstaller {
    * over `below` (the lower layers'): dpkg's records, and the alternatives the postinst scripts
    * would have registered (automatic mode). Says which scripts were not run and what that leaves undone.
    */
-  private async records(name: string, every: LaidPackage[], below: LaidPackage[], system: BaseSystem, taken: readonly Entry[]): Promise<Entry[]> {
+  private async records(
+    name: string,
+    every: LaidPackage[],
+    below: LaidPackage[],
+    system: BaseSystem,
+    statusAbove: boolean,
+    taken: readonly Entry[],
+  ): Promise<Entry[]> {
     const out = dpkgEntries(
       every,
-      system.status === undefined ? { rootLinks: system.rootLinks } : { status: system.status, rootLinks: system.rootLinks },
+      system.status === undefined ? { rootLinks: system.rootLinks } : { status: system.status, rootLinks: system.rootLinks, statusAbove },
       below,
     );
     const paths = new Set(dataEntries([...below, ...every], system.rootLinks).map((e) => e.path));

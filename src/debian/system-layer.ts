@@ -30,6 +30,8 @@ export interface DpkgTarget {
   /** The base's status file; undefined: write status.d/ files instead. */
   status?: string;
   rootLinks: Record<string, string>;
+  /** A system layer above writes the status file (with these packages in it): this one writes their info files only. */
+  statusAbove?: boolean;
 }
 
 /** The data entries of `pkgs` as layer entries (hard links become copies: layers carry no links between files). */
@@ -124,10 +126,33 @@ function md5sums(p: LaidPackage): Buffer {
 }
 
 /**
+ * The base's status file with the paragraphs of `added` (lowest layer first), a package the base
+ * had in another version replaced (also an "all" one becoming arch-specific), sorted by name,
+ * then architecture, as dpkg writes it ("foo" before "foo-data").
+ */
+function mergedStatus(base: string, added: readonly { p: LaidPackage; s: Stanza }[]): string {
+  const byName = new Map<string, string>();
+  for (const s of parseStanzas(base, '/var/lib/dpkg/status')) byName.set(`${field(s, 'Package')}:${field(s, 'Architecture')}`, formatStanza(s));
+  for (const { p, s } of added) {
+    for (const k of [...byName.keys()]) if (k.startsWith(`${p.name}:`)) byName.delete(k);
+    byName.set(`${p.name}:${p.architecture}`, formatStanza(s));
+  }
+  const order = (k: string): [string, string] => [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)];
+  return [...byName.entries()]
+    .sort(([a], [b]) => {
+      const [x, y] = [order(a), order(b)];
+      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+    })
+    .map(([, t]) => t)
+    .join('\n');
+}
+
+/**
  * What dpkg would have recorded of `all` on a base with `target`. `all` are every package of one
  * system layer of the config (their records go together, in one layer, even when their files do
- * not); `below` those of the system layers under it, which a status file lists too (each
- * layer's status file replaces the one below).
+ * not); `below` those of the system layers under it, which the status file lists too. Only the
+ * topmost system layer writes the status file (`statusAbove` for the others), so no path is
+ * written by two layers.
  */
 export function dpkgEntries(all: readonly LaidPackage[], target: DpkgTarget, below: readonly LaidPackage[] = []): Entry[] {
   const stanzas = all.map((p) => ({ p, s: statusStanza(p) }));
@@ -137,23 +162,9 @@ export function dpkgEntries(all: readonly LaidPackage[], target: DpkgTarget, bel
       bufferEntry(`var/lib/dpkg/status.d/${p.name}.md5sums`, md5sums(p)),
     ]);
   }
-  const byName = new Map<string, string>();
-  for (const s of parseStanzas(target.status, '/var/lib/dpkg/status')) byName.set(`${field(s, 'Package')}:${field(s, 'Architecture')}`, formatStanza(s));
-  for (const { p, s } of [...below.map((p) => ({ p, s: statusStanza(p) })), ...stanzas]) {
-    // A package the base had in another version is replaced (also an "all" one becoming arch-specific).
-    for (const k of [...byName.keys()]) if (k.startsWith(`${p.name}:`)) byName.delete(k);
-    byName.set(`${p.name}:${p.architecture}`, formatStanza(s));
-  }
-  // By name, then architecture, as dpkg writes it ("foo" before "foo-data").
-  const order = (k: string): [string, string] => [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)];
-  const status = [...byName.entries()]
-    .sort(([a], [b]) => {
-      const [x, y] = [order(a), order(b)];
-      return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
-    })
-    .map(([, t]) => t)
-    .join('\n');
-  const out: Entry[] = [bufferEntry('var/lib/dpkg/status', status)];
+  const out: Entry[] = target.statusAbove
+    ? []
+    : [bufferEntry('var/lib/dpkg/status', mergedStatus(target.status, [...below.map((p) => ({ p, s: statusStanza(p) })), ...stanzas]))];
   for (const { p, s } of stanzas) {
     const name = infoName(p, s);
     const paths = p.contents.data.flatMap((e) => {

@@ -72,6 +72,10 @@ export interface SystemInputs {
   debs: { name: string; version: string; architecture: string; sha256: string }[];
   dpkg?: string;
   records?: string[];
+  /** The .debs of the system layers below, which this one's status file lists and its alternatives may point at. */
+  below?: string[];
+  /** A system layer above writes the status file: this one holds info files only. */
+  statusAbove?: boolean;
 }
 
 /**

@@ -1,15 +1,11 @@
 import { platformString } from '../oci/types.js';
 import { verdict, type CheckResult, type ImageView } from './result.js';
 
-/** dpkg's status file: each system layer above another writes it whole again (every package so far), by design. */
-const REWRITTEN = new Set(['/var/lib/dpkg/status']);
-
 /**
  * No path is written by two shale layers with different contents: the later one would silently
  * win, so what is in the image would depend on layer order. Directories are exempt (each layer
  * lists its parents), and so are identical files (legacy namespace packages ship the same
- * `__init__.py` in several distributions), as the build's own check allows them, and dpkg's
- * status file, which every system layer rewrites on purpose.
+ * `__init__.py` in several distributions), as the build's own check allows them.
  */
 export function checkConflicts(images: readonly ImageView[]): CheckResult {
   // problem → the platforms it was seen on, so a shared conflict is reported once.
@@ -20,7 +16,7 @@ export function checkConflicts(images: readonly ImageView[]): CheckResult {
     for (const layer of img.layers.filter((l) => l.shale)) {
       layers++;
       for (const e of layer.entries) {
-        if (e.type === 'dir' || REWRITTEN.has(e.path)) continue;
+        if (e.type === 'dir') continue;
         const same = `${e.type}|${e.mode}|${e.sha256 ?? ''}|${e.linkname ?? ''}`;
         const first = owner.get(e.path);
         if (first === undefined) owner.set(e.path, { layer: layer.name, same });

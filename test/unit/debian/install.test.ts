@@ -111,6 +111,10 @@ describe('system layers of the config', () => {
       layers.map((l) => l.name),
       ['system-all', 'system', 'tools'],
     );
+    assert.ok(
+      !(await layers[1]!.entries()).some((e) => e.path === 'var/lib/dpkg/status'),
+      "the status file is the topmost system layer's alone: no path written by two layers",
+    );
     const tools = await layers[2]!.entries();
     const status = await entryText(tools, 'var/lib/dpkg/status');
     assert.deepEqual(

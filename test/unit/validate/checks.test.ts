@@ -96,10 +96,6 @@ test('no-conflicts: a file in two shale layers fails; shared directories and bas
   const ns1 = await layer('deps-pure-1', [{ name: 'site/google/__init__.py', data: '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n' }]);
   const ns2 = await layer('deps-pure-2', [{ name: 'site/google/__init__.py', data: '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n' }]);
   assert.equal(checkConflicts([image(amd64, [ns1, ns2])]).ok, true);
-  // dpkg's status file: each system layer above another rewrites it whole, on purpose.
-  const sys1 = await layer('system', [{ name: 'var/lib/dpkg/status', data: 'Package: curl\n' }]);
-  const sys2 = await layer('pq', [{ name: 'var/lib/dpkg/status', data: 'Package: curl\n\nPackage: libpq5\n' }]);
-  assert.equal(checkConflicts([image(amd64, [sys1, sys2])]).ok, true);
 });
 
 test('no-excluded-files: secrets and caches in the app layer fail; other layers are not the app', async () => {
