@@ -4,38 +4,13 @@
 // read back by the code under test.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
 import type { ImageConfig, Platform } from '../../../src/oci/types.js';
 import { checkAppEntry, entryTargets } from '../../../src/validate/app-entry.js';
-import { readLayerEntries } from '../../../src/validate/layer-entries.js';
 import { checkPythonSite } from '../../../src/validate/python-site.js';
 import { checkRequirements } from '../../../src/validate/requirements.js';
 import type { ImageView, LayerView } from '../../../src/validate/result.js';
 import { checkUser } from '../../../src/validate/user.js';
-
-type Item = { name: string; data?: string; mode?: number; type?: 'directory' | 'symlink'; linkname?: string };
-
-async function layer(name: string, items: Item[], shale = true): Promise<LayerView> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => p.on('end', () => r()));
-  for (const it of items) {
-    const header: Partial<Header> & { name: string } = { name: it.name, mode: it.mode ?? (it.type === 'directory' ? 0o755 : 0o644), type: it.type ?? 'file' };
-    if (it.linkname) header.linkname = it.linkname;
-    await new Promise<void>((res, rej) => {
-      const done = (e?: Error | null) => (e ? rej(e) : res());
-      if (it.type) p.entry(header, done);
-      else p.entry(header, Buffer.from(it.data ?? ''), done);
-    });
-  }
-  p.finalize();
-  await ended;
-  const gz = gzipSync(Buffer.concat(chunks));
-  return { name, digest: `sha256:${name}`, shale, entries: await readLayerEntries(() => Promise.resolve(Readable.from([gz])), name) };
-}
+import { layer, type Item } from './fixtures.js';
 
 const amd64: Platform = { os: 'linux', architecture: 'amd64' };
 const image = (layers: LayerView[], c: NonNullable<ImageConfig['config']>): ImageView => ({

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
 import type { ImageConfig, Platform } from '../../../src/oci/types.js';
 import { checkConflicts } from '../../../src/validate/conflicts.js';
 import { checkEntrypoint } from '../../../src/validate/entrypoint.js';
@@ -11,28 +9,7 @@ import { readLayerEntries, type LayerEntry } from '../../../src/validate/layer-e
 import { checkNativeFiles } from '../../../src/validate/native-files.js';
 import type { ImageView, LayerView } from '../../../src/validate/result.js';
 import { RootFs } from '../../../src/validate/root-fs.js';
-import { elfHead } from './fixtures.js';
-
-type Item = { name: string; data?: Buffer | string; mode?: number; type?: 'directory' | 'symlink'; linkname?: string };
-
-/** A gzip'd layer tar made by hand, read back by the code under test. */
-async function layer(name: string, items: Item[], shale = true): Promise<LayerView> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => p.on('end', () => r()));
-  for (const it of items) {
-    const header: Partial<Header> & { name: string } = { name: it.name, mode: it.mode ?? (it.type === 'directory' ? 0o755 : 0o644), type: it.type ?? 'file' };
-    if (it.linkname) header.linkname = it.linkname;
-    const done = (res: () => void, rej: (e: Error) => void) => (e?: Error | null) => (e ? rej(e) : res());
-    await new Promise<void>((res, rej) => (it.type ? p.entry(header, done(res, rej)) : p.entry(header, Buffer.from(it.data ?? ''), done(res, rej))));
-  }
-  p.finalize();
-  await ended;
-  const gz = gzipSync(Buffer.concat(chunks));
-  const entries = await readLayerEntries(() => Promise.resolve(Readable.from([gz])), name);
-  return { name, digest: `sha256:${name}`, shale, entries };
-}
+import { elfHead, layer } from './fixtures.js';
 
 const amd64: Platform = { os: 'linux', architecture: 'amd64' };
 const arm64: Platform = { os: 'linux', architecture: 'arm64' };
